@@ -32,8 +32,10 @@
 {%- endmacro %}
 
 
-{#- SQL predicate: `column` lies in [window start - lookback, window end). `true` when no window. -#}
-{% macro in_window(column, lookback=true, pad_days=0) -%}
+{#- SQL predicate: `column` lies in [window start - lookback, window end). `true` when no window.
+    `pad_days` widens both ends (context rows); `upper=false` drops the end bound, for inputs that
+    arrive after the rows they describe (labels, evaluations). -#}
+{% macro in_window(column, lookback=true, pad_days=0, upper=true) -%}
     {%- set start = window_start(lookback) -%}
     {%- set end = window_end() -%}
     {%- if start is none or end is none -%}
@@ -41,7 +43,7 @@
     {%- else -%}
         {%- set pad = modules.datetime.timedelta(days=pad_days) -%}
         ({{ column }} >= timestamp '{{ (start - pad).isoformat(sep=" ") }}'
-            and {{ column }} < timestamp '{{ (end + pad).isoformat(sep=" ") }}')
+        {%- if upper %} and {{ column }} < timestamp '{{ (end + pad).isoformat(sep=" ") }}'{% endif %})
     {%- endif -%}
 {%- endmacro %}
 

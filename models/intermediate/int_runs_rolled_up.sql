@@ -1,0 +1,258 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_window('started_at') }}",
+    )
+}}
+
+{#-
+    One row per workflow run: its spans and priced calls rolled up, its outcome decided.
+
+    Outcome (DESIGN §4): the run's latest review label wins; else its latest decisive
+    gen_ai.evaluation.result among the outcome evaluations (label pass/fail, else score against the
+    threshold); else `unlabeled`. Incremental: runs started in the window are recomputed from spans
+    and calls read one day wider, so a run crossing the window's start is rolled up whole; labels
+    and evaluations are read from the window's start on, with no upper bound, because they arrive
+    after the runs they judge.
+-#}
+
+with
+
+spans as (
+
+    select * from {{ ref('stg_otel__spans') }}
+    {% if is_incremental() %}
+        where {{ in_window('started_at', pad_days=1) }}
+    {% endif %}
+
+),
+
+calls as (
+
+    select * from {{ ref('int_llm_calls_priced') }}
+    {% if is_incremental() %}
+        where {{ in_window('started_at', pad_days=1) }}
+    {% endif %}
+
+),
+
+evaluations as (
+
+    select * from {{ ref('stg_otel__eval_events') }}
+    where evaluation_name in (
+        {%- for name in var('outcome_evaluation_names') %}'{{ name | lower }}'{{ ", " if not loop.last }}{% endfor -%}
+    )
+    {% if is_incremental() %}
+        and {{ in_window('evaluated_at', pad_days=1, upper=false) }}
+    {% endif %}
+
+),
+
+labels as (
+
+    select * from {{ ref('stg_labels__reviews') }}
+    {% if is_incremental() %}
+        where {{ in_window('labeled_at', pad_days=1, upper=false) }}
+    {% endif %}
+
+),
+
+workflows as (
+
+    select * from {{ ref('workflows') }}
+
+),
+
+span_rollup as (
+
+    select
+        run_id,
+        arg_min(workflow, started_at) as workflow,
+        arg_min(account_id, started_at) filter (where account_id is not null) as account_id,
+        arg_min(reasoning_effort, depth) filter (where reasoning_effort is not null) as reasoning_effort,
+        arg_min(retry_of_run_id, started_at) filter (where retry_of_run_id is not null) as retry_of_run_id,
+        min(started_at) as started_at,
+        max(ended_at) as ended_at,
+        count(*) as spans,
+        count(distinct trace_id) as traces,
+        count(distinct agent_name) as agents,
+        count(*) filter (where operation = 'execute_tool') as tool_calls,
+        count(*) filter (where status = 'error') as error_spans
+    from spans
+    group by run_id
+
+),
+
+call_rollup as (
+
+    select
+        run_id,
+        count(*) as llm_calls,
+        count(*) filter (where needs_price) as unpriced_calls,
+        count(*) filter (where status = 'error') as failed_calls,
+        {{ money('coalesce(sum(cost_usd), 0)') }} as cost_usd,
+        {{ money('coalesce(sum(no_cache_cost_usd), 0)') }} as no_cache_cost_usd,
+        coalesce(sum(uncached_input_tokens), 0) as uncached_input_tokens,
+        coalesce(sum(cache_read_tokens), 0) as cache_read_tokens,
+        coalesce(sum(cache_write_tokens), 0) as cache_write_tokens,
+        coalesce(sum(output_tokens), 0) as output_tokens,
+        coalesce(sum(reasoning_tokens), 0) as reasoning_tokens,
+        count(distinct model) as models_used
+    from calls
+    group by run_id
+
+),
+
+span_runs as (
+
+    select trace_id, span_id, run_id from spans
+
+),
+
+response_runs as (
+
+    select response_id, any_value(run_id) as run_id
+    from calls
+    where response_id is not null
+    group by response_id
+
+),
+
+single_run_traces as (
+
+    select trace_id, any_value(run_id) as run_id
+    from spans
+    group by trace_id
+    having count(distinct run_id) = 1
+
+),
+
+evaluations_matched as (
+
+    select
+        coalesce(by_span.run_id, by_response.run_id, by_trace.run_id) as run_id,
+        evaluations.evaluated_at,
+        case
+            when evaluations.score_label in ('pass', 'passed', 'success', 'succeeded', 'correct', 'true')
+                then 'success'
+            when evaluations.score_label in ('fail', 'failed', 'failure', 'incorrect', 'false')
+                then 'failure'
+            when evaluations.score_value >= {{ var('outcome_score_threshold') }} then 'success'
+            when evaluations.score_value is not null then 'failure'
+        end as outcome
+    from evaluations
+    left join span_runs as by_span
+        on evaluations.trace_id = by_span.trace_id and evaluations.span_id = by_span.span_id
+    left join response_runs as by_response
+        on evaluations.response_id = by_response.response_id
+    left join single_run_traces as by_trace
+        on evaluations.trace_id = by_trace.trace_id
+
+),
+
+evaluation_outcomes as (
+
+    select
+        run_id,
+        arg_max(outcome, evaluated_at) as outcome
+    from evaluations_matched
+    where run_id is not null and outcome is not null
+    group by run_id
+
+),
+
+latest_labels as (
+
+    select *
+    from labels
+    qualify row_number() over (
+        partition by run_id order by labeled_at desc, _source_file desc, _line_number desc
+    ) = 1
+
+),
+
+runs as (
+
+    select
+        -- ids
+        span_rollup.run_id,
+        span_rollup.workflow,
+        span_rollup.account_id,
+        coalesce(latest_labels.retry_of_run_id, span_rollup.retry_of_run_id) as retry_of_run_id,
+
+        -- time
+        span_rollup.started_at,
+        cast(span_rollup.started_at as date) as run_date,
+        span_rollup.ended_at,
+
+        -- outcome
+        coalesce(latest_labels.outcome, evaluation_outcomes.outcome, 'unlabeled') as outcome,
+        case
+            when latest_labels.outcome is not null then 'label'
+            when evaluation_outcomes.outcome is not null then 'evaluation'
+        end as outcome_source,
+        latest_labels.reviewer,
+        latest_labels.labeled_at,
+        coalesce(latest_labels.retry_of_run_id, span_rollup.retry_of_run_id) is not null as is_retry,
+        coalesce(latest_labels.is_escalated, false) as is_escalated,
+
+        -- rework: a failed run without a figure costs the workflow's default minutes
+        case
+            when coalesce(latest_labels.outcome, evaluation_outcomes.outcome) = 'failure'
+                then coalesce(
+                    latest_labels.rework_minutes,
+                    workflows.default_rework_minutes,
+                    {{ var('default_rework_minutes') }}
+                )
+            else coalesce(latest_labels.rework_minutes, 0)
+        end as rework_minutes,
+        coalesce(workflows.rework_hourly_rate_usd, {{ var('default_rework_hourly_rate_usd') }})
+            as rework_hourly_rate_usd,
+
+        -- shape
+        span_rollup.reasoning_effort,
+        span_rollup.spans,
+        span_rollup.traces,
+        span_rollup.agents,
+        span_rollup.tool_calls,
+        span_rollup.error_spans,
+        coalesce(call_rollup.llm_calls, 0) as llm_calls,
+        coalesce(call_rollup.failed_calls, 0) as failed_calls,
+        coalesce(call_rollup.unpriced_calls, 0) as unpriced_calls,
+        coalesce(call_rollup.models_used, 0) as models_used,
+
+        -- tokens
+        coalesce(call_rollup.uncached_input_tokens, 0) as uncached_input_tokens,
+        coalesce(call_rollup.cache_read_tokens, 0) as cache_read_tokens,
+        coalesce(call_rollup.cache_write_tokens, 0) as cache_write_tokens,
+        coalesce(call_rollup.output_tokens, 0) as output_tokens,
+        coalesce(call_rollup.reasoning_tokens, 0) as reasoning_tokens,
+
+        -- money: the priced calls' cost; `fully_priced` says whether that is all of it
+        coalesce(call_rollup.cost_usd, {{ money(0) }}) as cost_usd,
+        coalesce(call_rollup.no_cache_cost_usd, {{ money(0) }}) as no_cache_cost_usd,
+        coalesce(call_rollup.unpriced_calls, 0) = 0 as fully_priced
+
+    from span_rollup
+    left join call_rollup on span_rollup.run_id = call_rollup.run_id
+    left join latest_labels on span_rollup.run_id = latest_labels.run_id
+    left join evaluation_outcomes on span_rollup.run_id = evaluation_outcomes.run_id
+    left join workflows on span_rollup.workflow = workflows.workflow
+
+),
+
+final as (
+
+    select
+        *,
+        uncached_input_tokens + cache_read_tokens + cache_write_tokens + output_tokens as total_tokens,
+        {{ divide_exact('rework_minutes * rework_hourly_rate_usd', 60) }} as rework_cost_usd
+    from runs
+    {% if is_incremental() %}
+        where {{ in_window('started_at') }}
+    {% endif %}
+
+)
+
+select * from final

@@ -1,0 +1,99 @@
+{#-
+    Cost per successful task by workflow and period (DESIGN §4).
+
+    CPST = cost of labeled runs ÷ successful runs (failed runs' spend amortized over the
+    successes; NULL without successes). True CPST adds failed runs' rework (minutes × the
+    workflow's hourly rate). Rates are over labeled runs. The median run cost carries a
+    distribution-free 95% interval from order statistics (NULL under 6 runs).
+    Money and rates are exact DECIMAL(38, 10).
+-#}
+
+with
+
+runs as (
+
+    select * from {{ ref('int_runs_rolled_up') }}
+
+),
+
+runs_by_period as (
+
+    select 'day' as period, run_date as period_start, * from runs
+    union all
+    select 'week' as period, cast(date_trunc('week', run_date) as date) as period_start, * from runs
+    union all
+    select 'month' as period, cast(date_trunc('month', run_date) as date) as period_start, * from runs
+
+),
+
+aggregated as (
+
+    select
+        workflow,
+        period,
+        period_start,
+        count(*) as runs,
+        count(*) filter (where outcome <> 'unlabeled') as labeled_runs,
+        count(*) filter (where outcome = 'success') as successful_runs,
+        count(*) filter (where outcome = 'failure') as failed_runs,
+        count(*) filter (where is_retry and outcome <> 'unlabeled') as labeled_retries,
+        count(*) filter (where is_escalated and outcome <> 'unlabeled') as labeled_escalations,
+        count(*) filter (where not fully_priced) as unpriced_runs,
+        {{ money('sum(cost_usd)') }} as total_cost_usd,
+        {{ money("coalesce(sum(cost_usd) filter (where outcome <> 'unlabeled'), 0)") }} as labeled_cost_usd,
+        {{ money("coalesce(sum(rework_cost_usd) filter (where outcome = 'failure'), 0)") }} as rework_cost_usd,
+        {{ money('median(cost_usd)') }} as median_run_cost_usd,
+        count(cost_usd) as n,
+        list_sort(list(cost_usd)) as sorted_run_costs
+    from runs_by_period
+    group by workflow, period, period_start
+
+),
+
+ci_ranks as (
+
+    {{ median_ci_ranks('aggregated') }}
+
+),
+
+final as (
+
+    select
+        -- grain
+        aggregated.workflow,
+        aggregated.period,
+        aggregated.period_start,
+
+        -- counts
+        aggregated.runs,
+        aggregated.labeled_runs,
+        aggregated.successful_runs,
+        aggregated.failed_runs,
+        aggregated.unpriced_runs,
+        {{ divide_exact('aggregated.successful_runs', 'aggregated.labeled_runs') }} as success_rate,
+
+        -- money
+        aggregated.total_cost_usd,
+        aggregated.labeled_cost_usd,
+        aggregated.rework_cost_usd,
+        {{ divide_exact('aggregated.labeled_cost_usd', 'aggregated.successful_runs') }}
+            as cost_per_successful_task_usd,
+        {{ divide_exact('aggregated.labeled_cost_usd + aggregated.rework_cost_usd', 'aggregated.successful_runs') }}
+            as true_cost_per_successful_task_usd,
+
+        -- distribution of run cost
+        aggregated.median_run_cost_usd,
+        aggregated.sorted_run_costs[ci_ranks.lower_rank] as median_run_cost_ci_low_usd,
+        aggregated.sorted_run_costs[ci_ranks.upper_rank] as median_run_cost_ci_high_usd,
+        aggregated.n as median_sample_runs,
+
+        -- health
+        {{ divide_exact('aggregated.labeled_retries', 'aggregated.labeled_runs') }} as retry_rate,
+        {{ divide_exact('aggregated.labeled_escalations', 'aggregated.labeled_runs') }} as escalation_rate
+
+    from aggregated
+    left join ci_ranks on aggregated.n = ci_ranks.n
+
+)
+
+select * from final

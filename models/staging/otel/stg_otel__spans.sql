@@ -1,0 +1,393 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_window('started_at') }}",
+    )
+}}
+
+{#-
+    One row per span, conventions normalized (reference §D.7, DESIGN §4):
+    - provider names aliased to one id (seeds/provider_aliases.csv);
+    - token counts made disjoint: uncached input, cache read, cache write 5m / 1h, output
+      (reasoning included) and reasoning as a subset;
+    - run attributes (run id, workflow, account, reasoning effort, agent) inherited from the
+      nearest ancestor that sets them;
+    - one LLM call exported twice (provider SDK + instrumentation library sharing
+      gen_ai.response.id in a trace) kept once, with the richer usage.
+
+    Incremental: the window's spans are recomputed, reading one extra day before and after so
+    ancestors of runs that cross midnight are found.
+-#}
+
+with recursive
+
+raw_spans as (
+
+    select * from {{ source('otel', 'otel_spans') }}
+    {% if is_incremental() %}
+        where {{ in_window('_partition_date', pad_days=1) }}
+    {% endif %}
+
+),
+
+provider_aliases as (
+
+    select * from {{ ref('provider_aliases') }}
+
+),
+
+extracted as (
+
+    select
+        -- ids
+        trace_id,
+        span_id,
+        parent_span_id,
+
+        -- span
+        name as span_name,
+        kind as span_kind,
+        make_timestamp(start_time_unix_nano // 1000) as started_at,
+        make_timestamp(end_time_unix_nano // 1000) as ended_at,
+        (end_time_unix_nano - start_time_unix_nano) // 1000000 as duration_ms,
+        case status_code when 2 then 'error' when 1 then 'ok' else 'unset' end as status,
+        coalesce(attributes['error.type'], case when status_code = 2 then status_message end) as error_type,
+        resource_attributes['service.name'] as service_name,
+        scope_name,
+
+        -- what the span is
+        lower(coalesce(
+            attributes['gen_ai.provider.name'],
+            attributes['gen_ai.system'],
+            attributes['llm.provider'],
+            attributes['llm.system']
+        )) as provider_name,
+        lower(coalesce(
+            attributes['gen_ai.operation.name'],
+            attributes['llm.request.type'],
+            case attributes['openinference.span.kind']
+                when 'LLM' then 'chat'
+                when 'EMBEDDING' then 'embeddings'
+                when 'TOOL' then 'execute_tool'
+                when 'AGENT' then 'invoke_agent'
+                when 'RETRIEVER' then 'retrieval'
+                when 'CHAIN' then 'chain'
+            end,
+            case attributes['traceloop.span.kind']
+                when 'workflow' then 'invoke_workflow'
+                when 'agent' then 'invoke_agent'
+                when 'tool' then 'execute_tool'
+                when 'task' then 'task'
+            end
+        )) as operation,
+        attributes['openinference.span.kind'] as openinference_kind,
+        coalesce(
+            attributes['gen_ai.request.model'], attributes['llm.request.model_name'], attributes['llm.model_name']
+        ) as request_model,
+        coalesce(attributes['gen_ai.response.model'], attributes['llm.response.model_name']) as response_model,
+        attributes['gen_ai.response.id'] as response_id,
+        lower(coalesce(
+            attributes['openai.response.service_tier'],
+            attributes['gen_ai.openai.response.service_tier'],
+            attributes['openai.request.service_tier'],
+            attributes['gen_ai.openai.request.service_tier'],
+            attributes['gen_ai.request.service_tier']
+        )) as service_tier,
+        coalesce(attributes['gen_ai.tool.name'], attributes['tool.name']) as tool_name,
+
+        -- usage as reported (conventions differ on what "input" includes)
+        try_cast(coalesce(
+            attributes['gen_ai.usage.input_tokens'],
+            attributes['gen_ai.usage.prompt_tokens'],
+            attributes['llm.token_count.prompt']
+        ) as bigint) as reported_input_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.output_tokens'],
+            attributes['gen_ai.usage.completion_tokens'],
+            attributes['llm.token_count.completion']
+        ) as bigint) as reported_output_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.cache_read.input_tokens'],
+            attributes['gen_ai.usage.cache_read_input_tokens'],
+            attributes['llm.token_count.prompt_details.cache_read']
+        ) as bigint) as reported_cache_read_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.cache_creation.input_tokens'],
+            attributes['gen_ai.usage.cache_creation_input_tokens'],
+            attributes['llm.token_count.prompt_details.cache_write']
+        ) as bigint) as reported_cache_write_tokens,
+        try_cast(attributes['gen_ai.usage.cache_creation.ephemeral_5m_input_tokens'] as bigint)
+            as reported_cache_write_5m_tokens,
+        try_cast(attributes['gen_ai.usage.cache_creation.ephemeral_1h_input_tokens'] as bigint)
+            as reported_cache_write_1h_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.reasoning.output_tokens'],
+            attributes['gen_ai.usage.reasoning_tokens'],
+            attributes['llm.usage.reasoning_tokens'],
+            attributes['llm.token_count.completion_details.reasoning']
+        ) as bigint) as reported_reasoning_tokens,
+
+        -- run-level attributes set on this span (inherited by descendants below)
+        coalesce(
+            attributes['{{ var("run_id_attribute") }}'],
+            attributes['traceloop.association.properties.run_id']
+        ) as own_run_id,
+        coalesce(
+            attributes['workflow.name'],
+            attributes['gen_ai.workflow.name'],
+            attributes['traceloop.workflow.name']
+        ) as own_workflow,
+        coalesce(
+            attributes['client.account_id'],
+            attributes['traceloop.association.properties.account_id']
+        ) as own_account_id,
+        lower(coalesce(
+            attributes['gen_ai.request.reasoning_effort'],
+            attributes['gen_ai.openai.request.reasoning_effort'],
+            attributes['openai.request.reasoning_effort'],
+            attributes['workflow.reasoning_effort']
+        )) as own_reasoning_effort,
+        coalesce(
+            attributes['gen_ai.agent.name'],
+            attributes['agent.name'],
+            case when attributes['traceloop.span.kind'] = 'agent' then attributes['traceloop.entity.name'] end
+        ) as own_agent_name,
+        attributes['workflow.retry_of_run_id'] as retry_of_run_id,
+
+        -- lineage
+        _partition_date,
+        _source_file
+
+    from raw_spans
+
+),
+
+tokens as (
+
+    select
+        *,
+        coalesce(reported_cache_read_tokens, 0) as cache_read,
+        coalesce(
+            reported_cache_write_tokens,
+            coalesce(reported_cache_write_5m_tokens, 0) + coalesce(reported_cache_write_1h_tokens, 0)
+        ) as cache_write,
+        -- Semconv, OpenInference and OpenAI count cache reads and writes inside input tokens; the raw
+        -- Anthropic API does not. An input smaller than its cache parts can only be the latter.
+        coalesce(reported_input_tokens, 0) < cache_read + cache_write as input_excludes_cache,
+        coalesce(
+            reported_input_tokens, reported_output_tokens, reported_cache_read_tokens,
+            reported_cache_write_tokens, reported_cache_write_5m_tokens, reported_cache_write_1h_tokens
+        ) is not null as has_usage
+    from extracted
+
+),
+
+normalized as (
+
+    select
+        * exclude (cache_read, cache_write, input_excludes_cache),
+        case
+            when not has_usage then null
+            when input_excludes_cache then coalesce(reported_input_tokens, 0)
+            else coalesce(reported_input_tokens, 0) - cache_read - cache_write
+        end as uncached_input_tokens,
+        case when has_usage then cache_read end as cache_read_tokens,
+        -- A write whose 5m / 1h split is not reported is priced as 5 m (DESIGN §4).
+        case when has_usage then cache_write - coalesce(reported_cache_write_1h_tokens, 0) end
+            as cache_write_5m_tokens,
+        case when has_usage then coalesce(reported_cache_write_1h_tokens, 0) end as cache_write_1h_tokens,
+        case when has_usage then cache_write end as cache_write_tokens,
+        case when has_usage then coalesce(reported_output_tokens, 0) end as output_tokens,
+        case when has_usage then coalesce(reported_reasoning_tokens, 0) end as reasoning_tokens,
+        case
+            when input_excludes_cache then 'input_excludes_cache'
+            when has_usage then 'input_includes_cache'
+        end as token_convention
+    from tokens
+
+),
+
+roots as (
+
+    select child.*
+    from normalized as child
+    where child.parent_span_id is null
+        or not exists (
+            select 1 from normalized as parent
+            where parent.trace_id = child.trace_id and parent.span_id = child.parent_span_id
+        )
+
+),
+
+lineage as (
+
+    select
+        trace_id,
+        span_id,
+        own_run_id as run_id,
+        own_workflow as workflow,
+        own_account_id as account_id,
+        own_reasoning_effort as reasoning_effort,
+        own_agent_name as agent_name,
+        0 as depth
+    from roots
+
+    union all
+
+    select
+        child.trace_id,
+        child.span_id,
+        coalesce(child.own_run_id, parent.run_id),
+        coalesce(child.own_workflow, parent.workflow),
+        coalesce(child.own_account_id, parent.account_id),
+        coalesce(child.own_reasoning_effort, parent.reasoning_effort),
+        coalesce(child.own_agent_name, parent.agent_name),
+        parent.depth + 1
+    from normalized as child
+    inner join lineage as parent
+        on child.trace_id = parent.trace_id and child.parent_span_id = parent.span_id
+    -- a parent cycle in malformed data must not recurse forever
+    where parent.depth < 64
+
+),
+
+inherited as (
+
+    select
+        normalized.*,
+        coalesce(lineage.run_id, normalized.own_run_id, normalized.trace_id) as run_id,
+        coalesce(lineage.workflow, normalized.own_workflow) as inherited_workflow,
+        coalesce(lineage.account_id, normalized.own_account_id) as inherited_account_id,
+        coalesce(lineage.reasoning_effort, normalized.own_reasoning_effort) as reasoning_effort,
+        coalesce(lineage.agent_name, normalized.own_agent_name) as agent_name,
+        coalesce(lineage.depth, 0) as depth
+    from normalized
+    left join lineage
+        on normalized.trace_id = lineage.trace_id and normalized.span_id = lineage.span_id
+
+),
+
+run_attributes as (
+
+    select
+        *,
+        -- a run's workflow and account hold for all of its spans, even where set on a sibling
+        coalesce(
+            inherited_workflow,
+            first_value(inherited_workflow ignore nulls) over run_spans,
+            'unassigned'
+        ) as workflow,
+        coalesce(inherited_account_id, first_value(inherited_account_id ignore nulls) over run_spans)
+            as account_id
+    from inherited
+    window run_spans as (
+        partition by run_id order by depth, started_at
+        rows between unbounded preceding and unbounded following
+    )
+
+),
+
+classified as (
+
+    select
+        run_attributes.*,
+        provider_aliases.provider,
+        coalesce(response_model, request_model) as model,
+        operation in ('chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding')
+            or openinference_kind in ('LLM', 'EMBEDDING')
+            or (coalesce(response_model, request_model) is not null and has_usage)
+            as is_llm_call
+    from run_attributes
+    left join provider_aliases on run_attributes.provider_name = provider_aliases.alias
+
+),
+
+deduplicated as (
+
+    select *
+    from classified
+    -- the same call exported by two libraries: keep the copy that reports the most usage kinds
+    qualify response_id is null
+        or not is_llm_call
+        or row_number() over (
+            partition by trace_id, response_id, is_llm_call
+            order by
+                (reported_cache_read_tokens is not null)::int
+                + (reported_cache_write_tokens is not null or reported_cache_write_5m_tokens is not null)::int
+                + (reported_reasoning_tokens is not null)::int
+                + (reported_input_tokens is not null)::int
+                + (reported_output_tokens is not null)::int desc,
+                coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)
+                + coalesce(cache_write_tokens, 0) + coalesce(output_tokens, 0) desc,
+                span_id
+        ) = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        span_id as call_id,
+        span_id,
+        trace_id,
+        parent_span_id,
+        run_id,
+        response_id,
+
+        -- run context (inherited)
+        workflow,
+        account_id,
+        reasoning_effort,
+        agent_name,
+        retry_of_run_id,
+
+        -- what the span is
+        span_name,
+        span_kind,
+        operation,
+        is_llm_call,
+        provider,
+        provider_name as provider_reported,
+        request_model,
+        response_model,
+        model,
+        service_tier,
+        tool_name,
+        service_name,
+        scope_name,
+
+        -- time and status
+        started_at,
+        ended_at,
+        cast(started_at as date) as started_date,
+        duration_ms,
+        status,
+        error_type,
+
+        -- usage, disjoint kinds
+        has_usage,
+        token_convention,
+        uncached_input_tokens,
+        cache_read_tokens,
+        cache_write_5m_tokens,
+        cache_write_1h_tokens,
+        cache_write_tokens,
+        output_tokens,
+        reasoning_tokens,
+        uncached_input_tokens + cache_read_tokens + cache_write_tokens as input_tokens,
+
+        -- lineage
+        depth,
+        _partition_date,
+        _source_file
+
+    from deduplicated
+    {% if is_incremental() %}
+        where {{ in_window('started_at') }}
+    {% endif %}
+
+)
+
+select * from final

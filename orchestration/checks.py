@@ -1,0 +1,166 @@
+"""Pandera schema → blocking Dagster asset check, one factory for every gated table.
+
+The check validates the rows of the run's window in DuckDB with the table's Pandera model (polars
+backend, in chunks: the frame never holds more than `VALIDATION_CHUNK_ROWS` rows), every row, and
+fails with a summary of the failing rows. `blocking=True` makes Dagster skip everything downstream
+of a failed gate: a failed raw gate stops dbt, a failed marts gate stops the publish.
+"""
+
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+import dagster as dg
+import duckdb
+import pandera.polars as pa
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from orchestration.loading import VALIDATION_CHUNK_ROWS, describe_failures
+from orchestration.partitions import run_window_days
+
+
+@dataclass
+class GateResult:
+    """Outcome of validating one relation: rows seen, failing rows and why."""
+
+    rows_checked: int
+    failing_rows: int
+    reasons: Counter[str]
+    sample: list[dict[str, object]]
+
+    @property
+    def passed(self) -> bool:
+        """Every row passed."""
+        return self.failing_rows == 0
+
+    def summary(self) -> str:
+        """Human-readable lines: the most frequent failures, then a few failing rows."""
+        lines = [f"{count} × {reason}" for reason, count in self.reasons.most_common(8)]
+        lines += [f"  e.g. {row}" for row in self.sample[:5]]
+        return "\n".join(lines)
+
+
+def validate_relation(
+    conn: duckdb.DuckDBPyConnection,
+    relation: str,
+    model: type[pa.DataFrameModel],
+    where: str = "true",
+    order_by: str | None = None,
+) -> GateResult:
+    """Validate every row of `relation` matching `where` against `model`, chunk by chunk."""
+    columns = list(model.to_schema().columns)
+    select = ", ".join(columns)
+    total = conn.execute(f"select count(*) from {relation} where {where}").fetchone()[0]
+    order = f"order by {order_by}" if order_by else ""
+    reasons: Counter[str] = Counter()
+    sample: list[dict[str, object]] = []
+    failing = 0
+    for offset in range(0, total, VALIDATION_CHUNK_ROWS):
+        frame = conn.execute(
+            f"select {select} from {relation} where {where} {order} limit {VALIDATION_CHUNK_ROWS} offset {offset}"
+        ).pl()
+        try:
+            model.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            by_row = describe_failures(errors.failure_cases)
+            failing += len(by_row) or len(errors.failure_cases)
+            for index, reason in by_row.items():
+                reasons[reason.split(" (got ")[0]] += 1  # group by check, not by value
+                if len(sample) < 10:
+                    sample.append({**frame.row(index, named=True), "_failure": reason})
+            for row in errors.failure_cases.filter(pl.col("index").is_null()).iter_rows(named=True):
+                reasons[f"{row['column']}: {row['check']}"] += 1
+    return GateResult(rows_checked=total, failing_rows=failing, reasons=reasons, sample=sample)
+
+
+def window_filter(date_column: str | None, tags: dict[str, str], lookback_days: int = 0) -> str:
+    """SQL predicate selecting the rows a run wrote: its partition days (plus lookback)."""
+    window = run_window_days(tags)
+    if date_column is None or window is None:
+        return "true"
+    first, last = window
+    first = first - timedelta(days=lookback_days)
+    return f"{date_column} between date '{first}' and date '{last}'"
+
+
+def max_quarantine_share() -> float:
+    """Above this share of a window's input quarantined, the input is wrong, not a few rows."""
+    return float(os.environ.get("AGENTLEDGER_MAX_QUARANTINE_SHARE", "0.05"))
+
+
+def quarantine_share(conn: duckdb.DuckDBPyConnection, entity: str, relation: str, where: str) -> tuple[int, int]:
+    """(quarantined, loaded) rows of a raw table in a window."""
+    quarantined = conn.execute(
+        f"select count(*) from raw.quarantine where entity = ? and {where}",
+        [entity],
+    ).fetchone()[0]
+    loaded = conn.execute(f"select count(*) from {relation} where {where}").fetchone()[0]
+    return quarantined, loaded
+
+
+def pandera_gate(
+    *,
+    asset_key: dg.AssetKey,
+    relation: str,
+    model: type[pa.DataFrameModel],
+    date_column: str | None = None,
+    lookback_days: int = 0,
+    quarantine_entity: str | None = None,
+    description: str | None = None,
+) -> dg.AssetChecksDefinition:
+    """A blocking asset check that validates `relation` with `model` over the run's window.
+
+    Args:
+        asset_key: The asset the check gates.
+        relation: Table or view in the warehouse, e.g. `raw.otel_spans` or `marts.fct_llm_calls`.
+        model: The Pandera model (polars backend) every row must satisfy.
+        date_column: Date column that selects the run's rows; None checks the whole relation.
+        lookback_days: Days before the window the run also rewrote (incremental lookback).
+        quarantine_entity: For raw tables: also fail when more than AGENTLEDGER_MAX_QUARANTINE_SHARE
+            of the window's input was quarantined (a format change, not a few bad rows).
+        description: Shown in the UI; defaults to the model's docstring.
+    """
+    name = f"{relation.split('.')[-1]}_schema"
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=name,
+        blocking=True,
+        description=description or (model.__doc__ or "").strip().splitlines()[0],
+    )
+    def _gate(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        where = window_filter(date_column, context.run.tags, lookback_days)
+        with duckdb.get_connection() as conn:
+            result = validate_relation(conn, relation, model, where)
+            share_failure = None
+            metadata: dict[str, object] = {
+                "rows_checked": result.rows_checked,
+                "failing_rows": result.failing_rows,
+                "window": where,
+            }
+            if quarantine_entity is not None:
+                quarantined, loaded = quarantine_share(conn, quarantine_entity, relation, where)
+                share = quarantined / (quarantined + loaded) if quarantined + loaded else 0.0
+                metadata["quarantined"] = quarantined
+                metadata["quarantine_share"] = round(share, 6)
+                if share > max_quarantine_share():
+                    share_failure = (
+                        f"{quarantined} of {quarantined + loaded} input rows quarantined ({share:.1%}) "
+                        f"> AGENTLEDGER_MAX_QUARANTINE_SHARE={max_quarantine_share():.1%}; "
+                        f"see raw.quarantine where entity = '{quarantine_entity}'"
+                    )
+        summary = result.summary()
+        if share_failure:
+            summary = share_failure + ("\n" + summary if summary else "")
+        if summary:
+            metadata["failures"] = dg.MetadataValue.md(f"```\n{summary}\n```")
+        passed = result.passed and share_failure is None
+        if not passed:
+            context.log.error(f"gate {name} failed on {relation} ({where}):\n{summary}")
+        return dg.AssetCheckResult(passed=passed, metadata=metadata, description=None if passed else summary[:2000])
+
+    return _gate
+

@@ -1,0 +1,331 @@
+"""Validate → quarantine → idempotent partition write, shared by every source.
+
+A source stages its candidate rows in a DuckDB temp table (`_row_id`, `_partition_date`, the raw
+columns). This module validates them with the source's Pandera model, then in **one transaction**
+replaces the partitions' rows in `raw.<table>` and their rows in `raw.quarantine`. Re-running a
+day replaces that day; it never duplicates it. Every received row ends up either loaded or
+quarantined with a reason: *loaded + quarantined = received*.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandera.polars as pa
+import polars as pl
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_DDL = """
+create table if not exists raw.quarantine (
+    source varchar not null,
+    entity varchar not null,
+    _partition_date date,
+    _source_file varchar,
+    _line_number bigint,
+    record_key varchar,
+    raw_record varchar,
+    reason varchar not null,
+    _extracted_at timestamp not null
+)
+"""
+
+# Pandera runs over polars frames in chunks: 1M rows of the raw span columns validate in well
+# under a second and stay under ~300 MB, so a backfill of any size keeps a flat memory profile.
+VALIDATION_CHUNK_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A raw table: its name in schema `raw`, its columns (name → DuckDB type) and its gate."""
+
+    source: str
+    name: str
+    columns: dict[str, str]
+    model: type[pa.DataFrameModel]
+
+    @property
+    def qualified(self) -> str:
+        """`raw.<name>`."""
+        return f"raw.{self.name}"
+
+    @property
+    def validated_columns(self) -> list[str]:
+        """The columns the Pandera model declares (the others are carried, not checked)."""
+        return list(self.model.to_schema().columns)
+
+
+@dataclass
+class LoadReport:
+    """What one load did, for materialization metadata and for the run's summary."""
+
+    table: str
+    partitions: list[date]
+    received: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Flat metadata for Dagster: counts plus the most frequent quarantine reasons."""
+        metadata: dict[str, Any] = {
+            "received": self.received,
+            "loaded": self.loaded,
+            "quarantined": self.quarantined,
+            "partitions": f"{self.partitions[0]}..{self.partitions[-1]}" if self.partitions else "none",
+        }
+        if self.reasons:
+            metadata["quarantine_reasons"] = "\n".join(
+                f"{count} × {reason}" for reason, count in self.reasons.most_common(10)
+            )
+        metadata.update(self.extra)
+        return metadata
+
+
+def stage_text_records(
+    conn: duckdb.DuckDBPyConnection, name: str, records: Sequence[dict[str, Any]], fields: Sequence[str]
+) -> int:
+    """Stage flat records as an all-text temp table `name` with `_row_id` and `_raw_record`.
+
+    Typing happens afterwards in SQL with `try_cast`, so a value of the wrong type is caught and
+    named instead of failing the whole load. Each record may carry `_source_file`/`_line_number`.
+    """
+    import orjson
+
+    columns = {field: [] for field in fields}
+    meta: dict[str, list[Any]] = {"_source_file": [], "_line_number": [], "_raw_record": []}
+    for record in records:
+        for field in fields:
+            value = record.get(field)
+            columns[field].append(None if value is None else str(value))
+        meta["_source_file"].append(record.get("_source_file"))
+        meta["_line_number"].append(record.get("_line_number"))
+        if "_line_text" in record:  # the source could not make a record of the line: keep the line
+            meta["_raw_record"].append(str(record["_line_text"]))
+        else:
+            original = {k: v for k, v in record.items() if not k.startswith("_")}
+            meta["_raw_record"].append(orjson.dumps(original, default=str).decode())
+    frame = pl.DataFrame(
+        {**columns, **meta},
+        schema={**dict.fromkeys(fields, pl.Utf8), "_source_file": pl.Utf8, "_line_number": pl.Int64,
+                "_raw_record": pl.Utf8},
+    )
+    conn.register("_records_frame", frame)
+    try:
+        conn.execute(
+            f"create or replace temp table {name} as "
+            "select row_number() over () as _row_id, * from _records_frame"
+        )
+    finally:
+        conn.unregister("_records_frame")
+    return frame.height
+
+
+def ensure_table(conn: duckdb.DuckDBPyConnection, table: RawTable) -> None:
+    """Create `raw.<table>` and `raw.quarantine` if missing, adding columns a newer version declares."""
+    conn.execute("create schema if not exists raw")
+    conn.execute(QUARANTINE_DDL)
+    columns = ",\n    ".join(f"{name} {dtype}" for name, dtype in table.columns.items())
+    conn.execute(f"create table if not exists {table.qualified} (\n    {columns}\n)")
+    existing = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+            [table.name],
+        ).fetchall()
+    }
+    for name, dtype in table.columns.items():
+        if name not in existing:
+            conn.execute(f"alter table {table.qualified} add column {name} {dtype}")
+
+
+def describe_failures(failure_cases: pl.DataFrame) -> dict[int, str]:
+    """Turn Pandera's long failure-case frame into one readable reason per failing row index."""
+    reasons: dict[int, list[str]] = {}
+    for row in failure_cases.iter_rows(named=True):
+        index = row.get("index")
+        if index is None:
+            continue
+        value = row.get("failure_case")
+        shown = "null" if value is None else str(value)[:80]
+        if row.get("schema_context") == "DataFrameSchema":
+            text = f"row check {row['check']} failed"
+        elif row.get("check") == "not_nullable":
+            text = f"{row['column']}: missing or of the wrong type"
+        else:
+            text = f"{row['column']}: {row['check']} (got {shown})"
+        reasons.setdefault(int(index), []).append(text)
+    return {index: "; ".join(dict.fromkeys(texts)) for index, texts in reasons.items()}
+
+
+def schema_violations(
+    conn: duckdb.DuckDBPyConnection, candidates: str, table: RawTable, where: str = "true"
+) -> dict[int, str]:
+    """Validate the candidates with the table's Pandera model; return `_row_id → reason` of failures."""
+    columns = ", ".join(table.validated_columns)
+    total = conn.execute(f"select count(*) from {candidates} where {where}").fetchone()[0]
+    violations: dict[int, str] = {}
+    for offset in range(0, total, VALIDATION_CHUNK_ROWS):
+        frame = conn.execute(
+            f"select _row_id, {columns} from {candidates} where {where} "
+            f"order by _row_id limit {VALIDATION_CHUNK_ROWS} offset {offset}"
+        ).pl()
+        try:
+            table.model.validate(frame.drop("_row_id"), lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            row_ids = frame.get_column("_row_id")
+            for index, reason in describe_failures(errors.failure_cases).items():
+                violations[int(row_ids[index])] = reason
+    return violations
+
+
+def write_partitions(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    table: RawTable,
+    candidates: str,
+    partitions: Sequence[date],
+    rejected_lines: str | None = None,
+    raw_records: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
+    extracted_at_sql: str = "now()::timestamp",
+) -> LoadReport:
+    """Validate `candidates` and replace `partitions` of `table` and of its quarantine, atomically.
+
+    Args:
+        conn: An open read-write connection to the warehouse.
+        table: The raw table to write.
+        candidates: Temp table with `_row_id` (unique), `_partition_date` and the table's columns;
+            it may carry `_raw_record` (the record as received) and `_reject_reason` (a reason the
+            source already found, e.g. a duplicate).
+        partitions: The days this load owns: their rows are deleted first, whatever arrives.
+        rejected_lines: Optional temp table of input that never became a candidate (unparsable
+            lines): `_partition_date, _source_file, _line_number, record_key, raw_record, reason`.
+        raw_records: Optional callback that fills `_raw_record` of the rows listed in the temp table
+            named by its second argument, for sources that do not keep every record's text.
+        extracted_at_sql: SQL expression stamped into `_extracted_at`.
+
+    Returns:
+        The load's counts and the most frequent quarantine reasons.
+    """
+    ensure_table(conn, table)
+    first, last = min(partitions), max(partitions)
+    in_partitions = f"_partition_date between date '{first}' and date '{last}'"
+    report = LoadReport(table=table.qualified, partitions=sorted(partitions))
+
+    candidate_columns = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from duckdb_columns() where table_name = ? and database_name = 'temp'", [candidates]
+        ).fetchall()
+    }
+    has_raw_record = "_raw_record" in candidate_columns
+    prior_reason = "_reject_reason" if "_reject_reason" in candidate_columns else "null::varchar"
+
+    violations = schema_violations(
+        conn, candidates, table, where=f"{in_partitions} and {prior_reason} is null"
+    )
+    conn.execute("create or replace temp table _rejected (_row_id bigint, reason varchar)")
+    conn.execute(
+        f"insert into _rejected select _row_id, {prior_reason} from {candidates} "
+        f"where {in_partitions} and {prior_reason} is not null"
+    )
+    if violations:
+        conn.executemany("insert into _rejected values (?, ?)", list(violations.items()))
+
+    conn.execute(
+        "create or replace temp table _rejected_records as "
+        f"select r._row_id, r.reason, c._partition_date, c._source_file, c._line_number, "
+        f"{'c._raw_record' if has_raw_record else 'null::varchar'} as raw_record "
+        f"from _rejected r join {candidates} c using (_row_id)"
+    )
+    if raw_records is not None and not has_raw_record:
+        raw_records(conn, "_rejected_records")
+
+    columns = ", ".join(table.columns)
+    select_columns = ", ".join(
+        extracted_at_sql + " as _extracted_at" if name == "_extracted_at" else name for name in table.columns
+    )
+    conn.execute("begin transaction")
+    try:
+        conn.execute(f"delete from {table.qualified} where {in_partitions}")
+        conn.execute(
+            f"insert into {table.qualified} ({columns}) select {select_columns} from {candidates} c "
+            f"where {in_partitions} and not exists (select 1 from _rejected r where r._row_id = c._row_id)"
+        )
+        conn.execute(
+            f"delete from raw.quarantine where entity = ? and {in_partitions}", [table.name]
+        )
+        conn.execute(
+            f"""
+            insert into raw.quarantine
+            select ?, ?, _partition_date, _source_file, _line_number, cast(_row_id as varchar),
+                   raw_record, reason, {extracted_at_sql}
+            from _rejected_records
+            """,
+            [table.source, table.name],
+        )
+        if rejected_lines is not None:
+            # A line read again by a later run (an undated file) is quarantined once, not per run.
+            conn.execute(
+                f"""
+                delete from raw.quarantine q where q.entity = ? and exists (
+                    select 1 from {rejected_lines} l
+                    where l._source_file = q._source_file and l._line_number = q._line_number
+                )
+                """,
+                [table.name],
+            )
+            conn.execute(
+                f"""
+                insert into raw.quarantine
+                select ?, ?, _partition_date, _source_file, _line_number, record_key, raw_record,
+                       reason, {extracted_at_sql}
+                from {rejected_lines}
+                """,
+                [table.source, table.name],
+            )
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
+
+    report.loaded = conn.execute(f"select count(*) from {table.qualified} where {in_partitions}").fetchone()[0]
+    report.quarantined = conn.execute(
+        "select count(*) from _rejected_records"
+    ).fetchone()[0]
+    lines_quarantined = 0
+    if rejected_lines is not None:
+        lines_quarantined = conn.execute(f"select count(*) from {rejected_lines}").fetchone()[0]
+        for reason, count in conn.execute(
+            f"select reason, count(*) from {rejected_lines} group by reason"
+        ).fetchall():
+            report.reasons[reason] += count
+    for reason, count in conn.execute(
+        "select reason, count(*) from _rejected_records group by reason"
+    ).fetchall():
+        report.reasons[_reason_family(reason)] += count
+    report.quarantined += lines_quarantined
+    received = conn.execute(f"select count(*) from {candidates} where {in_partitions}").fetchone()[0]
+    report.received = received + lines_quarantined
+    if report.loaded + report.quarantined != report.received:
+        raise RuntimeError(
+            f"{table.qualified}: loaded {report.loaded} + quarantined {report.quarantined} "
+            f"!= received {report.received}; nothing may be dropped silently"
+        )
+    log.info(
+        "%s %s..%s: received %d, loaded %d, quarantined %d",
+        table.qualified, first, last, report.received, report.loaded, report.quarantined,
+    )
+    return report
+
+
+def _reason_family(reason: str) -> str:
+    """Group reasons for the summary without per-row details such as the value or the first copy."""
+    return "; ".join(part.split(" (")[0] for part in reason.split("; "))

@@ -1,0 +1,55 @@
+"""Daily UTC partitions and the partition window of a run.
+
+A range (backfill, demo) runs as one Dagster run over all its partitions (single-run backfill
+policy): a run has a fixed cost of tens of seconds here, so one run per day would multiply it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+from orchestration.settings import get_settings
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=get_settings().start_date.isoformat(), timezone="UTC", end_offset=0
+)
+
+single_run = dg.BackfillPolicy.single_run()
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
+
+
+def window_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    """First and last day (inclusive) of the partitions an asset step materializes."""
+    window = context.partition_time_window
+    first = window.start.date()
+    last = (window.end - timedelta(days=1)).date()
+    return first, last
+
+
+def run_window_days(tags: dict[str, str]) -> tuple[date, date] | None:
+    """First and last day of a run from its tags; None for an unpartitioned run.
+
+    Asset checks read the window this way: their context has the run, not a partition window.
+    """
+    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        return date.fromisoformat(tags[RANGE_START_TAG]), date.fromisoformat(tags[RANGE_END_TAG])
+    if PARTITION_TAG in tags:
+        day = date.fromisoformat(tags[PARTITION_TAG])
+        return day, day
+    return None
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last`, inclusive."""
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def yesterday(now: datetime | None = None) -> date:
+    """The last complete UTC day: what the nightly run materializes by default."""
+    now = now or datetime.now(tz=UTC)
+    return (now - timedelta(days=1)).date()

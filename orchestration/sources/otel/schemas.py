@@ -1,0 +1,101 @@
+"""Pandera models of the raw OTLP tables: what a span must be to be stored at all.
+
+Wrong types in a span's required fields (a `kind` of "CLIENT", a start time of "abc") reach these
+checks as nulls or malformed strings, so they are caught here and the span is quarantined with the
+field named, instead of loading half a span.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+HEX_TRACE_ID = r"^[0-9a-f]{32}$"
+HEX_SPAN_ID = r"^[0-9a-f]{16}$"
+ZERO_TRACE_ID = "0" * 32
+
+
+class OtelSpanRaw(pa.DataFrameModel):
+    """One span as the Collector exported it; attributes and events are carried, not checked here."""
+
+    trace_id: str = pa.Field(str_matches=HEX_TRACE_ID, ne=ZERO_TRACE_ID)
+    span_id: str = pa.Field(str_matches=HEX_SPAN_ID)
+    parent_span_id: str = pa.Field(nullable=True, str_matches=HEX_SPAN_ID)
+    name: str = pa.Field()
+    kind: int = pa.Field(isin=[0, 1, 2, 3, 4, 5])
+    start_time_unix_nano: int = pa.Field(gt=0)
+    end_time_unix_nano: int = pa.Field(gt=0)
+    status_code: int = pa.Field(isin=[0, 1, 2])
+
+    @pa.dataframe_check
+    def ends_after_it_starts(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A span cannot end before it starts (clock skew is not a license for negative latency)."""
+        return data.lazyframe.select(pl.col("end_time_unix_nano") >= pl.col("start_time_unix_nano"))
+
+    @pa.dataframe_check
+    def is_not_its_own_parent(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A span that is its own parent would make run inheritance loop forever."""
+        return data.lazyframe.select(
+            pl.col("parent_span_id").is_null() | (pl.col("parent_span_id") != pl.col("span_id"))
+        )
+
+    class Config:
+        coerce = True
+
+
+class OtelEvalEventRaw(pa.DataFrameModel):
+    """One `gen_ai.evaluation.result` event; the evaluated span is optional (reference §D.3)."""
+
+    trace_id: str = pa.Field(nullable=True, str_matches=HEX_TRACE_ID)
+    span_id: str = pa.Field(nullable=True, str_matches=HEX_SPAN_ID)
+    time_unix_nano: int = pa.Field(gt=0)
+    evaluation_name: str = pa.Field()
+    origin: str = pa.Field(isin=["span_event", "log_record"])
+
+    @pa.dataframe_check
+    def can_be_tied_to_a_call(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Without a trace id or a response id an evaluation cannot be tied to any run."""
+        return data.lazyframe.select(pl.col("trace_id").is_not_null() | pl.col("response_id").is_not_null())
+
+    response_id: str = pa.Field(nullable=True)
+
+    class Config:
+        coerce = True
+
+
+ATTRIBUTE_MAP = "map(varchar, varchar)"
+
+SPAN_COLUMNS: dict[str, str] = {
+    "trace_id": "varchar not null",
+    "span_id": "varchar not null",
+    "parent_span_id": "varchar",
+    "name": "varchar not null",
+    "kind": "integer not null",
+    "start_time_unix_nano": "bigint not null",
+    "end_time_unix_nano": "bigint not null",
+    "status_code": "integer not null",
+    "status_message": "varchar",
+    "attributes": ATTRIBUTE_MAP,
+    "resource_attributes": ATTRIBUTE_MAP,
+    "scope_name": "varchar",
+    "scope_version": "varchar",
+    "events": f"struct(time_unix_nano bigint, name varchar, attributes {ATTRIBUTE_MAP})[]",
+    "_source_file": "varchar not null",
+    "_line_number": "bigint not null",
+    "_partition_date": "date not null",
+    "_extracted_at": "timestamp not null",
+}
+
+EVAL_EVENT_COLUMNS: dict[str, str] = {
+    "trace_id": "varchar",
+    "span_id": "varchar",
+    "response_id": "varchar",
+    "time_unix_nano": "bigint not null",
+    "evaluation_name": "varchar not null",
+    "origin": "varchar not null",
+    "attributes": ATTRIBUTE_MAP,
+    "_source_file": "varchar not null",
+    "_line_number": "bigint not null",
+    "_partition_date": "date not null",
+    "_extracted_at": "timestamp not null",
+}

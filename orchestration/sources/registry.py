@@ -1,0 +1,23 @@
+"""Every source, registered once. Adding a provider adds one line to SOURCES."""
+
+from types import ModuleType
+
+import dagster as dg
+
+from orchestration.sources.labels import assets as labels
+from orchestration.sources.otel import assets as otel
+
+SOURCES: list[ModuleType] = [
+    otel,
+    labels,
+]
+
+
+def assets() -> list[dg.AssetsDefinition]:
+    """The assets of every registered source."""
+    return [asset for source in SOURCES for asset in source.assets]
+
+
+def asset_checks() -> list[dg.AssetChecksDefinition]:
+    """The gates of every registered source."""
+    return [check for source in SOURCES for check in source.asset_checks]
