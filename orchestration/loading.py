@@ -99,12 +99,12 @@ def stage_text_records(
     """
     import orjson
 
-    columns = {field: [] for field in fields}
+    columns: dict[str, list[str | None]] = {field_name: [] for field_name in fields}
     meta: dict[str, list[Any]] = {"_source_file": [], "_line_number": [], "_raw_record": []}
     for record in records:
-        for field in fields:
-            value = record.get(field)
-            columns[field].append(None if value is None else str(value))
+        for field_name in fields:
+            value = record.get(field_name)
+            columns[field_name].append(None if value is None else str(value))
         meta["_source_file"].append(record.get("_source_file"))
         meta["_line_number"].append(record.get("_line_number"))
         if "_line_text" in record:  # the source could not make a record of the line: keep the line

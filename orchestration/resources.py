@@ -1,7 +1,16 @@
-"""Resources: the warehouse (DuckDB) and dbt, both pointed at the path the settings resolve."""
+"""Resources: the warehouse (DuckDB) and dbt, both reading the warehouse path from AGENTLEDGER_DB.
+
+The path is resolved when a run starts, not when the code location loads, so the CLI, tests and
+`dagster dev` each run against the warehouse their environment names.
+"""
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
+import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
@@ -10,12 +19,18 @@ from orchestration.settings import PROJECT_ROOT, Settings
 dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 
 
+def dbt_executable() -> str:
+    """The dbt installed beside this Python (a venv that is not activated is not on PATH)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
 def make_resources(settings: Settings) -> dict[str, object]:
-    """Resources for `Definitions`; dbt sees the same warehouse through AGENTLEDGER_DB."""
+    """Resources for `Definitions`; exports AGENTLEDGER_DB (resolved to an absolute path) first."""
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     settings.export_for_dbt()
     return {
-        "duckdb": DuckDBResource(database=str(settings.db_path)),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "duckdb": DuckDBResource(database=dg.EnvVar("AGENTLEDGER_DB")),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     }

@@ -69,7 +69,7 @@ class MartUnitEconomics(pa.DataFrameModel):
     """One workflow-period: counts add up, rates are rates, the interval brackets the median."""
 
     workflow: str = pa.Field()
-    period: str = pa.Field(isin=["day", "week", "month"])
+    period: str = pa.Field(isin=["day", "week", "month", "all"])
     period_start: dt.date = pa.Field()
     runs: int = pa.Field(ge=1)
     labeled_runs: int = pa.Field(ge=0)
@@ -86,7 +86,7 @@ class MartUnitEconomics(pa.DataFrameModel):
 
     @pa.dataframe_check
     def counts_nest(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """successful ≤ labeled ≤ runs."""
+        """Successful ≤ labeled ≤ runs."""
         return data.lazyframe.select(
             (pl.col("successful_runs") <= pl.col("labeled_runs")) & (pl.col("labeled_runs") <= pl.col("runs"))
         )

@@ -113,8 +113,8 @@ span_runs as (
 response_runs as (
 
     select response_id, any_value(run_id) as run_id
-    from calls
-    where response_id is not null
+    from spans
+    where response_id is not null and is_llm_call
     group by response_id
 
 ),

@@ -15,7 +15,6 @@ final as (
         call_id,
         run_id,
         trace_id,
-        response_id,
 
         -- context
         workflow,
@@ -31,8 +30,8 @@ final as (
 
         -- time
         started_at,
-        started_date,
-        duration_ms,
+        cast(started_at as date) as started_date,
+        datediff('millisecond', started_at, ended_at) as duration_ms,
 
         -- tokens (disjoint kinds; reasoning is part of output)
         uncached_input_tokens,

@@ -1,5 +1,5 @@
 {#-
-    Cost per successful task by workflow and period (DESIGN §4).
+    Cost per successful task by workflow and period: day, week (ISO, from Monday), month, all.
 
     CPST = cost of labeled runs ÷ successful runs (failed runs' spend amortized over the
     successes; NULL without successes). True CPST adds failed runs' rework (minutes × the
@@ -23,6 +23,9 @@ runs_by_period as (
     select 'week' as period, cast(date_trunc('week', run_date) as date) as period_start, * from runs
     union all
     select 'month' as period, cast(date_trunc('month', run_date) as date) as period_start, * from runs
+    union all
+    -- all time, dated by the first run: CPST is a ratio, so it cannot be summed from months
+    select 'all' as period, min(run_date) over () as period_start, * from runs
 
 ),
 

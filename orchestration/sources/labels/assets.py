@@ -6,14 +6,11 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.checks import pandera_gate
-from orchestration.loading import RawTable, stage_text_records, write_partitions
-from orchestration.partitions import daily_partitions, days_between, single_run, window_days
+from orchestration.partitions import daily_partitions, single_run, window_days
 from orchestration.settings import get_settings
-from orchestration.sources.labels.client import discover_label_files
-from orchestration.sources.labels.parse import FIELDS, read_csv_labels, read_json_labels, type_labels
-from orchestration.sources.labels.schemas import LABEL_COLUMNS, ReviewLabelRaw
+from orchestration.sources.labels.load import LABELS, load_labels
+from orchestration.sources.labels.schemas import ReviewLabelRaw
 
-LABELS = RawTable(source="labels", name="labels_reviews", columns=LABEL_COLUMNS, model=ReviewLabelRaw)
 LABELS_KEY = dg.AssetKey(["raw", "labels_reviews"])
 
 
@@ -31,18 +28,8 @@ def labels_reviews(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
     settings = get_settings()
     first, last = window_days(context)
     first = first - timedelta(days=settings.label_lookback_days)
-    csv_files, json_files = discover_label_files(settings.labels_dir, first, last)
-    records = [r for path in csv_files for r in read_csv_labels(path)]
-    records += [r for path in json_files for r in read_json_labels(path)]
-    context.log.info(f"{len(records)} label rows from {len(csv_files) + len(json_files)} files for {first}..{last}")
     with duckdb.get_connection() as conn:
-        stage_text_records(conn, "_label_records", records, [*FIELDS, "_parse_error"])
-        type_labels(conn, fallback_day=last.isoformat())
-        report = write_partitions(
-            conn, table=LABELS, candidates="_label_candidates", partitions=days_between(first, last)
-        )
-    report.extra["files"] = len(csv_files) + len(json_files)
-    report.extra["labels_outside_window"] = len(records) - report.received
+        report = load_labels(conn, settings.labels_dir, first, last, progress=context.log.info)
     return dg.MaterializeResult(metadata=report.as_metadata())
 
 

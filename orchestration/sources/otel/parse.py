@@ -281,8 +281,9 @@ def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback
             case
                 when otlp_has_duplicate_keys(span.attributes) then 'duplicate attribute key in span attributes'
                 when otlp_has_duplicate_keys(resource_attributes) then 'duplicate attribute key in resource attributes'
-                when list_bool_or(list_transform(coalesce(span.events, []), lambda e: otlp_has_duplicate_keys(e.attributes)))
-                    then 'duplicate attribute key in a span event'
+                when list_bool_or(
+                    list_transform(coalesce(span.events, []), lambda e: otlp_has_duplicate_keys(e.attributes))
+                ) then 'duplicate attribute key in a span event'
             end
         from spans
         """

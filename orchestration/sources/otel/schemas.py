@@ -51,13 +51,12 @@ class OtelEvalEventRaw(pa.DataFrameModel):
     time_unix_nano: int = pa.Field(gt=0)
     evaluation_name: str = pa.Field()
     origin: str = pa.Field(isin=["span_event", "log_record"])
+    response_id: str = pa.Field(nullable=True)
 
     @pa.dataframe_check
     def can_be_tied_to_a_call(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Without a trace id or a response id an evaluation cannot be tied to any run."""
         return data.lazyframe.select(pl.col("trace_id").is_not_null() | pl.col("response_id").is_not_null())
-
-    response_id: str = pa.Field(nullable=True)
 
     class Config:
         coerce = True

@@ -1,0 +1,120 @@
+"""The `agentledger` command: run, backfill, demo, prices."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from orchestration.partitions import yesterday
+from orchestration.settings import PROJECT_ROOT, get_settings
+
+DESCRIPTION = """\
+agentledger: cost per successful task and attributed ROI of AI agent workflows,
+computed nightly from OpenTelemetry traces, review labels, provider bills and CRM revenue.
+
+Settings come from environment variables (AGENTLEDGER_HOME, AGENTLEDGER_DB, AGENTLEDGER_TRACES_DIR,
+AGENTLEDGER_LABELS_DIR, provider keys ...); see README.md.
+"""
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
+
+
+def _report_run(outcome: object, first: date, last: date) -> int:
+    span = first.isoformat() if first == last else f"{first}..{last}"
+    if outcome.success:  # type: ignore[attr-defined]
+        print(f"nightly run {outcome.run_id} for {span}: succeeded")  # type: ignore[attr-defined]
+        return 0
+    print(f"nightly run {outcome.run_id} for {span}: FAILED", file=sys.stderr)  # type: ignore[attr-defined]
+    for failure in outcome.failures:  # type: ignore[attr-defined]
+        print(f"  - {failure}", file=sys.stderr)
+    return 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Materialize the nightly job for one day."""
+    from orchestration.runner import run_partitions
+
+    day = args.date or yesterday()
+    return _report_run(run_partitions(get_settings(), day, day), day, day)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Materialize a range of days as one run."""
+    from orchestration.runner import run_partitions
+
+    return _report_run(run_partitions(get_settings(), args.start, args.end), args.start, args.end)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the demo data set and run the whole pipeline over it."""
+    from orchestration.demo.run import run_demo
+
+    return run_demo(
+        get_settings(), end_date=args.end_date or yesterday(), days=args.days, seed=args.seed, scale=args.scale
+    )
+
+
+def cmd_prices_sync(args: argparse.Namespace) -> int:
+    """Regenerate the price book seeds from the pinned genai-prices release."""
+    from orchestration.prices import sync_price_book
+
+    summary = sync_price_book(Path(args.seeds_dir))
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (kept separate so --help can be tested)."""
+    parser = argparse.ArgumentParser(
+        prog="agentledger", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="materialize the nightly job for one UTC day (default: yesterday)")
+    run.add_argument("--date", type=_day, help="the partition day, YYYY-MM-DD (default: yesterday, UTC)")
+    run.set_defaults(handler=cmd_run)
+
+    backfill = commands.add_parser("backfill", help="materialize a range of days as one run")
+    backfill.add_argument("--start", type=_day, required=True, help="first day, YYYY-MM-DD")
+    backfill.add_argument("--end", type=_day, required=True, help="last day (inclusive), YYYY-MM-DD")
+    backfill.set_defaults(handler=cmd_backfill)
+
+    demo = commands.add_parser(
+        "demo", help="generate demo data (no keys needed), run the pipeline over it, print the headline"
+    )
+    demo.add_argument("--days", type=int, default=90, help="days of history to generate (default 90)")
+    demo.add_argument("--end-date", type=_day, help="last demo day (default: yesterday, UTC)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed; same seed, same data (default 7)")
+    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
+    demo.set_defaults(handler=cmd_demo)
+
+    prices = commands.add_parser("prices", help="the price book")
+    price_commands = prices.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
+    sync = price_commands.add_parser(
+        "sync", help="regenerate seeds/model_prices.csv and seeds/model_match_rules.csv from genai-prices"
+    )
+    sync.add_argument("--seeds-dir", default=str(PROJECT_ROOT / "seeds"), help="where the seeds live")
+    sync.set_defaults(handler=cmd_prices_sync)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `agentledger` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"agentledger: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

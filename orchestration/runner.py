@@ -1,0 +1,114 @@
+"""Run the nightly job for a day or a range, in this process, and say plainly what failed.
+
+`agentledger run`, `backfill` and `demo` all come through here. A range is one Dagster run over
+all its partitions (single-run backfill policy): a run costs tens of seconds of fixed start-up
+here, so one run per day would multiply that by the number of days.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from orchestration.settings import PROJECT_ROOT, Settings
+
+DBT_INPUTS = ("models", "macros", "seeds", "tests/dbt", "dbt_project.yml", "profiles.yml")
+
+
+def manifest_is_stale(project_root: Path = PROJECT_ROOT) -> bool:
+    """True when target/manifest.json is missing or older than any dbt input file."""
+    manifest = project_root / "target" / "manifest.json"
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    for name in DBT_INPUTS:
+        path = project_root / name
+        paths = path.rglob("*") if path.is_dir() else [path]
+        if any(p.is_file() and p.stat().st_mtime > built for p in paths):
+            return True
+    return False
+
+
+def ensure_manifest(project_root: Path = PROJECT_ROOT) -> None:
+    """Run `dbt parse` when the manifest is stale: Dagster builds its asset graph from it."""
+    if not manifest_is_stale(project_root):
+        return
+    print("dbt parse (the dbt project changed since the last manifest) …", flush=True)
+    dbt = Path(sys.executable).with_name("dbt")
+    completed = subprocess.run(
+        [str(dbt), "parse", "--project-dir", str(project_root), "--profiles-dir", str(project_root), "--quiet"],
+        cwd=project_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"dbt parse failed:\n{completed.stdout}\n{completed.stderr}")
+
+
+@dataclass
+class RunOutcome:
+    """What a run did: whether it succeeded, and the failures a person must act on."""
+
+    success: bool
+    run_id: str
+    failures: list[str] = field(default_factory=list)
+
+
+def partition_tags(first: date, last: date) -> dict[str, str]:
+    """Run tags selecting one partition or a range of them."""
+    if first == last:
+        return {PARTITION_TAG: first.isoformat()}
+    return {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+
+
+def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
+    """Materialize the nightly job for partitions `first..last` as one in-process run.
+
+    Run history goes to `$AGENTLEDGER_HOME/dagster` (or DAGSTER_HOME), so `dagster dev` shows
+    the runs made here.
+    """
+    if last < first:
+        raise ValueError(f"--end {last} is before --start {first}")
+    settings.export_for_dbt()
+    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    ensure_manifest()
+
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("nightly")
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags=partition_tags(first, last),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
+    return RunOutcome(success=result.success, run_id=result.run_id, failures=describe_failures(result))
+
+
+def describe_failures(result: object) -> list[str]:
+    """Failed steps and failed checks of a run, each with its first lines of explanation."""
+    failures: list[str] = []
+    for event in result.all_events:  # type: ignore[attr-defined]
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            message = error.message.strip().splitlines()[0] if error else "unknown error"
+            failures.append(f"step {event.step_key} failed: {message}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                detail = evaluation.description or ""
+                failures.append(
+                    f"gate {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
+                    + (f"\n{detail}" if detail else "")
+                )
+    return failures

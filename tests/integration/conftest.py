@@ -1,0 +1,75 @@
+"""One warehouse per test session, built by the real nightly job (a Dagster run costs ~20-30 s here).
+
+Tests read it through read-only connections; a test that must run the job again works on a copy.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.runner import RunOutcome, run_partitions
+from orchestration.settings import Settings
+from tests.integration import hand_calc
+
+FIRST_DAY = date(2026, 11, 18)
+LAST_DAY = date(2026, 11, 21)
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for a block and restore the whole environment afterwards."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass
+class Warehouse:
+    """The session's warehouse and the run that built it."""
+
+    home: Path
+    db_path: Path
+    outcome: RunOutcome
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        """Rows of `sql`, over a read-only connection (as a BI tool would open it)."""
+        with duckdb.connect(str(self.db_path), read_only=True) as conn:
+            return conn.execute(sql, params or []).fetchall()
+
+    def query_dicts(self, sql: str, params: list | None = None) -> list[dict]:
+        """Rows of `sql` as dicts."""
+        with duckdb.connect(str(self.db_path), read_only=True) as conn:
+            cursor = conn.execute(sql, params or [])
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def run_job(home: Path, first: date, last: date, db_path: Path | None = None) -> RunOutcome:
+    """Run the real nightly job over `first..last` with `home` as AGENTLEDGER_HOME."""
+    values = {"AGENTLEDGER_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    if db_path is not None:
+        values["AGENTLEDGER_DB"] = str(db_path)
+    with environment(**values):
+        os.environ.pop("AGENTLEDGER_DB", None) if db_path is None else None
+        (home / "dagster").mkdir(parents=True, exist_ok=True)
+        return run_partitions(Settings.from_env(), first, last)
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """The hand-computed trace set loaded and built over 2026-11-18..21 in one run."""
+    home = tmp_path_factory.mktemp("agentledger-home")
+    hand_calc.write(home)
+    outcome = run_job(home, FIRST_DAY, LAST_DAY)
+    assert outcome.success, "\n".join(outcome.failures)
+    return Warehouse(home=home, db_path=home / "warehouse.duckdb", outcome=outcome)

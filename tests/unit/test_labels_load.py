@@ -1,0 +1,77 @@
+"""The label loader: CSV and JSON lines, wrong types named, days replaced."""
+
+import gzip
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.sources.labels.load import load_labels
+
+HEADER = "run_id,outcome,labeled_at,reviewer,rework_minutes,escalated,retry_of_run_id\n"
+
+
+@pytest.fixture
+def conn(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+def test_labels_load_from_csv_and_json_lines_with_bad_rows_quarantined(tmp_path: Path, conn) -> None:
+    # given
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_text(
+        HEADER
+        + "wr_1,success,2026-11-20T10:00:00Z,ana,,false,\n"
+        + "wr_2,Failure,2026-11-20T11:00:00+02:00,ana,30,true,wr_0\n"  # case and offset normalized
+        + "wr_3,failure,yesterday,ana,,,\n"  # not a timestamp
+        + "wr_4,failure,2026-11-20T12:00:00Z,ana,ten,,\n"  # not a number
+        + "wr_5,maybe,2026-11-20T12:00:00Z,ana,,,\n"  # not an outcome
+        + "wr_6,success,2026-11-20T12:00:00Z,ana,,no,,surplus\n"  # one field too many
+    )
+    with gzip.open(labels / "2026-11-20.jsonl.gz", "wt") as handle:
+        handle.write('{"run_id": "wr_7", "outcome": "success", "labeled_at": "2026-11-20T13:00:00Z"}\n')
+        handle.write("{not json\n")
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then
+    assert (report.received, report.loaded, report.quarantined) == (8, 3, 5)
+    loaded = conn.execute(
+        "select run_id, outcome, labeled_at, rework_minutes, escalated, retry_of_run_id "
+        "from raw.labels_reviews order by run_id"
+    ).fetchall()
+    assert [row[0] for row in loaded] == ["wr_1", "wr_2", "wr_7"]
+    assert loaded[1][1] == "failure"
+    assert str(loaded[1][2]) == "2026-11-20 09:00:00"  # stored in UTC
+    assert loaded[1][4] is True
+    reasons = dict(
+        conn.execute("select _line_number, reason from raw.quarantine where entity = 'labels_reviews'").fetchall()
+    )
+    assert reasons[4] == "labeled_at: yesterday is not a timestamp"
+    assert reasons[5] == "rework_minutes: ten is not a number"
+    assert reasons[6].startswith("outcome: isin")
+    assert reasons[7] == "row has 1 more fields than the header"
+    assert reasons[2] == "line is not a JSON object"
+
+
+def test_a_label_lands_in_the_partition_of_the_day_it_was_written(tmp_path: Path, conn) -> None:
+    # given a file exported on the 21st holding a label written late on the 20th
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-21.csv").write_text(HEADER + "wr_1,success,2026-11-20T23:30:00Z,ana,,,\n")
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then
+    assert report.loaded == 1
+    assert conn.execute("select _partition_date from raw.labels_reviews").fetchone()[0] == date(2026, 11, 20)
+
+    # and reloading the day replaces, never duplicates
+    load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+    assert conn.execute("select count(*) from raw.labels_reviews").fetchone()[0] == 1

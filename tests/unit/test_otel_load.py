@@ -1,0 +1,210 @@
+"""The trace loader on real OTLP/JSON files: what is loaded, what is quarantined, and why."""
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.demo.otlp import LogRecord, Span, SpanEvent, logs_data, traces_data, unix_nanos, write_lines
+from orchestration.sources.otel.client import date_in_path, discover_trace_files
+from orchestration.sources.otel.load import load_traces
+
+DAY = date(2026, 11, 20)
+T0 = unix_nanos(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+
+
+def span(index: int, trace: str = "a", **overrides) -> Span:
+    values = dict(
+        trace_id=trace * 32,
+        span_id=f"{index:016x}",
+        name="chat claude-sonnet-4-5",
+        start_ns=T0 + index * 1000,
+        end_ns=T0 + index * 1000 + 500,
+        kind=3,
+        attributes={"gen_ai.usage.input_tokens": 100 + index},
+    )
+    values.update(overrides)
+    return Span(**values)
+
+
+def with_field(document: dict, **fields) -> dict:
+    """A TracesData line whose only span has `fields` overwritten with raw JSON values."""
+    document["resourceSpans"][0]["scopeSpans"][0]["spans"][0].update(fields)
+    return document
+
+
+@pytest.fixture
+def conn(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+def count(conn, sql: str) -> int:
+    return conn.execute(sql).fetchone()[0]
+
+
+def test_malformed_lines_are_quarantined_and_the_counts_add_up(tmp_path: Path, conn) -> None:
+    # given: 4 good spans, 3 unusable lines, 2 spans of the wrong types, 1 duplicate export
+    traces = tmp_path / "traces"
+    write_lines(
+        traces / "2026-11-20" / "traces.jsonl",
+        [
+            traces_data([span(1), span(2), span(3)]),
+            b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"ab',  # truncated mid-write
+            with_field(traces_data([span(10, trace="b")]), startTimeUnixNano="not-a-number"),
+            b'{"context": {"trace_id": "0x1"}, "kind": "SpanKind.CLIENT", "name": "x"}',  # console exporter
+            with_field(traces_data([span(11, trace="c")]), kind="SPAN_KIND_CLIENT"),
+            b"[1, 2, 3]",
+            traces_data([span(4), span(1)]),  # span 1 exported again by a retrying Collector
+        ],
+    )
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then
+    assert (spans.received, spans.loaded, spans.quarantined) == (10, 4, 6)
+    assert spans.loaded + spans.quarantined == spans.received
+    assert count(conn, "select count(*) from raw.otel_spans") == 4
+    quarantined = conn.execute(
+        "select _line_number, reason, raw_record from raw.quarantine where entity = 'otel_spans' order by 1"
+    ).fetchall()
+    reasons = {line: reason for line, reason, _ in quarantined}
+    assert reasons[2] == "line is not valid JSON (truncated or corrupt)"
+    assert reasons[3] == "start_time_unix_nano: missing or of the wrong type"
+    assert reasons[4].startswith("ConsoleSpanExporter output")
+    assert reasons[5] == "kind: missing or of the wrong type"
+    assert reasons[6] == "line is a JSON array, not an OTLP object"
+    assert reasons[7].startswith("duplicate export of span 0000000000000001")
+    # the quarantined span is stored as received, with the offending value visible
+    raw_of_line_3 = next(raw for line, _, raw in quarantined if line == 3)
+    assert '"startTimeUnixNano":"not-a-number"' in raw_of_line_3.replace(" ", "")
+
+
+def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn) -> None:
+    # given
+    content = {
+        "gen_ai.input.messages": '[{"role": "user", "content": "secret"}]',
+        "gen_ai.prompt.0.content": "secret",
+        "gen_ai.completion.0.content": "secret",
+        "llm.input_messages.0.message.content": "secret",
+        "traceloop.entity.input": "secret",
+        "gen_ai.prompt.name": "route_task",  # a template name, not content
+        "gen_ai.usage.input_tokens": 12,
+    }
+    event = SpanEvent("gen_ai.content.prompt", T0, {"gen_ai.prompt.0.content": "secret", "kept": "yes"})
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [traces_data([span(1, attributes=content, events=[event])])])
+
+    # when
+    load_traces(conn, traces, DAY, DAY)
+    attributes, events = conn.execute("select attributes, events from raw.otel_spans").fetchone()
+
+    # then
+    assert attributes == {"gen_ai.prompt.name": "route_task", "gen_ai.usage.input_tokens": "12"}
+    assert events[0]["attributes"] == {"kept": "yes"}
+    assert "secret" not in str(conn.execute("select * from raw.otel_spans").fetchall())
+
+    # when the setting keeps content
+    load_traces(conn, traces, DAY, DAY, keep_content=True)
+    attributes = conn.execute("select attributes from raw.otel_spans").fetchone()[0]
+    assert attributes["gen_ai.prompt.0.content"] == "secret"
+
+
+def test_reloading_a_day_replaces_it(tmp_path: Path, conn) -> None:
+    # given a day loaded once
+    traces = tmp_path / "traces"
+    path = traces / "2026" / "11" / "20" / "agent.jsonl.gz"
+    write_lines(path, [traces_data([span(1), span(2), span(3)])])
+    load_traces(conn, traces, DAY, DAY)
+
+    # when it is loaded again, then again after the file lost a span
+    load_traces(conn, traces, DAY, DAY)
+    assert count(conn, "select count(*) from raw.otel_spans") == 3
+    write_lines(path, [traces_data([span(1), span(2)])])
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then
+    assert spans.loaded == 2
+    assert count(conn, "select count(*) from raw.otel_spans") == 2
+
+
+def test_spans_belong_to_the_day_they_started(tmp_path: Path, conn) -> None:
+    # given a file dated the 21st holding a span that started late on the 20th, and one of the 21st
+    late = unix_nanos(datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC))
+    next_day = unix_nanos(datetime(2026, 11, 21, 0, 0, 1, tzinfo=UTC))
+    traces = tmp_path / "traces"
+    write_lines(
+        traces / "traces-2026-11-21T02-00-00.000.jsonl",
+        [traces_data([span(1, start_ns=late, end_ns=late + 10), span(2, start_ns=next_day, end_ns=next_day + 10)])],
+    )
+
+    # when the 20th is loaded
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then only the 20th's span is in its partition; the 21st's waits for its own load
+    assert spans.loaded == 1
+    assert spans.extra["spans_of_other_days"] == 1
+    assert conn.execute("select _partition_date from raw.otel_spans").fetchone()[0] == DAY
+
+
+def test_evaluations_arrive_as_log_records_and_span_events(tmp_path: Path, conn) -> None:
+    # given
+    traces = tmp_path / "traces"
+    evaluated = span(1, events=[SpanEvent("gen_ai.evaluation.result", T0 + 5, {"gen_ai.evaluation.name": "relevance"})])
+    write_lines(traces / "2026-11-20" / "traces.jsonl", [traces_data([evaluated])])
+    write_lines(
+        traces / "2026-11-20" / "logs.jsonl",
+        [
+            logs_data(
+                [
+                    LogRecord(T0 + 9, "gen_ai.evaluation.result", {"gen_ai.evaluation.name": "task_completion",
+                              "gen_ai.evaluation.score.label": "pass"}, trace_id="a" * 32, span_id=f"{1:016x}"),
+                    LogRecord(T0 + 9, "gen_ai.client.operation.exception", {"exception.type": "Timeout"}),
+                ]
+            )
+        ],
+    )
+
+    # when
+    _, evaluations = load_traces(conn, traces, DAY, DAY)
+
+    # then
+    rows = conn.execute("select origin, evaluation_name from raw.otel_eval_events order by origin").fetchall()
+    assert rows == [("log_record", "task_completion"), ("span_event", "relevance")]
+    assert evaluations.extra["other_log_records_ignored"] == 1
+
+
+def test_a_missing_traces_folder_is_an_error_not_a_quiet_day(tmp_path: Path, conn) -> None:
+    with pytest.raises(FileNotFoundError, match="AGENTLEDGER_TRACES_DIR"):
+        load_traces(conn, tmp_path / "nowhere", DAY, DAY)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("2026/11/20/agent.jsonl", date(2026, 11, 20), id="folder per day"),
+        pytest.param("traces-2026-11-20T02-00-00.123.jsonl", date(2026, 11, 20), id="rotated file"),
+        pytest.param("agent_20261120.jsonl.gz", date(2026, 11, 20), id="compact date"),
+        pytest.param("traces.jsonl", None, id="undated"),
+        pytest.param("span-a1b2c3d4e5f6.jsonl", None, id="hex is not a date"),
+        pytest.param("2026-02-30.jsonl", None, id="not a calendar date"),
+    ],
+)
+def test_a_file_is_dated_by_its_path(path: str, expected: date | None) -> None:
+    assert date_in_path(path) == expected
+
+
+def test_files_are_read_for_their_day_and_the_day_before(tmp_path: Path) -> None:
+    # given
+    for name in ["2026-11-19.jsonl", "2026-11-20.jsonl", "2026-11-21.jsonl", "2026-11-22.jsonl", "live.jsonl",
+                 "notes.txt"]:
+        (tmp_path / name).write_text("{}\n")
+
+    # when
+    found = [f.path.name for f in discover_trace_files(tmp_path, DAY, DAY, lookback_days=1)]
+
+    # then
+    assert found == ["2026-11-20.jsonl", "2026-11-21.jsonl", "live.jsonl"]
