@@ -294,10 +294,12 @@ classified as (
         run_attributes.*,
         provider_aliases.provider,
         coalesce(response_model, request_model) as model,
-        operation in ('chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding')
+        coalesce(
+            operation in ('chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding')
             or openinference_kind in ('LLM', 'EMBEDDING')
-            or (coalesce(response_model, request_model) is not null and has_usage)
-            as is_llm_call
+            or (coalesce(response_model, request_model) is not null and has_usage),
+            false
+        ) as is_llm_call
     from run_attributes
     left join provider_aliases on run_attributes.provider_name = provider_aliases.alias
 

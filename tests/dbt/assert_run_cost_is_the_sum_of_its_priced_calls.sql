@@ -1,0 +1,21 @@
+-- A run's cost is exactly the sum of its priced calls' costs: nothing lost, nothing added.
+with
+
+calls as (
+
+    select run_id, coalesce(sum(cost_usd), 0) as calls_cost_usd, count(*) as calls
+    from {{ ref('int_llm_calls_priced') }}
+    group by run_id
+
+),
+
+runs as (
+
+    select run_id, cost_usd, llm_calls from {{ ref('int_runs_rolled_up') }}
+
+)
+
+select runs.*, calls.calls_cost_usd, calls.calls
+from runs
+inner join calls on runs.run_id = calls.run_id
+where runs.cost_usd <> calls.calls_cost_usd or runs.llm_calls <> calls.calls
