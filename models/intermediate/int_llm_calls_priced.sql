@@ -1,0 +1,497 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_window('started_at') }}",
+    )
+}}
+
+-- Every LLM call priced at the price in force when it started, the way genai-prices prices it
+-- (tests/integration/test_pricing_parity.py holds the two equal to 1e-8 USD). The model lookup
+-- runs once per distinct (provider, model) reference; only the final price join touches every call.
+
+with
+
+spans as (
+
+    select * from {{ ref('stg_otel__spans') }}
+    where is_llm_call
+    {% if is_incremental() %}
+        and {{ in_window('started_at') }}
+    {% endif %}
+
+),
+
+prices as (
+
+    select * from {{ ref('stg_prices__model_prices') }}
+
+),
+
+match_rules as (
+
+    select * from {{ ref('model_match_rules') }}
+
+),
+
+model_refs as (
+
+    -- genai-prices lower-cases the model reference, and lower-cases and trims the provider id
+    select distinct
+        provider,
+        model,
+        lower(trim(provider)) as provider_ref,
+        lower(model) as model_ref
+    from spans
+    where model is not null
+
+),
+
+distinct_model_refs as (
+
+    select distinct model_ref
+    from model_refs
+
+),
+
+model_ref_parts as (
+
+    select
+        model_ref,
+        unnest(string_split(model_ref, '-')) as part,
+        generate_subscripts(string_split(model_ref, '-'), 1) as part_no
+    from distinct_model_refs
+
+),
+
+dashed_model_refs as (
+
+    -- genai-prices retries an unmatched reference with compact dates dashed (gpt-4.1-20250414)
+    select
+        model_ref,
+        string_agg({{ dashed_compact_date('part', 'part_no') }}, '-' order by part_no) as model_ref_dashed
+    from model_ref_parts
+    group by model_ref
+
+),
+
+model_refs_dashed as (
+
+    select
+        model_refs.*,
+        dashed_model_refs.model_ref_dashed
+    from model_refs
+    inner join dashed_model_refs
+        on model_refs.model_ref = dashed_model_refs.model_ref
+
+),
+
+provider_refs as (
+
+    select distinct provider_ref
+    from model_refs
+    where provider_ref is not null
+
+),
+
+provider_id_hits as (
+
+    select
+        provider_refs.provider_ref,
+        match_rules.lookup_provider_id,
+        match_rules.match_order,
+        match_rules.rule_no,
+        bool_and(
+            {{ match_clause('match_rules.clause_kind', 'match_rules.clause_value', 'provider_refs.provider_ref') }}
+        ) as is_match
+    from provider_refs
+    inner join match_rules
+        on match_rules.rule_scope = 'provider_by_id'
+    group by all
+
+),
+
+providers_by_id as (
+
+    -- exact genai-prices id first, then the first provider whose aliases match (bedrock → aws)
+    select
+        provider_ref,
+        lookup_provider_id
+    from provider_id_hits
+    where is_match
+    qualify row_number() over (partition by provider_ref order by match_order) = 1
+
+),
+
+unnamed_provider_refs as (
+
+    select distinct model_ref
+    from model_refs
+    where provider_ref is null
+
+),
+
+provider_model_hits as (
+
+    select
+        unnamed_provider_refs.model_ref,
+        match_rules.lookup_provider_id,
+        match_rules.match_order,
+        match_rules.rule_no,
+        bool_and(
+            {{ match_clause('match_rules.clause_kind', 'match_rules.clause_value', 'unnamed_provider_refs.model_ref') }}
+        ) as is_match
+    from unnamed_provider_refs
+    inner join match_rules
+        on match_rules.rule_scope = 'provider_by_model'
+    group by all
+
+),
+
+providers_by_model as (
+
+    -- a span that names no provider: the first provider whose model pattern matches (claude → anthropic)
+    select
+        model_ref,
+        lookup_provider_id
+    from provider_model_hits
+    where is_match
+    qualify row_number() over (partition by model_ref order by match_order) = 1
+
+),
+
+lookups as (
+
+    -- a span naming a provider genai-prices does not know stays unpriced, as in genai-prices
+    select
+        model_refs_dashed.*,
+        coalesce(providers_by_id.lookup_provider_id, providers_by_model.lookup_provider_id) as lookup_provider_id
+    from model_refs_dashed
+    left join providers_by_id
+        on model_refs_dashed.provider_ref = providers_by_id.provider_ref
+    left join providers_by_model
+        on
+            model_refs_dashed.provider_ref is null
+            and model_refs_dashed.model_ref = providers_by_model.model_ref
+
+),
+
+searched_providers as (
+
+    -- the provider's own models first, then those of its fallback providers in order
+    select
+        provider,
+        model,
+        model_ref,
+        model_ref_dashed,
+        lookup_provider_id,
+        lookup_provider_id as searched_provider_id,
+        0 as fallback_rank
+    from lookups
+    where lookup_provider_id is not null
+
+    union all
+
+    select
+        lookups.provider,
+        lookups.model,
+        lookups.model_ref,
+        lookups.model_ref_dashed,
+        lookups.lookup_provider_id,
+        match_rules.fallback_provider_id as searched_provider_id,
+        match_rules.match_order as fallback_rank
+    from lookups
+    inner join match_rules
+        on
+            match_rules.rule_scope = 'fallback'
+            and lookups.lookup_provider_id = match_rules.lookup_provider_id
+
+),
+
+search_attempts as (
+
+    -- genai-prices retries with compact dates dashed only when the reference matched nothing
+    select
+        *,
+        1 as attempt,
+        model_ref as searched_ref
+    from searched_providers
+
+    union all
+
+    select
+        *,
+        2 as attempt,
+        model_ref_dashed as searched_ref
+    from searched_providers
+    where model_ref_dashed != model_ref
+
+),
+
+model_hits as (
+
+    select
+        search_attempts.provider,
+        search_attempts.model,
+        search_attempts.lookup_provider_id,
+        search_attempts.searched_provider_id,
+        search_attempts.fallback_rank,
+        search_attempts.attempt,
+        match_rules.match_order,
+        match_rules.model_id,
+        match_rules.rule_no,
+        bool_and(
+            {{ match_clause('match_rules.clause_kind', 'match_rules.clause_value', 'search_attempts.searched_ref') }}
+        ) as is_match
+    from search_attempts
+    inner join match_rules
+        on
+            match_rules.rule_scope = 'model'
+            and search_attempts.searched_provider_id = match_rules.lookup_provider_id
+    group by all
+
+),
+
+matched_models as (
+
+    select
+        provider,
+        model,
+        lookup_provider_id,
+        searched_provider_id as price_provider_id,
+        model_id as price_model_id,
+        -- genai-prices ignores price variants for a model found through a fallback provider
+        fallback_rank > 0 as is_fallback_model
+    from model_hits
+    where is_match
+    qualify row_number() over (
+        partition by provider, model
+        order by attempt asc, fallback_rank asc, match_order asc
+    ) = 1
+
+),
+
+database_price_keys as (
+
+    select
+        provider,
+        model,
+        'genai-prices' as price_source,
+        price_provider_id as key_provider_id,
+        lower(price_model_id) as key_model_id,
+        is_fallback_model as ignores_variants
+    from matched_models
+
+),
+
+override_price_keys as (
+
+    -- a negotiated rate may name the provider as reported or as genai-prices priced it, and the
+    -- model by genai-prices' id or as reported (a model genai-prices does not know)
+    select distinct
+        lookups.provider,
+        lookups.model,
+        'override' as price_source,
+        key_providers.key_provider_id,
+        key_models.key_model_id,
+        false as ignores_variants
+    from lookups
+    left join matched_models
+        on
+            lookups.provider is not distinct from matched_models.provider
+            and lookups.model = matched_models.model
+    cross join
+        unnest(list_distinct([lookups.provider_ref, matched_models.price_provider_id]))
+            as key_providers (key_provider_id)
+    cross join
+        unnest(list_distinct([lookups.model_ref, lower(matched_models.price_model_id)]))
+            as key_models (key_model_id)
+
+),
+
+price_keys as (
+
+    select * from database_price_keys
+    union all
+    select * from override_price_keys
+
+),
+
+key_prices as materialized (
+
+    -- every price row each reference may pay; materialized so the call join below is an equi-join
+    -- on (provider, model) and the period and tier conditions only filter its few matches
+    select
+        price_keys.provider as reference_provider,
+        price_keys.model as reference_model,
+        price_keys.ignores_variants,
+        prices.*
+    from price_keys
+    inner join prices
+        on
+            price_keys.price_source = prices.price_source
+            and price_keys.key_provider_id = prices.provider_id
+            and price_keys.key_model_id = prices.model_key
+
+),
+
+call_price_candidates as (
+
+    select
+        spans.call_id,
+        key_prices.*
+    from spans
+    inner join key_prices
+        on
+            spans.provider is not distinct from key_prices.reference_provider
+            and spans.model = key_prices.reference_model
+    where
+        (key_prices.effective_from is null or spans.started_at >= key_prices.effective_from)
+        and (key_prices.effective_to is null or spans.started_at < key_prices.effective_to)
+        and {{ time_of_day_between('spans.started_at', 'key_prices.time_of_day_from', 'key_prices.time_of_day_to') }}
+        -- long-context tier from the call's total input; a call without usage pays the base tier
+        and coalesce(spans.input_tokens, 0) > coalesce(key_prices.input_tokens_above, -1)
+        and (key_prices.input_tokens_up_to is null or coalesce(spans.input_tokens, 0) <= key_prices.input_tokens_up_to)
+        and (
+            key_prices.variant = 'standard'
+            or (key_prices.variant = spans.service_tier and not key_prices.ignores_variants)
+        )
+
+),
+
+call_prices as (
+
+    -- overrides first; a service tier's own price before the standard one
+    select * from call_price_candidates
+    qualify row_number() over (
+        partition by call_id
+        order by
+            price_precedence asc,
+            variant = 'standard' asc,
+            effective_from desc nulls last,
+            input_tokens_above desc nulls last
+    ) = 1
+
+),
+
+calls_with_prices as (
+
+    -- a token kind without its own price is charged at its parent's, as genai-prices decomposes
+    -- usage: cache reads and writes at the input price, 5 m / 1 h writes at the cache-write price
+    select
+        spans.*,
+        call_prices.call_id is not null as is_priced,
+        call_prices.provider_id as price_provider_id,
+        call_prices.model_id as price_model_id,
+        call_prices.price_source,
+        call_prices.variant as price_variant,
+        coalesce(call_prices.input_tokens_above is not null, false) as is_long_context,
+        call_prices.input_usd_per_token,
+        coalesce(call_prices.cache_read_usd_per_token, call_prices.input_usd_per_token)
+            as cache_read_usd_per_token,
+        coalesce(
+            call_prices.cache_write_5m_usd_per_token,
+            call_prices.cache_write_usd_per_token,
+            call_prices.input_usd_per_token
+        ) as cache_write_5m_usd_per_token,
+        coalesce(
+            call_prices.cache_write_1h_usd_per_token,
+            call_prices.cache_write_usd_per_token,
+            call_prices.input_usd_per_token
+        ) as cache_write_1h_usd_per_token,
+        call_prices.output_usd_per_token,
+        call_prices.output_reasoning_usd_per_token,
+        call_prices.usd_per_request
+    from spans
+    left join call_prices
+        on spans.call_id = call_prices.call_id
+
+),
+
+component_costs as (
+
+    select
+        *,
+        {{ token_cost('uncached_input_tokens', 'input_usd_per_token') }} as uncached_input_usd,
+        {{ token_cost('cache_read_tokens', 'cache_read_usd_per_token') }} as cache_read_usd,
+        {{ token_cost('cache_write_5m_tokens', 'cache_write_5m_usd_per_token') }}
+        + {{ token_cost('cache_write_1h_tokens', 'cache_write_1h_usd_per_token') }} as cache_write_usd,
+        case
+            when output_reasoning_usd_per_token is null
+                then {{ token_cost('output_tokens', 'output_usd_per_token') }}
+            else
+                {{ token_cost('output_tokens - coalesce(reasoning_tokens, 0)', 'output_usd_per_token') }}
+                + {{ token_cost('reasoning_tokens', 'output_reasoning_usd_per_token') }}
+        end as output_usd,
+        cast(coalesce(usd_per_request, 0) as decimal(38, 10)) as request_usd,
+        -- the same call with no prompt cache: every input token at the uncached input price
+        {{ token_cost(
+            'coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)'
+            ~ ' + coalesce(cache_write_5m_tokens, 0) + coalesce(cache_write_1h_tokens, 0)',
+            'input_usd_per_token'
+        ) }} as all_input_at_uncached_usd
+    from calls_with_prices
+
+),
+
+final as (
+
+    select
+        -- ids
+        call_id,
+        trace_id,
+        span_id,
+        run_id,
+        workflow,
+        account_id,
+        agent_name,
+
+        -- the call
+        reasoning_effort,
+        operation,
+        provider,
+        request_model,
+        response_model,
+        model,
+        service_tier,
+        started_at,
+        ended_at,
+        status,
+        is_llm_call,
+        has_usage,
+
+        -- tokens
+        uncached_input_tokens,
+        cache_read_tokens,
+        cache_write_5m_tokens,
+        cache_write_1h_tokens,
+        cache_write_tokens,
+        output_tokens,
+        reasoning_tokens,
+        input_tokens,
+
+        -- the price applied
+        price_provider_id,
+        price_model_id,
+        price_source,
+        price_variant,
+        is_priced,
+        has_usage and not is_priced as needs_price,
+        is_long_context,
+
+        -- money: 0 for a call without usage, NULL (never 0) for a call with usage and no price
+        {{ call_money('uncached_input_usd') }} as uncached_input_cost_usd,
+        {{ call_money('cache_read_usd') }} as cache_read_cost_usd,
+        {{ call_money('cache_write_usd') }} as cache_write_cost_usd,
+        {{ call_money('output_usd') }} as output_cost_usd,
+        {{ call_money('request_usd') }} as request_cost_usd,
+        {{ call_money('uncached_input_usd + cache_read_usd + cache_write_usd + output_usd + request_usd') }} as cost_usd,
+        {{ call_money('all_input_at_uncached_usd + output_usd + request_usd') }} as no_cache_cost_usd,
+
+        _partition_date
+
+    from component_costs
+
+)
+
+select * from final
