@@ -1,0 +1,108 @@
+"""`agentledger demo`: generate the demo data set, run the whole pipeline over it, print the headline."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from orchestration.settings import Settings
+
+MARKER = ".agentledger-demo"
+DEMO_OUTPUTS = ("traces", "labels", "billing", "warehouse.duckdb", "warehouse.duckdb.wal", "marts", "dagster")
+
+
+def prepare_home(home: Path) -> None:
+    """Make `home` a clean demo home, refusing to touch a folder that holds someone's real data."""
+    home.mkdir(parents=True, exist_ok=True)
+    marker = home / MARKER
+    holds_data = any((home / name).exists() for name in ("traces", "labels", "warehouse.duckdb"))
+    if holds_data and not marker.exists():
+        raise RuntimeError(
+            f"{home} holds data that the demo did not create; point AGENTLEDGER_HOME at an empty folder "
+            "(the demo rewrites its folder from scratch)"
+        )
+    for name in DEMO_OUTPUTS:
+        path = home / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    marker.write_text("This folder was written by `agentledger demo` and is rewritten by it.\n")
+
+
+def _money(value: Decimal | None, places: int = 4) -> str:
+    return "—" if value is None else f"${value:,.{places}f}"
+
+
+def _rate(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def headline(db_path: Path) -> str:
+    """The headline table: cost per successful task by workflow over the whole demo range."""
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        rows = conn.execute(
+            """
+            select
+                workflow, runs, successful_runs, success_rate, cost_per_successful_task_usd,
+                true_cost_per_successful_task_usd, median_run_cost_usd, median_run_cost_ci_low_usd,
+                median_run_cost_ci_high_usd, unpriced_runs
+            from marts.mart_unit_economics
+            where period = 'all'
+            order by cost_per_successful_task_usd desc nulls last
+            """
+        ).fetchall()
+    header = ("workflow", "runs", "success", "CPST", "true CPST", "median run [95% CI]", "unpriced")
+    table = [header]
+    for workflow, runs, _, rate, cpst, true_cpst, median, low, high, unpriced in rows:
+        interval = f"{_money(median)} [{_money(low)}, {_money(high)}]" if low is not None else _money(median)
+        table.append(
+            (workflow, f"{runs:,}", _rate(rate), _money(cpst), _money(true_cpst, 2), interval, str(unpriced or ""))
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines = []
+    for index, row in enumerate(table):
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells))
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:
+    """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
+    from orchestration.demo.generate import generate_demo
+    from orchestration.runner import run_partitions
+
+    first = end_date - timedelta(days=days - 1)
+    prepare_home(settings.home)
+    print(f"agentledger demo: {days} days ({first}..{end_date}), seed {seed}, into {settings.home}", flush=True)
+    started = time.monotonic()
+    summary = generate_demo(settings.home, end_date=end_date, days=days, seed=seed, scale=scale)
+    print(
+        f"generated {summary.runs:,} runs, {summary.spans:,} spans, {summary.labels:,} labels "
+        f"in {summary.files:,} files ({time.monotonic() - started:.0f} s)",
+        flush=True,
+    )
+    print("running the nightly pipeline over the whole range as one run …", flush=True)
+    started = time.monotonic()
+    outcome = run_partitions(settings, first, end_date)
+    if not outcome.success:
+        print(f"the demo run failed ({outcome.run_id}):")
+        for failure in outcome.failures:
+            print(f"  - {failure}")
+        return 1
+    print(f"pipeline finished in {time.monotonic() - started:.0f} s (run {outcome.run_id})\n")
+    print(f"Cost per successful task by workflow, {first}..{end_date} (rack rate, USD)\n")
+    print(headline(settings.db_path))
+    print(
+        f"\nwarehouse: {settings.db_path}\n"
+        "explore:   make dev  (Dagster UI: asset graph, checks, runs)  ·  "
+        f"duckdb -readonly {settings.db_path}"
+    )
+    return 0
