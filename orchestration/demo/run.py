@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
+from contextlib import ExitStack
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -74,6 +76,25 @@ def headline(db_path: Path) -> str:
     return "\n".join(lines)
 
 
+def serve_demo_apis(stack: ExitStack, home: Path) -> None:
+    """Serve the demo's provider and CRM APIs on 127.0.0.1 and point the real clients at them.
+
+    The environment is restored when `stack` closes, so nothing of the demo leaks into later runs.
+    """
+    from orchestration.demo.apis import DEMO_APIS
+    from orchestration.demo.server import FakeApiServer
+
+    if not DEMO_APIS:
+        return
+    server = stack.enter_context(FakeApiServer())
+    saved = dict(os.environ)
+    stack.callback(lambda: (os.environ.clear(), os.environ.update(saved)))
+    for api in DEMO_APIS:
+        api.register(server, home)
+        os.environ.update(api.environment(server.base_url))
+    print(f"serving {', '.join(api.name for api in DEMO_APIS)} APIs at {server.base_url}", flush=True)
+
+
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:
     """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
     from orchestration.demo.generate import generate_demo
@@ -89,9 +110,11 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
         f"in {summary.files:,} files ({time.monotonic() - started:.0f} s)",
         flush=True,
     )
-    print("running the nightly pipeline over the whole range as one run …", flush=True)
-    started = time.monotonic()
-    outcome = run_partitions(settings, first, end_date)
+    with ExitStack() as stack:
+        serve_demo_apis(stack, settings.home)
+        print("running the nightly pipeline over the whole range as one run …", flush=True)
+        started = time.monotonic()
+        outcome = run_partitions(settings, first, end_date)
     if not outcome.success:
         print(f"the demo run failed ({outcome.run_id}):")
         for failure in outcome.failures:
