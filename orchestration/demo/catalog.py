@@ -395,7 +395,8 @@ def plan_pr_backlink_outreach(rng: Random, cond: Conditions, vol: float, effort_
 
 def plan_seo_audit(rng: Random, cond: Conditions, vol: float, effort_mult: float) -> list[AgentBlock]:
     """Crawl, audit page by page against a cached site context (1-hour cache), write the report."""
-    site_context = min(185_000, ln(rng, 120_000, 0.2))  # absolute, and below the 200k tier
+    # Absolute, and capped so a page call (context + page + instructions) stays below the 200k tier.
+    site_context = min(130_000, ln(rng, 110_000, 0.2))
     pages = rng.randint(6, 12)
     crawler: list[LLMCall | ToolCall] = [ToolCall("fetch_sitemap", ms(rng, 200, 1200))]
     for page in range(pages):
@@ -416,7 +417,6 @@ def plan_seo_audit(rng: Random, cond: Conditions, vol: float, effort_mult: float
         "claude-sonnet-4-5", ln(rng, 40000 * vol), ln(rng, 9000 * vol), int(ln(rng, 7000 * vol) * effort_mult)
     )
     report.write_5m = ln(rng, 6000 * vol)
-    report.cache_read = site_context
     writer: list[LLMCall | ToolCall] = [report, ToolCall("publish_report", ms(rng, 100, 600))]
     return [
         AgentBlock(None, [coordination(rng, "claude-haiku-4-5", "route_task")]),
@@ -489,21 +489,25 @@ def plan_competitor_analysis(rng: Random, cond: Conditions, vol: float, effort_m
 
 
 def plan_competitor_outlier(rng: Random) -> list[AgentBlock]:
-    """The one deep dive over a ~900k-token corpus (1M context): every call in the long-context tier."""
+    """The one deep dive: ~900k-token corpus (1M context), every analyst call in the long-context tier.
+
+    It runs for hours at high effort, so the corpus's 1-hour cache lapses and is written again
+    three times; 24 analyst passes think ~45k tokens each (Sonnet's output limit is 64k).
+    """
     corpus = 880_000 + rng.randint(0, 40_000)
     analyst: list[LLMCall | ToolCall] = []
-    for i in range(14):
-        call = with_reasoning("claude-sonnet-4-5", ln(rng, 15000), ln(rng, 4000), ln(rng, 24000, 0.2))
-        if i == 0:
+    for i in range(24):
+        call = with_reasoning("claude-sonnet-4-5", ln(rng, 20000, 0.2), ln(rng, 5000, 0.2), ln(rng, 45000, 0.1))
+        if i in (0, 7, 14, 20):
             call.write_1h = corpus
         else:
             call.cache_read = corpus
         analyst.append(call)
     researcher: list[LLMCall | ToolCall] = [ToolCall("web_search", ms(rng, 400, 1500)) for _ in range(4)]
     researcher += [ToolCall("fetch_page", ms(rng, 300, 3000)) for _ in range(12)]
-    researcher.append(with_reasoning("gemini-2.5-pro", 640_000, ln(rng, 6000), ln(rng, 8000)))
+    researcher.append(with_reasoning("gemini-2.5-pro", 640_000 + rng.randint(0, 20_000), ln(rng, 6000), ln(rng, 8000)))
     strategist: list[LLMCall | ToolCall] = [
-        with_reasoning("claude-sonnet-4-5", ln(rng, 60000), ln(rng, 9000), 40_000),
+        with_reasoning("claude-sonnet-4-5", ln(rng, 60000), ln(rng, 9000), ln(rng, 40000, 0.1)),
         ToolCall("publish_brief", ms(rng, 100, 600)),
     ]
     return [
@@ -633,9 +637,9 @@ def plan_code_refactor(rng: Random, cond: Conditions, vol: float, effort_mult: f
     for _ in range(rng.randint(2, 8)):
         editor.append(ToolCall("read_file", ms(rng, 20, 200)))
         pick = rng.random()
-        if pick < 0.045:  # ~3% of all the workflow's calls go to the self-hosted fine-tune
+        if pick < 0.06:  # ~3% of all the workflow's calls go to the self-hosted fine-tune
             call = LLMCall(UNPRICED_MODEL, uncached=repo_context + ln(rng, 12000 * vol), output=ln(rng, 5000 * vol))
-        elif pick < 0.27:
+        elif pick < 0.285:
             call = with_reasoning("deepseek-reasoner", ln(rng, 12000 * vol), ln(rng, 5000 * vol), ln(rng, 6000 * vol))
             call.cache_read = repo_context  # DeepSeek caches repeated prefixes on disk by itself
         else:

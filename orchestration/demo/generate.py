@@ -79,7 +79,7 @@ HIGH_EFFORT_WINDOW_DAYS = 35
 OVERSIZED_SHARE = 0.12
 OUTLIER_DAYS_BEFORE_END = 38
 OUTLIER_COST_USD = 87.0
-LOOP_MIN_MULTIPLE = 22.0  # above the ≥ 20× the brief asks for, so rounding never undershoots
+LOOP_MIN_MULTIPLE = 22.0  # the loop is meant to be ≥ 20× the median; 22× stays clear after token rounding
 
 
 @dataclass
@@ -103,8 +103,9 @@ class DemoSummary:
             anomalies are not planted.
         median_run_cost_usd: Median rack-rate cost per run and workflow, as the generator priced
             it (genai-prices rates; the unpriced model counts 0).
-        outlier_run_id: competitor_analysis's ~$87 deep-dive run (part of the workflow's normal
-            behaviour, not a planted anomaly), or None when its day is outside the window.
+        outlier_run_id: competitor_analysis's ~$87 deep-dive run: part of the workflow's normal
+            behaviour (domain.md), so generated with or without planted anomalies, and below the
+            10× loop threshold.
         truncated_file: The file whose last line is truncated.
         spans_lost_to_truncation: Spans in that line.
         bytes_written: Size of all files.
@@ -221,16 +222,18 @@ def _loop_plan(rng: Random, workflow: Workflow, vol: float) -> list[AgentBlock]:
 
 
 def _outlier_plan(rng: Random) -> list[AgentBlock]:
-    """competitor_analysis's deep dive, its variable token counts scaled to cost ~$87 at rack rate.
+    """competitor_analysis's deep dive, its analyst passes scaled so the run costs ~$87 at rack rate.
 
-    Cache reads and writes of the ~900k corpus stay as drawn (they fix the long-context tier);
-    uncached input and output of the agents' calls are scaled so the run lands on the target.
+    Only the passes over the cached corpus are scaled (their uncached input and output), by a few
+    percent: corpus size, and so the long-context tier, stay as drawn, and output stays under the
+    model's 64k limit.
     """
     blocks = plan_competitor_outlier(rng)
-    scaled = [c for c in plan_calls(blocks) if not c.prompt_name]
-    fixed = sum(call_cost(c) for c in plan_calls(blocks) if c.prompt_name)
+    calls = plan_calls(blocks)
+    passes = [c for c in calls if c.cache_read or c.write_1h]
+    fixed = sum(call_cost(c) for c in calls if c not in passes)
     variable = 0.0
-    for call in scaled:
+    for call in passes:
         saved = (call.uncached, call.output)
         call.uncached = call.output = 0
         base = call_cost(call)
@@ -238,10 +241,10 @@ def _outlier_plan(rng: Random) -> list[AgentBlock]:
         fixed += base
         variable += call_cost(call) - base
     factor = (OUTLIER_COST_USD - fixed) / variable
-    for call in scaled:
+    for call in passes:
         call.uncached = int(call.uncached * factor)
-        call.output = int(call.output * factor)
-        call.reasoning = min(call.output, int(call.reasoning * factor))
+        call.output = min(64_000, int(call.output * factor))
+        call.reasoning = min(call.output - 1000, int(call.reasoning * factor))
     return blocks
 
 

@@ -200,7 +200,7 @@ def openinference_call(model: Model, call: LLMCall, response_model: str, resp_id
         "llm.provider": provider,
         "llm.system": "anthropic" if provider == "anthropic" else "openai",
         "llm.model_name": response_model if ok else model.name,
-        "llm.invocation_parameters": '{"temperature": 0.2}',
+        "llm.invocation_parameters": '{"reasoning_effort": "medium"}' if call.reasoning else '{"temperature": 0.2}',
     }
     if ok:
         a["llm.token_count.prompt"] = call.input_total
