@@ -393,10 +393,13 @@ def plan_pr_backlink_outreach(rng: Random, cond: Conditions, vol: float, effort_
     ]
 
 
+# The audit agent truncates a page so that a call stays below the 200k long-context tier.
+SEO_MAX_INPUT = 195_000
+
+
 def plan_seo_audit(rng: Random, cond: Conditions, vol: float, effort_mult: float) -> list[AgentBlock]:
     """Crawl, audit page by page against a cached site context (1-hour cache), write the report."""
-    # Absolute, and capped so a page call (context + page + instructions) stays below the 200k tier.
-    site_context = min(130_000, ln(rng, 110_000, 0.2))
+    site_context = min(150_000, ln(rng, 110_000, 0.2))  # absolute: the site, not the page
     pages = rng.randint(6, 12)
     crawler: list[LLMCall | ToolCall] = [ToolCall("fetch_sitemap", ms(rng, 200, 1200))]
     for page in range(pages):
@@ -405,8 +408,9 @@ def plan_seo_audit(rng: Random, cond: Conditions, vol: float, effort_mult: float
             crawler.append(LLMCall("claude-haiku-4-5", uncached=ln(rng, 14000 * vol), output=ln(rng, 1200 * vol)))
     auditor: list[LLMCall | ToolCall] = []
     for page in range(pages):
+        page_tokens = min(ln(rng, 16000 * vol), SEO_MAX_INPUT - site_context)  # long pages are truncated
         call = with_reasoning(
-            "claude-sonnet-4-5", ln(rng, 16000 * vol), ln(rng, 3500 * vol), int(ln(rng, 8000 * vol) * effort_mult)
+            "claude-sonnet-4-5", page_tokens, ln(rng, 3500 * vol), int(ln(rng, 8000 * vol) * effort_mult)
         )
         if page == 0 and rng.random() < 0.8:
             call.write_1h = site_context
