@@ -419,17 +419,6 @@ def _remove_previous(home: Path) -> None:
     manifest.unlink()
 
 
-def _zero_gzip_mtime(path: Path) -> None:
-    """Zero the gzip header's MTIME (bytes 4–7), which `gzip.open` fills with the wall clock.
-
-    Without it two generations with the same arguments differ in those four bytes. The header
-    carries no checksum over them (FHCRC is not set), so the file stays valid.
-    """
-    with path.open("r+b") as handle:
-        handle.seek(4)
-        handle.write(b"\x00\x00\x00\x00")
-
-
 def _write_trace_file(workflow: Workflow, path: Path, spans: list[Span], truncate: bool) -> None:
     """Write spans (sorted by end time) as export batches; when `truncate`, cut the last line mid-write."""
     batches = list(batched(spans, BATCH_SPANS))
@@ -444,8 +433,6 @@ def _write_trace_file(workflow: Workflow, path: Path, spans: list[Span], truncat
                 yield document
 
     write_lines(path, documents())
-    if workflow.gzip:
-        _zero_gzip_mtime(path)
 
 
 def _last_batch(spans: list[Span]) -> int:

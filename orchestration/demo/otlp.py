@@ -190,9 +190,10 @@ def write_lines(path: Path, documents: Iterable[Mapping[str, Any] | bytes]) -> i
     A `bytes` item is written as-is, which lets tests plant malformed lines.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if path.suffix == ".gz" else open
     count = 0
-    with opener(path, "wb") as handle:
+    # mtime=0: no wall-clock time in the gzip header, so the same input gives the same bytes
+    opened = gzip.GzipFile(path, "wb", mtime=0) if path.suffix == ".gz" else path.open("wb")
+    with opened as handle:
         for document in documents:
             line = document if isinstance(document, bytes) else orjson.dumps(document)
             handle.write(line.rstrip(b"\n") + b"\n")

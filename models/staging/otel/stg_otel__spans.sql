@@ -317,6 +317,8 @@ deduplicated as (
             order by
                 (reported_cache_read_tokens is not null)::int
                 + (reported_cache_write_tokens is not null or reported_cache_write_5m_tokens is not null)::int
+                -- the 5m / 1h split prices 1-hour writes right: a copy that reports it wins a tie
+                + (reported_cache_write_5m_tokens is not null or reported_cache_write_1h_tokens is not null)::int
                 + (reported_reasoning_tokens is not null)::int
                 + (reported_input_tokens is not null)::int
                 + (reported_output_tokens is not null)::int desc,
