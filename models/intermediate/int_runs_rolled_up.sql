@@ -40,9 +40,10 @@ calls as (
 evaluations as (
 
     select * from {{ ref('stg_otel__eval_events') }}
-    where evaluation_name in (
-        {%- for name in var('outcome_evaluation_names') %}'{{ name | lower }}'{{ ", " if not loop.last }}{% endfor -%}
-    )
+    where
+        evaluation_name in (
+            {%- for name in var('outcome_evaluation_names') %}'{{ name | lower }}'{{ ", " if not loop.last }}{% endfor -%}
+        )
     {% if is_incremental() %}
         and {{ in_window('evaluated_at', pad_days=1, upper=false) }}
     {% endif %}
@@ -106,13 +107,19 @@ call_rollup as (
 
 span_runs as (
 
-    select trace_id, span_id, run_id from spans
+    select
+        trace_id,
+        span_id,
+        run_id
+    from spans
 
 ),
 
 response_runs as (
 
-    select response_id, any_value(run_id) as run_id
+    select
+        response_id,
+        any_value(run_id) as run_id
     from spans
     where response_id is not null and is_llm_call
     group by response_id
@@ -121,7 +128,9 @@ response_runs as (
 
 single_run_traces as (
 
-    select trace_id, any_value(run_id) as run_id
+    select
+        trace_id,
+        any_value(run_id) as run_id
     from spans
     group by trace_id
     having count(distinct run_id) = 1

@@ -18,14 +18,30 @@ runs as (
 
 runs_by_period as (
 
-    select 'day' as period, run_date as period_start, * from runs
+    select
+        'day' as period,
+        run_date as period_start,
+        *
+    from runs
     union all
-    select 'week' as period, cast(date_trunc('week', run_date) as date) as period_start, * from runs
+    select
+        'week' as period,
+        cast(date_trunc('week', run_date) as date) as period_start,
+        *
+    from runs
     union all
-    select 'month' as period, cast(date_trunc('month', run_date) as date) as period_start, * from runs
+    select
+        'month' as period,
+        cast(date_trunc('month', run_date) as date) as period_start,
+        *
+    from runs
     union all
     -- all time, dated by the first run: CPST is a ratio, so it cannot be summed from months
-    select 'all' as period, min(run_date) over () as period_start, * from runs
+    select
+        'all' as period,
+        min(run_date) over () as period_start,
+        *
+    from runs
 
 ),
 

@@ -212,7 +212,8 @@ roots as (
 
     select child.*
     from normalized as child
-    where child.parent_span_id is null
+    where
+        child.parent_span_id is null
         or not exists (
             select 1 from normalized as parent
             where parent.trace_id = child.trace_id and parent.span_id = child.parent_span_id
@@ -238,12 +239,12 @@ lineage as (
     select
         child.trace_id,
         child.span_id,
-        coalesce(child.own_run_id, parent.run_id),
-        coalesce(child.own_workflow, parent.workflow),
-        coalesce(child.own_account_id, parent.account_id),
-        coalesce(child.own_reasoning_effort, parent.reasoning_effort),
-        coalesce(child.own_agent_name, parent.agent_name),
-        parent.depth + 1
+        coalesce(child.own_run_id, parent.run_id) as run_id,
+        coalesce(child.own_workflow, parent.workflow) as workflow,
+        coalesce(child.own_account_id, parent.account_id) as account_id,
+        coalesce(child.own_reasoning_effort, parent.reasoning_effort) as reasoning_effort,
+        coalesce(child.own_agent_name, parent.agent_name) as agent_name,
+        parent.depth + 1 as depth
     from normalized as child
     inner join lineage as parent
         on child.trace_id = parent.trace_id and child.parent_span_id = parent.span_id
@@ -293,11 +294,16 @@ classified as (
     select
         run_attributes.*,
         provider_aliases.provider,
-        coalesce(response_model, request_model) as model,
+        coalesce(run_attributes.response_model, run_attributes.request_model) as model,
         coalesce(
-            operation in ('chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding')
-            or openinference_kind in ('LLM', 'EMBEDDING')
-            or (coalesce(response_model, request_model) is not null and has_usage),
+            run_attributes.operation in (
+                'chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding'
+            )
+            or run_attributes.openinference_kind in ('LLM', 'EMBEDDING')
+            or (
+                coalesce(run_attributes.response_model, run_attributes.request_model) is not null
+                and run_attributes.has_usage
+            ),
             false
         ) as is_llm_call
     from run_attributes
@@ -310,7 +316,8 @@ deduplicated as (
     select *
     from classified
     -- the same call exported by two libraries: keep the copy that reports the most usage kinds
-    qualify response_id is null
+    qualify
+        response_id is null
         or not is_llm_call
         or row_number() over (
             partition by trace_id, response_id, is_llm_call
@@ -365,7 +372,7 @@ final as (
         -- time and status
         started_at,
         ended_at,
-        cast(started_at as date) as started_date,
+        started_at::date as started_date,
         duration_ms,
         status,
         error_type,
