@@ -471,6 +471,9 @@ class DayResult:
     loop_run: tuple[str, float, int] | None = None
     outlier_run: str | None = None
     truncated: tuple[Path, int] | None = None
+    # ground truth for the billing and CRM fakes: (provider, model) → summed token kinds + requests
+    usage: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    runs: list[tuple] = field(default_factory=list)
 
 
 def generate_day(job: DayJob) -> DayResult:
@@ -514,6 +517,16 @@ def _generate_day(job: DayJob) -> DayResult:
         result.runs_by_workflow[workflow.name] = len(out.runs)
         result.costs[workflow.name] = [run.cost_usd for run in out.runs]
         result.llm_calls += sum(run.llm_calls for run in out.runs)
+        for run in out.runs:
+            for provider, model, *tokens in run.usage:
+                totals = result.usage.setdefault((provider, model), [0] * 7)
+                for index, value in enumerate(tokens):
+                    totals[index] += value
+                totals[6] += 1
+            result.runs.append(
+                (run.context.run_id, workflow.name, run.context.account_id, run.start_ns,
+                 "failure" if run.extra.get("failed") else "success", round(run.cost_usd, 6))
+            )
         spans = [s for run in out.runs for s in run.spans]
         if not spans:
             continue
@@ -617,6 +630,47 @@ def _planted(plan: AnomalyPlan, loop_run: tuple[str, float, int] | None) -> list
     return planted
 
 
+FACTS_DIR = "demo-facts"
+
+
+class FactsWriter:
+    """Ground truth the demo's billing and CRM fakes build on; not an input of the pipeline.
+
+    `usage_daily.csv`: tokens by kind and answered requests per day, provider and model, as generated
+    (spans later lost to the truncated line included, as a provider would still bill them).
+    `runs.csv`: every run with its account, start, true outcome and rack-rate cost.
+    """
+
+    USAGE_HEADER = (
+        "day,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,"
+        "cache_write_1h_tokens,output_tokens,reasoning_tokens,requests\n"
+    )
+    RUNS_HEADER = "run_id,workflow,account_id,started_at,outcome,cost_usd\n"
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.usage_path = folder / "usage_daily.csv"
+        self.runs_path = folder / "runs.csv"
+        self._usage = self.usage_path.open("w")
+        self._runs = self.runs_path.open("w")
+        self._usage.write(self.USAGE_HEADER)
+        self._runs.write(self.RUNS_HEADER)
+
+    def add(self, result: DayResult) -> None:
+        """Append one day's facts (days arrive in order)."""
+        for (provider, model), totals in sorted(result.usage.items()):
+            self._usage.write(f"{result.day},{provider},{model}," + ",".join(map(str, totals)) + "\n")
+        for run_id, workflow, account, start_ns, outcome, cost in result.runs:
+            started = datetime.fromtimestamp(start_ns / NS_PER_S, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._runs.write(f"{run_id},{workflow},{account},{started},{outcome},{cost}\n")
+
+    def close(self) -> list[Path]:
+        """Close both files; return their paths."""
+        self._usage.close()
+        self._runs.close()
+        return [self.usage_path, self.runs_path]
+
+
 def _pool(workers: int) -> Any:
     """A process pool: fork where available (workers inherit the calibration), spawn elsewhere."""
     methods = multiprocessing.get_all_start_methods()
@@ -684,6 +738,7 @@ def generate_demo(
         for offset in range(days)
     ]
     summary = DemoSummary(home=home, start_date=start_date, end_date=end_date)
+    facts = FactsWriter(home / FACTS_DIR)
     costs: dict[str, list[float]] = defaultdict(list)
     pending_labels: dict[date, list[tuple]] = defaultdict(list)
     loop_run = None
@@ -700,6 +755,7 @@ def generate_demo(
                 summary.runs += count
                 costs[name] += result.costs[name]
             loop_run = result.loop_run or loop_run
+            facts.add(result)
             summary.outlier_run_id = result.outlier_run or summary.outlier_run_id
             if result.truncated:
                 summary.truncated_file, summary.spans_lost_to_truncation = result.truncated
@@ -715,6 +771,7 @@ def generate_demo(
             pool.close()
             pool.join()
 
+    summary.paths += facts.close()
     if plan is not None:
         summary.planted = _planted(plan, loop_run)
     summary.median_run_cost_usd = {name: round(_median(values), 4) for name, values in costs.items()}

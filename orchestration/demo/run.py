@@ -15,7 +15,10 @@ import duckdb
 from orchestration.settings import Settings
 
 MARKER = ".agentledger-demo"
-DEMO_OUTPUTS = ("traces", "labels", "billing", "warehouse.duckdb", "warehouse.duckdb.wal", "marts", "dagster")
+DEMO_OUTPUTS = (
+    "traces", "labels", "billing", "demo-facts", "demo-manifest.json", "warehouse.duckdb", "warehouse.duckdb.wal",
+    "marts", "marts.duckdb", "dagster",
+)
 
 
 def prepare_home(home: Path) -> None:

@@ -269,6 +269,8 @@ class EmittedRun:
     evaluated: Span | None = None
     evaluated_response_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # (provider, model, uncached, cache read, write 5m, write 1h, output, reasoning) per answered call
+    usage: list[tuple[str, str, int, int, int, int, int, int]] = field(default_factory=list)
 
 
 class RunEmitter:
@@ -437,6 +439,7 @@ class RunEmitter:
         t = ctx.start_ns + _between(rng, 1, 5) * NS_PER_MS
         llm_calls = 0
         cost = 0.0
+        usage: list[tuple[str, str, int, int, int, int, int, int]] = []
         evaluated: Span | None = None
         evaluated_response: str | None = None
         for block in blocks:
@@ -497,6 +500,10 @@ class RunEmitter:
                     spans.append(self._sdk_copy(rng, ctx, span, model, step, response_model, resp_id))
                 llm_calls += 1
                 cost += call_cost(step)
+                usage.append(
+                    (model.provider, model.name, step.uncached, step.cache_read, step.write_5m, step.write_1h,
+                     step.output, step.reasoning)
+                )
                 evaluated, evaluated_response = span, resp_id
                 t = end + _between(rng, 2, 60) * NS_PER_MS
             if block.agent:
@@ -534,4 +541,4 @@ class RunEmitter:
                     e.time_ns -= shift
             start -= shift
             end -= shift
-        return EmittedRun(ctx, spans, start, end, llm_calls, cost, evaluated, evaluated_response)
+        return EmittedRun(ctx, spans, start, end, llm_calls, cost, evaluated, evaluated_response, usage=usage)
