@@ -27,7 +27,7 @@ demo: install  ## generate 90 days of demo data, run the whole pipeline over it,
 	$(BIN)/agentledger demo
 
 lint: install  ## ruff on the Python, sqlfluff on the SQL
-	$(BIN)/ruff check orchestration tests bench
+	$(BIN)/ruff check
 	$(BIN)/sqlfluff lint models --processes 2
 
 test: install manifest lint  ## lint, then the whole test suite (unit, dbt, Dagster integration)
