@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import date, timedelta
 from decimal import Decimal
@@ -98,6 +99,11 @@ def serve_demo_apis(stack: ExitStack, home: Path) -> None:
     print(f"serving {', '.join(api.name for api in DEMO_APIS)} APIs at {server.base_url}", flush=True)
 
 
+# Sections printed after the headline: each takes the warehouse path and returns text ("" to skip).
+# An issue that adds a mart worth showing appends one function here.
+DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
+
+
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:
     """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
     from orchestration.demo.generate import generate_demo
@@ -126,6 +132,10 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
     print(f"pipeline finished in {time.monotonic() - started:.0f} s (run {outcome.run_id})\n")
     print(f"Cost per successful task by workflow, {first}..{end_date} (rack rate, USD)\n")
     print(headline(settings.db_path))
+    for section in DEMO_REPORT_SECTIONS:
+        text = section(settings.db_path)
+        if text:
+            print("\n" + text)
     print(
         f"\nwarehouse: {settings.db_path}\n"
         "explore:   make dev  (Dagster UI: asset graph, checks, runs)  ·  "

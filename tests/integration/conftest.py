@@ -5,7 +5,7 @@ Tests read it through read-only connections; a test that must run the job again 
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.demo.generate import generate_demo
+from orchestration.demo.run import serve_demo_apis
 from orchestration.runner import RunOutcome, run_partitions
 from orchestration.settings import Settings
 from tests.integration import hand_calc
@@ -65,11 +67,20 @@ def run_job(home: Path, first: date, last: date, db_path: Path | None = None) ->
         return run_partitions(Settings.from_env(), first, last)
 
 
+DEMO_DAYS = 4
+DEMO_SCALE = 0.2
+
+
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    """The hand-computed trace set loaded and built over 2026-11-18..21 in one run."""
+    """One run over 2026-11-18..21: a small demo data set (all sources, served by the fake APIs)
+    plus the hand-computed trace set, whose workflows (`hand_calc`, `hand_unpriced`) and account
+    (`acct_test`) no demo data touches."""
     home = tmp_path_factory.mktemp("agentledger-home")
+    generate_demo(home, end_date=LAST_DAY, days=DEMO_DAYS, seed=7, scale=DEMO_SCALE, workers=1)
     hand_calc.write(home)
-    outcome = run_job(home, FIRST_DAY, LAST_DAY)
+    with ExitStack() as stack:
+        serve_demo_apis(stack, home)
+        outcome = run_job(home, FIRST_DAY, LAST_DAY)
     assert outcome.success, "\n".join(outcome.failures)
     return Warehouse(home=home, db_path=home / "warehouse.duckdb", outcome=outcome)

@@ -85,4 +85,4 @@ def write(home: Path) -> None:
     with (traces / "hand.jsonl").open("ab") as handle:  # a Collector killed mid-write
         handle.write(b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8e\n')
     write_evaluations(traces / "logs-evals.jsonl", [evaluation(RUNS[5], "pass", at(14, 30))])
-    write_labels(home / "labels" / "2026-11-21.csv", LABELS)
+    write_labels(home / "labels" / "hand-2026-11-21.csv", LABELS)
