@@ -28,7 +28,7 @@ demo: install  ## generate 90 days of demo data, run the whole pipeline over it,
 
 lint: install  ## ruff on the Python, sqlfluff on the SQL
 	$(BIN)/ruff check
-	$(BIN)/sqlfluff lint models --processes 2
+	$(BIN)/sqlfluff lint models --processes 1
 
 test: install manifest lint  ## lint, then the whole test suite (unit, dbt, Dagster integration)
 	$(BIN)/pytest
