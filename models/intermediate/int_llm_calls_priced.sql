@@ -454,6 +454,8 @@ final as (
         response_model,
         model,
         service_tier,
+        prompt_name,
+        system_prompt_hash,
         started_at,
         ended_at,
         status,

@@ -95,6 +95,9 @@ extracted as (
             attributes['gen_ai.request.service_tier']
         )) as service_tier,
         coalesce(attributes['gen_ai.tool.name'], attributes['tool.name']) as tool_name,
+        attributes['gen_ai.prompt.name'] as prompt_name,
+        coalesce(attributes['gen_ai.request.system_hash'], attributes['gen_ai.system_instructions.hash'])
+            as system_prompt_hash,
 
         -- usage as reported (conventions differ on what "input" includes)
         try_cast(coalesce(
@@ -366,6 +369,8 @@ final as (
         model,
         service_tier,
         tool_name,
+        prompt_name,
+        system_prompt_hash,
         service_name,
         scope_name,
 
