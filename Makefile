@@ -28,7 +28,8 @@ demo: install  ## generate 90 days of demo data, run the whole pipeline over it,
 
 lint: install  ## ruff on the Python, sqlfluff on the SQL
 	$(BIN)/ruff check
-	$(BIN)/sqlfluff lint models --processes 1
+	# sqlfluff's dbt templater connects to the profile: never to the warehouse (it may be locked by a run)
+	AGENTLEDGER_DB=:memory: $(BIN)/sqlfluff lint models --processes 1
 
 test: install manifest lint  ## lint, then the whole test suite (unit, dbt, Dagster integration)
 	$(BIN)/pytest
