@@ -5,11 +5,13 @@ from types import ModuleType
 import dagster as dg
 
 from orchestration.sources.labels import assets as labels
+from orchestration.sources.openai import assets as openai
 from orchestration.sources.otel import assets as otel
 
 SOURCES: list[ModuleType] = [
     otel,
     labels,
+    openai,
 ]
 
 
