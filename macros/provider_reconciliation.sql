@@ -32,8 +32,9 @@
 
 {#- The part of one token kind's billed cost that no trace explains: the bill for that kind times the
     share of the kind's reported tokens the traces do not hold. A kind billed without reported tokens
-    of its own falls back to the share of all tokens; with nothing reported and nothing traced, none
-    of it is explained. Exact: DECIMAL(38,10). -#}
+    of its own falls back to the share of all tokens; a charge with nothing reported and nothing
+    traced (web search, a model no trace used) is unexplained when positive, while a credit there
+    explains nothing and stays with the explained part. Exact: DECIMAL(38,10). -#}
 {% macro unexplained_billed(billed, reported, traced, reported_total, traced_total) -%}
     case
         when coalesce({{ billed }}, 0) = 0 then {{ money(0) }}
@@ -41,7 +42,7 @@
             then {{ divide_exact(billed ~ ' * greatest(' ~ reported ~ ' - ' ~ traced ~ ', 0)', reported) }}
         when {{ reported_total }} > 0
             then {{ divide_exact(billed ~ ' * greatest(' ~ reported_total ~ ' - ' ~ traced_total ~ ', 0)', reported_total) }}
-        when {{ traced_total }} = 0 then {{ money(billed) }}
+        when {{ traced_total }} = 0 then {{ money('greatest(' ~ billed ~ ', 0)') }}
         else {{ money(0) }}
     end
 {%- endmacro %}

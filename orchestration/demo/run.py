@@ -106,6 +106,7 @@ DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
 
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:
     """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
+    from orchestration.demo.billing import write_focus_exports
     from orchestration.demo.generate import generate_demo
     from orchestration.runner import run_partitions
 
@@ -114,6 +115,7 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
     print(f"agentledger demo: {days} days ({first}..{end_date}), seed {seed}, into {settings.home}", flush=True)
     started = time.monotonic()
     summary = generate_demo(settings.home, end_date=end_date, days=days, seed=seed, scale=scale)
+    write_focus_exports(settings.home)  # Google's and DeepSeek's bills as FOCUS files
     print(
         f"generated {summary.runs:,} runs, {summary.spans:,} spans, {summary.labels:,} labels "
         f"in {summary.files:,} files ({time.monotonic() - started:.0f} s)",

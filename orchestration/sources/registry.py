@@ -4,6 +4,8 @@ from types import ModuleType
 
 import dagster as dg
 
+from orchestration.sources.anthropic import assets as anthropic
+from orchestration.sources.focus import assets as focus
 from orchestration.sources.labels import assets as labels
 from orchestration.sources.openai import assets as openai
 from orchestration.sources.otel import assets as otel
@@ -12,6 +14,8 @@ SOURCES: list[ModuleType] = [
     otel,
     labels,
     openai,
+    anthropic,
+    focus,
 ]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.demo.apis import anthropic, openai
 from orchestration.demo.server import FakeApiServer
 
 
@@ -22,4 +23,7 @@ class DemoApi:
     environment: Callable[[str], dict[str, str]]
 
 
-DEMO_APIS: list[DemoApi] = []
+DEMO_APIS: list[DemoApi] = [
+    DemoApi("Anthropic Admin", anthropic.register, anthropic.environment),
+    DemoApi("OpenAI organization", openai.register, openai.environment),
+]

@@ -22,7 +22,8 @@ COSTS_KEY = dg.AssetKey(["raw", COSTS.name])
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(USAGE_KEY, group_name="extract", kinds={"duckdb", "api"},
-                     description="One row per (day, model, project, API key, batch, service tier) of OpenAI completions usage."),
+                     description="One row per (day, model, project, API key, batch, service tier) of OpenAI "
+                     "completions usage."),
         dg.AssetSpec(COSTS_KEY, group_name="extract", kinds={"duckdb", "api"},
                      description="One row per (day, project, line item) of OpenAI's billed cost, USD."),
     ],

@@ -54,11 +54,6 @@ COST_COLUMNS: dict[str, str] = {
     "_extracted_at": "timestamp not null",
 }
 
-_NEWER_TOKEN_FIELDS = [
-    name for name in USAGE_COLUMNS if name.startswith(("input_", "output_")) and name not in ("input_tokens", "output_tokens")
-]
-
-
 def _one_day(data: pa.PolarsData) -> pl.LazyFrame:
     return data.lazyframe.select((pl.col("end_time") - pl.col("start_time")) == SECONDS_PER_DAY)
 
