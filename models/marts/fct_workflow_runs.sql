@@ -34,28 +34,34 @@ provider_day_factors as (
 
 ),
 
-call_billing as (
+calls_with_factors as (
 
-    -- each call's rack cost at its provider-day's billed factor; a costed call without one (no bill
-    -- for that provider and day, or usage billed outside the cost report) leaves the run unbilled
     select
         calls.run_id,
-        count(*) filter (
-            where
-                coalesce(calls.cost_usd, 0) != 0
-                and (
-                    provider_day_factors.billed_factor is null
-                    or {{ billed_outside_cost_report('coalesce(calls.provider, calls.price_provider_id)',
-                        'calls.service_tier') }}
-                )
-        ) as calls_without_bill,
-        {{ money('coalesce(sum(calls.cost_usd * provider_day_factors.billed_factor), 0)') }} as billed_cost_usd
+        calls.cost_usd,
+        provider_day_factors.billed_factor,
+        {{ billed_outside_cost_report('coalesce(calls.provider, calls.price_provider_id)', 'calls.service_tier') }}
+            as is_billed_outside_cost_report
     from calls
     left join provider_day_factors
         on
             coalesce(calls.provider, calls.price_provider_id) = provider_day_factors.provider
             and cast(calls.started_at as date) = provider_day_factors.usage_date
-    group by calls.run_id
+
+),
+
+call_billing as (
+
+    -- each call's rack cost at its provider-day's billed factor; a costed call without one (no bill
+    -- for that provider and day, or usage billed outside the cost report) leaves the run unbilled
+    select
+        run_id,
+        count(*) filter (
+            where coalesce(cost_usd, 0) != 0 and (billed_factor is null or is_billed_outside_cost_report)
+        ) as calls_without_bill,
+        {{ money('coalesce(sum(cost_usd * billed_factor), 0)') }} as billed_cost_usd
+    from calls_with_factors
+    group by run_id
 
 ),
 
@@ -102,7 +108,7 @@ final as (
                 then coalesce(call_billing.billed_cost_usd, {{ money(0) }})
         end as billed_cost_usd,
         runs.no_cache_cost_usd,
-        fully_priced
+        runs.fully_priced
 
     from runs
     left join call_billing on runs.run_id = call_billing.run_id

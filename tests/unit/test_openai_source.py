@@ -76,4 +76,7 @@ def test_the_openai_asset_loads_the_window_from_the_fake_api(tmp_path: Path, mon
         (date(2026, 11, 18), "gpt-4.1-2025-04-14", False, 1200, 200, None),
         (date(2026, 11, 20), "gpt-5-mini-2025-08-07", True, 50, None, None),
     ]
-    assert costs == [("gpt-4.1-2025-04-14, cached input", Decimal("0.0001")), ("gpt-4.1-2025-04-14, input", Decimal("0.0019"))]
+    assert costs == [
+        ("gpt-4.1-2025-04-14, cached input", Decimal("0.0001")),
+        ("gpt-4.1-2025-04-14, input", Decimal("0.0019")),
+    ]

@@ -35,16 +35,18 @@ def anthropic_reports(context: dg.AssetExecutionContext, duckdb: DuckDBResource)
     """Pull the window's usage and cost reports, then replace those days; nothing is written if a pull fails."""
     first, last = fetch_window(context)
     config = ANTHROPIC_API.configured()
-    with duckdb.get_connection() as conn:
-        if config is None:
+    if config is None:
+        with duckdb.get_connection() as conn:
             skipped = skip_unconfigured(conn, ANTHROPIC_API, [USAGE, COSTS], context.log.info)
-            yield dg.MaterializeResult(asset_key=USAGE_KEY, metadata=skipped)
-            yield dg.MaterializeResult(asset_key=COSTS_KEY, metadata=skipped)
-            return
-        client = AnthropicClient(config, make_session())
-        # Both reports are read whole before anything is written: a failed page fails the run cleanly.
-        usage = list(client.iter_usage(first, last))
-        costs = list(client.iter_costs(first, last))
+        yield dg.MaterializeResult(asset_key=USAGE_KEY, metadata=skipped)
+        yield dg.MaterializeResult(asset_key=COSTS_KEY, metadata=skipped)
+        return
+    # Both reports are read whole before the warehouse is opened: a failed page fails the run with
+    # nothing written, and no lock is held while waiting on the network.
+    client = AnthropicClient(config, make_session())
+    usage = list(client.iter_usage(first, last))
+    costs = list(client.iter_costs(first, last))
+    with duckdb.get_connection() as conn:
         usage_report = load_records(conn, USAGE, usage, first, last)
         cost_report = load_records(conn, COSTS, costs, first, last)
     yield dg.MaterializeResult(asset_key=USAGE_KEY, metadata=usage_report.as_metadata())
