@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -141,7 +141,8 @@ def materialize(provider: Provider, server: FakeApiServer, db_path: Path, monkey
 
 def totals(db_path: Path, provider: Provider) -> tuple[int, int, Decimal, int]:
     with duckdb.connect(str(db_path), read_only=True) as conn:
-        usage_rows, tokens = conn.execute(f"select count(*), {provider.tokens_sql} from {provider.usage_table}").fetchone()
+        usage = f"select count(*), {provider.tokens_sql} from {provider.usage_table}"
+        usage_rows, tokens = conn.execute(usage).fetchone()
         cost_rows, money = conn.execute(f"select count(*), {provider.money_sql} from {provider.cost_table}").fetchone()
     return usage_rows, tokens, money, cost_rows
 
