@@ -61,6 +61,26 @@ EVALUATION_EVENT = "gen_ai.evaluation.result"
 MAX_LINE_BYTES = 512 * 1024 * 1024
 
 
+# The lines of the files bound to `?`, numbered per file: `numbered(source_file, line_number, line)`.
+NUMBERED_LINES = f"""
+        lines as (
+            select filename as source_file, line, row_number() over () as ordinal
+            from read_csv(
+                ?, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
+                escape = '', filename = true, auto_detect = false, strict_mode = false,
+                max_line_size = {MAX_LINE_BYTES}, compression = 'auto'
+            )
+        ),
+
+        numbered as (
+            select
+                source_file,
+                ordinal - min(ordinal) over (partition by source_file) + 1 as line_number,
+                line
+            from lines
+        )"""
+
+
 def _sql_strings(values: Sequence[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
@@ -167,22 +187,7 @@ def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback
     conn.execute(
         f"""
         create or replace temp table _otel_docs as
-        with lines as (
-            select filename as source_file, line, row_number() over () as ordinal
-            from read_csv(
-                ?, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
-                escape = '', filename = true, auto_detect = false, strict_mode = false,
-                max_line_size = {MAX_LINE_BYTES}, compression = 'auto'
-            )
-        ),
-
-        numbered as (
-            select
-                source_file,
-                ordinal - min(ordinal) over (partition by source_file) + 1 as line_number,
-                line
-            from lines
-        ),
+        with {NUMBERED_LINES},
 
         parsed as (
             select
@@ -430,19 +435,7 @@ def fill_raw_spans(conn: duckdb.DuckDBPyConnection, rejected: str) -> None:
     conn.execute(
         f"""
         create or replace temp table _otel_raw_spans as
-        with lines as (
-            select filename as source_file, line, row_number() over () as ordinal
-            from read_csv(
-                ?, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
-                escape = '', filename = true, auto_detect = false, strict_mode = false,
-                max_line_size = {MAX_LINE_BYTES}, compression = 'auto'
-            )
-        ),
-
-        numbered as (
-            select source_file, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number, line
-            from lines
-        )
+        with {NUMBERED_LINES}
 
         select c._row_id,
             json_extract(
