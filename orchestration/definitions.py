@@ -1,7 +1,5 @@
 """The Dagster code location: sources, dbt models, gates, the nightly job and its schedule."""
 
-import warnings
-
 import dagster as dg
 
 from orchestration.marts import mart_gates
@@ -10,9 +8,6 @@ from orchestration.schedules import nightly_job, nightly_schedule
 from orchestration.settings import get_settings
 from orchestration.sources import registry
 from orchestration.transform import dbt_models
-
-# Single-run backfill policies are "beta" in Dagster 1.13; we rely on them on purpose (see partitions.py).
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 dbt_project.prepare_if_dev()
 
