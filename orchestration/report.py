@@ -177,28 +177,45 @@ def _log_ticks(values: pd.Series) -> dict[str, list]:
     return {"tickvals": ticks, "ticktext": labels, "range": span}
 
 
+def _all_time(
+    conn: duckdb.DuckDBPyConnection,
+    mart: str,
+    c: dict[str, str],
+    columns: dict[str, str],
+    numeric: tuple[str, ...],
+    value: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """A mart's all-time rows (`period = 'all'`), smallest `value` first (drawn at the bottom).
+
+    Returns the rows that have `value`, and apart the workflows that do not (named under the chart).
+    """
+    select = ", ".join(f"{_ident(c, role)} as {alias}" for alias, role in columns.items())
+    frame = _frame(
+        conn,
+        f"select {select} from {quote_identifier(mart)} where {_ident(c, 'period')} = 'all' "
+        f"order by {value} asc nulls first, workflow desc",
+    )
+    frame = frame.astype(dict.fromkeys(numeric, "float64"))
+    missing = frame.loc[frame[value].isna(), "workflow"].tolist()
+    frame = frame.dropna(subset=[value])
+    if frame.empty:
+        raise NoRows
+    return frame, missing
+
+
 def cpst_by_workflow(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, str]) -> Rendered:
     """CPST and true CPST per workflow over all time, beside the median run cost and its 95% interval.
 
     A dot plot on a log axis: costs span four orders of magnitude across workflows, and bars on a
     log axis would suggest lengths that mean nothing.
     """
-    frame = _frame(
-        conn,
-        f"""
-        select {_ident(c, 'workflow')} as workflow, {_ident(c, 'cpst')} as cpst, {_ident(c, 'true_cpst')} as true_cpst,
-               {_ident(c, 'median')} as median, {_ident(c, 'ci_low')} as ci_low, {_ident(c, 'ci_high')} as ci_high,
-               {_ident(c, 'runs')} as runs, {_ident(c, 'successful_runs')} as successes
-        from {quote_identifier(mart)}
-        where {_ident(c, 'period')} = 'all'
-        order by cpst asc nulls first, workflow desc
-        """,
+    frame, no_success = _all_time(
+        conn, mart, c,
+        {"workflow": "workflow", "cpst": "cpst", "true_cpst": "true_cpst", "median": "median", "ci_low": "ci_low",
+         "ci_high": "ci_high", "runs": "runs", "successes": "successful_runs"},
+        numeric=("cpst", "true_cpst", "median", "ci_low", "ci_high"),
+        value="cpst",
     )
-    frame = frame.astype({column: "float64" for column in ("cpst", "true_cpst", "median", "ci_low", "ci_high")})
-    no_success = frame.loc[frame["cpst"].isna(), "workflow"].tolist()
-    frame = frame.dropna(subset=["cpst"])
-    if frame.empty:
-        raise NoRows
     counts = frame[["runs", "successes"]].to_numpy()
     figure = go.Figure(
         [
@@ -250,21 +267,13 @@ def cpst_by_workflow(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, st
 
 def roi_ranking(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, str]) -> Rendered:
     """ROI per workflow over all time with its 95% interval, best first."""
-    frame = _frame(
-        conn,
-        f"""
-        select {_ident(c, 'workflow')} as workflow, {_ident(c, 'roi')} as roi, {_ident(c, 'roi_ci_low')} as low,
-               {_ident(c, 'roi_ci_high')} as high, {_ident(c, 'attribution_model')} as attribution_model
-        from {quote_identifier(mart)}
-        where {_ident(c, 'period')} = 'all'
-        order by roi asc nulls first
-        """,
+    frame, unknown = _all_time(
+        conn, mart, c,
+        {"workflow": "workflow", "roi": "roi", "low": "roi_ci_low", "high": "roi_ci_high",
+         "attribution_model": "attribution_model"},
+        numeric=("roi", "low", "high"),
+        value="roi",
     )
-    frame = frame.astype({"roi": "float64", "low": "float64", "high": "float64"})
-    unknown = frame.loc[frame["roi"].isna(), "workflow"].tolist()
-    frame = frame.dropna(subset=["roi"])
-    if frame.empty:
-        raise NoRows
     figure = go.Figure(
         go.Bar(
             y=frame["workflow"], x=frame["roi"], orientation="h", name="ROI",
