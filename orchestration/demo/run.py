@@ -104,6 +104,16 @@ def serve_demo_apis(stack: ExitStack, home: Path) -> None:
 DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
 
 
+def _published(db_path: Path) -> str:
+    """Where the snapshot, the Parquet files and the report are (plotly is imported only here)."""
+    from orchestration.report import published_summary
+
+    return published_summary(db_path)
+
+
+DEMO_REPORT_SECTIONS.append(_published)
+
+
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:
     """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
     from orchestration.demo.generate import generate_demo
