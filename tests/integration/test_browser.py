@@ -139,7 +139,7 @@ def test_make_dev_serves_the_asset_graph_with_every_asset_of_the_nightly_job(tmp
     groups = sorted({graph.get(key).group_name for key in graph.get_all_asset_keys()})
     try:
         wait_for(f"http://127.0.0.1:{port}/server_info", 180, process)
-        driver = start_chromium(width=1600, height=2400)
+        driver = start_chromium(width=1600, height=1000)
         try:
             # when the lineage page is loaded and its groups opened
             driver.get(f"http://127.0.0.1:{port}/asset-groups")
@@ -148,16 +148,20 @@ def test_make_dev_serves_the_asset_graph_with_every_asset_of_the_nightly_job(tmp
             )
             for skip in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
                 skip.click()  # the first-visit newsletter dialog
+            # the canvas draws one box per group (SVG foreignObjects) with the edges between them
+            WebDriverWait(driver, 60).until(
+                lambda d: len(d.find_elements(By.XPATH, "//*[local-name()='foreignObject']")) >= len(groups)
+            )
+            time.sleep(1)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / "dagster-asset-graph.png"))
+            print(f"screenshot: {ARTIFACTS / 'dagster-asset-graph.png'}")
+            driver.set_window_size(1600, 2400)  # tall, so the sidebar lays out every asset row
             expand_sidebar_groups(driver, groups)
             WebDriverWait(driver, 30).until(
                 lambda d: job_assets <= set(d.find_element(By.TAG_NAME, "body").text.split())
             )
             text = driver.find_element(By.TAG_NAME, "body").text
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            driver.set_window_size(1600, 1000)  # tall only to lay out every row; the picture needs less
-            time.sleep(1)
-            driver.save_screenshot(str(ARTIFACTS / "dagster-asset-graph.png"))
-            print(f"screenshot: {ARTIFACTS / 'dagster-asset-graph.png'}")
         finally:
             driver.quit()
     finally:
