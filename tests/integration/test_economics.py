@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from orchestration.demo.economics import cache_savings_findings, routing_findings
 from tests.integration import hand_routing
 from tests.integration.conftest import Warehouse
 
@@ -108,3 +109,14 @@ def test_effort_tiers_and_categories_account_for_every_run(warehouse: Warehouse)
     assert warehouse.query(
         "select workflows from marts.mart_spend_by_category where cost_category = 'uncategorized'"
     ) == [(3,)]
+
+
+def test_the_demo_report_prints_the_routing_and_cache_findings(warehouse: Warehouse) -> None:
+    routing = routing_findings(warehouse.db_path)
+    assert f"hand_routing: {hand_routing.OPUS}  →  {hand_routing.TIERED}" in routing
+    assert "CPST $10.0000 → $1.2000, success 100% → 100% (30 labeled runs), saves $3,945.00 a month" in routing
+
+    cache = cache_savings_findings(warehouse.db_path)
+    assert cache.startswith("Prompt caching: top 5 workflows by savings")
+    no_benefit = cache.split("no cache benefit at all: ")[1].split(", ")
+    assert {"email_triage", "lead_enrichment", "hand_routing"} <= set(no_benefit)
