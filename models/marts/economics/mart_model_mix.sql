@@ -29,7 +29,7 @@ named_calls as (
         run_id,
         workflow,
         coalesce(provider, price_provider_id) as provider,
-        coalesce(price_model_id, lower(model)) as model,
+        {{ model_name() }} as model,
         cost_usd,
         needs_price,
         coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)

@@ -43,9 +43,8 @@ run_routes as (
 
     select
         run_id,
-        string_agg(distinct coalesce(price_model_id, lower(model)), ' + ' order by coalesce(price_model_id, lower(model)))
-            as route,
-        count(distinct coalesce(price_model_id, lower(model))) as route_models
+        string_agg(distinct {{ model_name() }}, ' + ' order by {{ model_name() }}) as route,
+        count(distinct {{ model_name() }}) as route_models
     from calls
     where model is not null
     group by run_id
