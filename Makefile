@@ -32,6 +32,7 @@ lint: install  ## ruff on the Python, sqlfluff on the SQL
 	AGENTLEDGER_DB=:memory: $(BIN)/sqlfluff lint models --processes 1
 
 test: install manifest lint  ## lint, then the whole test suite (unit, dbt, Dagster integration)
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/pytest
 
 unit: install manifest  ## the fast tests only (no Dagster runs)

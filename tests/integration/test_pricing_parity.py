@@ -51,6 +51,8 @@ SPAN_COLUMNS = {
     "response_model": "varchar",
     "model": "varchar",
     "service_tier": "varchar",
+    "prompt_name": "varchar",
+    "system_prompt_hash": "varchar",
     "started_at": "timestamp",
     "ended_at": "timestamp",
     "status": "varchar",
