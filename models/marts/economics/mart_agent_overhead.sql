@@ -48,16 +48,47 @@ prompt_kinds as (
 
 ),
 
+invoke_agent_spans as (
+
+    select
+        trace_id,
+        parent_span_id,
+        run_id,
+        agent_name
+    from spans
+    where operation = 'invoke_agent' and agent_name is not null
+
+),
+
+agent_parents as (
+
+    -- only the spans that parent an agent span: the join below then never hashes every span
+    select
+        spans.trace_id,
+        spans.span_id,
+        spans.agent_name
+    from spans
+    where exists (
+        select 1
+        from invoke_agent_spans
+        where
+            invoke_agent_spans.trace_id = spans.trace_id
+            and invoke_agent_spans.parent_span_id = spans.span_id
+    )
+
+),
+
 agent_spans as (
 
     select
-        child.run_id,
-        child.agent_name,
-        parent.agent_name as parent_agent_name
-    from spans as child
-    left join spans as parent
-        on child.trace_id = parent.trace_id and child.parent_span_id = parent.span_id
-    where child.operation = 'invoke_agent' and child.agent_name is not null
+        invoke_agent_spans.run_id,
+        invoke_agent_spans.agent_name,
+        agent_parents.agent_name as parent_agent_name
+    from invoke_agent_spans
+    left join agent_parents
+        on
+            invoke_agent_spans.trace_id = agent_parents.trace_id
+            and invoke_agent_spans.parent_span_id = agent_parents.span_id
 
 ),
 
@@ -77,8 +108,11 @@ workers as (
         agent_spans.run_id,
         agent_spans.agent_name
     from agent_spans
-    anti join supervisors
-        on agent_spans.run_id = supervisors.run_id and agent_spans.agent_name = supervisors.agent_name
+    where not exists (
+        select 1
+        from supervisors
+        where supervisors.run_id = agent_spans.run_id and supervisors.agent_name = agent_spans.agent_name
+    )
 
 ),
 
