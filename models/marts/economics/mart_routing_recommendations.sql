@@ -4,10 +4,11 @@
     A run's route is the set of models its calls used (price book ids, alphabetical, joined by
     " + "): "claude-haiku-4-5 + claude-opus-4-5 + claude-sonnet-4-5" is a tiered review, cheap
     model on every file, mid and top models on the few that need them. Routes are compared over the
-    last `routing_window_days` days of data (ending at the latest run of any workflow). A route is a
-    candidate when it has at least `routing_min_labeled_runs` labeled runs, at least one success and
-    every run fully priced, and its success rate is within `routing_success_tolerance` of the best
-    success rate among the routes with that many labeled runs; the candidate with the lowest CPST is
+    last `routing_window_days` days of data (ending at the latest run of any workflow). A route
+    counts when it has at least `routing_min_labeled_runs` labeled runs, at least one success and
+    every run fully priced (a route with an unpriced call has an unknown CPST: it can neither win
+    nor set the bar); among those, the routes whose success rate is within
+    `routing_success_tolerance` of the best are candidates and the one with the lowest CPST is
     recommended. Under the minimum sample there is no recommendation.
 
     The saving is what the workflow's successes in the window would have cost at the recommended
@@ -97,22 +98,28 @@ route_stats as (
 
 sampled_routes as (
 
+    select *
+    from route_stats
+    where labeled_runs >= {{ var('routing_min_labeled_runs') }}
+
+),
+
+priced_routes as (
+
+    -- a route with an unpriced run has an unknown CPST: it can neither be recommended nor set the bar
     select
         *,
         max(success_rate) over (partition by workflow) as best_success_rate
-    from route_stats
-    where labeled_runs >= {{ var('routing_min_labeled_runs') }}
+    from sampled_routes
+    where unpriced_runs = 0 and successful_runs > 0
 
 ),
 
 recommended as (
 
     select *
-    from sampled_routes
-    where
-        unpriced_runs = 0
-        and successful_runs > 0
-        and success_rate >= best_success_rate - {{ var('routing_success_tolerance') }}
+    from priced_routes
+    where success_rate >= best_success_rate - {{ var('routing_success_tolerance') }}
     qualify row_number() over (
         partition by workflow order by cost_per_successful_task_usd asc, labeled_runs desc, route asc
     ) = 1
@@ -122,11 +129,13 @@ recommended as (
 best_rates as (
 
     select
-        workflow,
-        max(best_success_rate) as best_success_rate,
-        count(*) as sampled_routes
+        sampled_routes.workflow,
+        count(*) as sampled_routes,
+        max(priced_routes.best_success_rate) as best_success_rate
     from sampled_routes
-    group by workflow
+    left join priced_routes
+        on sampled_routes.workflow = priced_routes.workflow and sampled_routes.route = priced_routes.route
+    group by sampled_routes.workflow
 
 ),
 
