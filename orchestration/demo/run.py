@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.demo.economics import cache_savings_findings, routing_findings
 from orchestration.demo.reconciliation import reconciliation_section
 from orchestration.settings import Settings
 
@@ -103,7 +104,19 @@ def serve_demo_apis(stack: ExitStack, home: Path) -> None:
 # Sections printed after the headline: each takes the warehouse path and returns text ("" to skip).
 # An issue that adds a mart worth showing appends one function here.
 DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
+DEMO_REPORT_SECTIONS.append(cache_savings_findings)
+DEMO_REPORT_SECTIONS.append(routing_findings)
 DEMO_REPORT_SECTIONS.append(reconciliation_section)
+
+
+def _published(db_path: Path) -> str:
+    """Where the snapshot, the Parquet files and the report are (plotly is imported only here)."""
+    from orchestration.report import published_summary
+
+    return published_summary(db_path)
+
+
+DEMO_REPORT_SECTIONS.append(_published)
 
 
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
+from typing import Annotated
 
 import pandera.polars as pa
 import polars as pl
@@ -57,7 +57,7 @@ class TemplateCostRaw(pa.DataFrameModel):
 
     bucket_starting_at: dt.datetime = pa.Field()
     bucket_ending_at: dt.datetime = pa.Field()
-    amount_usd: decimal.Decimal = pa.Field()
+    amount_usd: Annotated[pl.Decimal, 38, 10] = pa.Field()  # a bare Decimal coerces to scale 0
 
     class Config:
         coerce = True

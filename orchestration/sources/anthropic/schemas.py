@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
+from typing import Annotated
 
 import pandera.polars as pa
 import polars as pl
@@ -79,7 +79,7 @@ class AnthropicCostRaw(pa.DataFrameModel):
     bucket_ending_at: dt.datetime = pa.Field()
     amount: str = pa.Field()
     currency: str = pa.Field(isin=["USD"])
-    amount_usd: decimal.Decimal = pa.Field()
+    amount_usd: Annotated[pl.Decimal, 38, 10] = pa.Field()  # a bare Decimal coerces to scale 0
 
     @pa.dataframe_check
     def bucket_is_one_day(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
+from typing import Annotated
 
 import pandera.polars as pa
 import polars as pl
@@ -68,7 +68,7 @@ CHARGE_CATEGORIES = ["Usage", "Purchase", "Tax", "Credit", "Adjustment"]
 class FocusChargeRaw(pa.DataFrameModel):
     """One FOCUS charge row: a USD amount for a charge period, of a known category, from a named provider."""
 
-    billed_cost: decimal.Decimal = pa.Field()
+    billed_cost: Annotated[pl.Decimal, 38, 10] = pa.Field()  # a bare Decimal coerces to scale 0
     billing_currency: str = pa.Field(isin=["USD"])
     charge_period_start: dt.datetime = pa.Field()
     charge_period_end: dt.datetime = pa.Field()

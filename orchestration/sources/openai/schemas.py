@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import decimal
+from typing import Annotated
 
 import pandera.polars as pa
 import polars as pl
@@ -92,7 +92,7 @@ class OpenAICostRaw(pa.DataFrameModel):
 
     start_time: int = pa.Field(gt=0)
     end_time: int = pa.Field(gt=0)
-    amount_value: decimal.Decimal = pa.Field()
+    amount_value: Annotated[pl.Decimal, 38, 10] = pa.Field()  # a bare Decimal coerces to scale 0
     amount_currency: str = pa.Field(isin=["usd"])
 
     @pa.dataframe_check
