@@ -108,6 +108,13 @@ def wait_for(url: str, seconds: float, process: subprocess.Popen) -> None:
     pytest.fail(f"{url} did not answer within {seconds:.0f} s")
 
 
+def shown_names(driver: object) -> set[str]:
+    """Words on the page, plus the full names of rows the sidebar shortens with an ellipsis (in `title`)."""
+    words = set(driver.find_element(By.TAG_NAME, "body").text.split())  # type: ignore[attr-defined]
+    titles = {element.get_attribute("title") for element in driver.find_elements(By.XPATH, "//*[@title]")}  # type: ignore[attr-defined]
+    return words | {title for title in titles if title}
+
+
 def expand_sidebar_groups(driver: object, groups: list[str]) -> None:
     """Open each asset group in the lineage page's sidebar (bottom first, so rows above do not move)."""
     for group in reversed(groups):
@@ -158,10 +165,8 @@ def test_make_dev_serves_the_asset_graph_with_every_asset_of_the_nightly_job(tmp
             print(f"screenshot: {ARTIFACTS / 'dagster-asset-graph.png'}")
             driver.set_window_size(1600, 2400)  # tall, so the sidebar lays out every asset row
             expand_sidebar_groups(driver, groups)
-            WebDriverWait(driver, 30).until(
-                lambda d: job_assets <= set(d.find_element(By.TAG_NAME, "body").text.split())
-            )
-            text = driver.find_element(By.TAG_NAME, "body").text
+            WebDriverWait(driver, 30).until(lambda d: job_assets <= shown_names(d))
+            names = shown_names(driver)
         finally:
             driver.quit()
     finally:
@@ -172,6 +177,6 @@ def test_make_dev_serves_the_asset_graph_with_every_asset_of_the_nightly_job(tmp
 
     # then the graph names every asset the nightly job materializes, in readable groups
     assert {"extract", "transform", "marts", "publish"} <= set(groups)
-    missing = sorted(asset for asset in job_assets if asset not in text.split())
+    missing = sorted(asset for asset in job_assets if asset not in names)
     assert missing == []
     assert {"bi_snapshot", "report", "fct_llm_calls", "otel_spans"} <= job_assets

@@ -66,13 +66,16 @@ def test_the_demo_bills_show_their_planted_differences(warehouse: Warehouse) -> 
     assert all(abs(r["token_gap_pct"] - Decimal("25.9259")) < Decimal("0.05") for r in mini)
     assert all(abs(r["billed_factor"] - 1) < Decimal("0.000001") for r in openai)
     # Anthropic: reads billed at half (factor below 1 where there are reads), Priority Tier usage kept
-    # out of both totals, and the newest day still preliminary (94 %) after a single pull
-    settled = [r for r in anthropic if r["usage_date"] < LAST_DAY]
+    # out of both totals, and the newest day still preliminary (94 %) after a single pull. (The hand
+    # routing set adds traced Anthropic calls no provider data holds: rows where traces hold more
+    # than the provider reports are not the planted bill's.)
+    settled = [r for r in anthropic if r["usage_date"] < LAST_DAY and r["traced_tokens"] <= r["reported_tokens"]]
     assert all(r["billed_factor"] < 1 for r in settled if r["reported_cache_read_tokens"] > 0)
     without_reads = [r for r in settled if r["reported_cache_read_tokens"] == 0]
     assert all(abs(r["billed_factor"] - 1) < Decimal("0.000001") for r in without_reads)
     assert sum(r["priority_tier_tokens"] for r in anthropic if r["model"] == "claude-sonnet-4-5") > 0
     assert all(r["status"] == "traced_higher" for r in anthropic if r["usage_date"] == LAST_DAY)
+    assert len(settled) >= 4
     # DeepSeek: billed at the standard price all day, above the price book's off-peak rate
     assert deepseek and all(r["billed_factor"] >= 1 for r in deepseek)
     assert max(r["billed_factor"] for r in deepseek) > Decimal("1.05")
