@@ -9,8 +9,8 @@ created (empty) so the staging models over them build.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -94,6 +94,34 @@ def rfc3339_to_utc(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def rfc3339_window(first: date, last: date) -> list[tuple[str, str]]:
+    """`starting_at` / `ending_at` of days `first..last`: midnight UTC, the end exclusive (the day after `last`)."""
+    return [
+        ("starting_at", f"{datetime.combine(first, time()).isoformat()}Z"),
+        ("ending_at", f"{datetime.combine(last + timedelta(days=1), time()).isoformat()}Z"),
+    ]
+
+
+def rfc3339_bucket_records(
+    pages: Iterable[dict[str, Any]], flatten: Callable[[dict[str, Any]], dict[str, Any]] = dict
+) -> Iterator[dict[str, Any]]:
+    """One flat record per (bucket, result) of pages whose buckets run `starting_at` → `ending_at` (RFC 3339).
+
+    Each record carries its bucket's bounds (naive UTC) and `_partition_date`, the bucket's UTC day.
+    """
+    for page in pages:
+        for bucket in page["data"]:
+            starting_at = rfc3339_to_utc(bucket.get("starting_at"))
+            ending_at = rfc3339_to_utc(bucket.get("ending_at"))
+            for result in bucket.get("results") or []:
+                yield {
+                    **flatten(result),
+                    "bucket_starting_at": starting_at,
+                    "bucket_ending_at": ending_at,
+                    "_partition_date": starting_at.date() if starting_at else None,
+                }
 
 
 def _sql_type(declared: str) -> str:

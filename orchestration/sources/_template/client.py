@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import requests
 
 from orchestration.http import ApiConfig, ApiSource
-from orchestration.sources.provider_api import iter_pages, rfc3339_to_utc
+from orchestration.sources.provider_api import iter_pages, rfc3339_bucket_records, rfc3339_window
 
 TEMPLATE_API = ApiSource(
     name="Template provider API",
@@ -34,22 +34,8 @@ class TemplateClient:
         return {"Authorization": f"Bearer {self.config.secret}"}
 
     def _records(self, path: str, first: date, last: date) -> Iterator[dict[str, Any]]:
-        params = [
-            ("starting_at", f"{datetime.combine(first, time()).isoformat()}Z"),
-            ("ending_at", f"{datetime.combine(last + timedelta(days=1), time()).isoformat()}Z"),
-            ("bucket_width", "1d"),
-            ("limit", MAX_BUCKETS_PER_PAGE),
-        ]
-        for page in iter_pages(self.session, self.config, path, params, self._headers()):
-            for bucket in page["data"]:
-                starting_at = rfc3339_to_utc(bucket.get("starting_at"))
-                for result in bucket.get("results") or []:
-                    yield {
-                        **result,
-                        "bucket_starting_at": starting_at,
-                        "bucket_ending_at": rfc3339_to_utc(bucket.get("ending_at")),
-                        "_partition_date": starting_at.date() if starting_at else None,
-                    }
+        params = [*rfc3339_window(first, last), ("bucket_width", "1d"), ("limit", MAX_BUCKETS_PER_PAGE)]
+        yield from rfc3339_bucket_records(iter_pages(self.session, self.config, path, params, self._headers()))
 
     def iter_usage(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         """Yield one record per (day bucket, model) of usage on `first..last`."""

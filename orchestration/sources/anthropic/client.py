@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import requests
 
 from orchestration.http import ApiConfig, ApiSource
-from orchestration.sources.provider_api import iter_pages, rfc3339_to_utc
+from orchestration.sources.provider_api import iter_pages, rfc3339_bucket_records, rfc3339_window
 
 ANTHROPIC_API = ApiSource(
     name="Anthropic Admin API",
@@ -57,22 +57,13 @@ class AnthropicClient:
 
     def _records(self, path: str, first: date, last: date, group_by: tuple[str, ...]) -> Iterator[dict[str, Any]]:
         params: list[tuple[str, Any]] = [
-            ("starting_at", f"{datetime.combine(first, time()).isoformat()}Z"),
-            ("ending_at", f"{datetime.combine(last + timedelta(days=1), time()).isoformat()}Z"),
+            *rfc3339_window(first, last),
             ("bucket_width", "1d"),
             ("limit", MAX_BUCKETS_PER_PAGE),
             *(("group_by[]", name) for name in group_by),
         ]
-        for page in iter_pages(self.session, self.config, path, params, self._headers()):
-            for bucket in page["data"]:
-                starting_at = rfc3339_to_utc(bucket.get("starting_at"))
-                for result in bucket.get("results") or []:
-                    yield {
-                        **flatten(result),
-                        "bucket_starting_at": starting_at,
-                        "bucket_ending_at": rfc3339_to_utc(bucket.get("ending_at")),
-                        "_partition_date": starting_at.date() if starting_at else None,
-                    }
+        pages = iter_pages(self.session, self.config, path, params, self._headers())
+        yield from rfc3339_bucket_records(pages, flatten)
 
     def iter_usage(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         """Yield one record per (day bucket, model, workspace, API key, service tier, context window) of usage."""
