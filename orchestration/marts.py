@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.checks import pandera_gate
-from orchestration.schemas import FctLlmCalls, FctWorkflowRuns, MartUnitEconomics
+from orchestration.schemas import FctLlmCalls, FctWorkflowRuns, MartUnitEconomics, MartWorkflowRoi
 
 # Incremental models rewrite the window plus dbt's `lookback_days` (3): the gate checks all of it.
 DBT_LOOKBACK_DAYS = 3
@@ -27,5 +27,10 @@ mart_gates = [
         asset_key=dg.AssetKey(["marts", "mart_unit_economics"]),
         relation="marts.mart_unit_economics",
         model=MartUnitEconomics,
+    ),
+    pandera_gate(
+        asset_key=dg.AssetKey(["marts", "mart_workflow_roi"]),
+        relation="marts.mart_workflow_roi",
+        model=MartWorkflowRoi,
     ),
 ]

@@ -104,6 +104,15 @@ def serve_demo_apis(stack: ExitStack, home: Path) -> None:
 DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
 
 
+def _roi_section(db_path: Path) -> str:
+    from orchestration.demo.roi import roi_section
+
+    return roi_section(db_path)
+
+
+DEMO_REPORT_SECTIONS.append(_roi_section)
+
+
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:
     """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
     from orchestration.demo.generate import generate_demo
