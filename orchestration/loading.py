@@ -398,7 +398,9 @@ def upsert_records(
     prior_reason = "_reject_reason" if "_reject_reason" in candidate_columns else "null::varchar"
     violations = schema_violations(conn, candidates, table, where=f"{prior_reason} is null")
     conn.execute("create or replace temp table _rejected (_row_id bigint, reason varchar)")
-    conn.execute(f"insert into _rejected select _row_id, {prior_reason} from {candidates} where {prior_reason} is not null")
+    conn.execute(
+        f"insert into _rejected select _row_id, {prior_reason} from {candidates} where {prior_reason} is not null"
+    )
     if violations:
         conn.executemany("insert into _rejected values (?, ?)", list(violations.items()))
     conn.execute(

@@ -43,8 +43,8 @@ eligible as (
     inner join engagements
         on
             account_keys.account_id = engagements.account_id
-            and engagements.engaged_at >= deals.closed_at - interval ({{ var('attribution_window_days') }}) day
-            and engagements.engaged_at < deals.closed_at
+            and deals.closed_at - interval ({{ var('attribution_window_days') }}) day <= engagements.engaged_at
+            and deals.closed_at > engagements.engaged_at
 
 ),
 

@@ -61,7 +61,8 @@ final as (
         as_is.crm_account_id,
         'crm_id_as_is' as matched_by
     from as_is
-    where not exists (select 1 from account_map where account_map.account_id = as_is.account_id)
+    left join account_map on as_is.account_id = account_map.account_id
+    where account_map.account_id is null
 
 )
 

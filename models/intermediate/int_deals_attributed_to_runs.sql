@@ -26,11 +26,10 @@ with
 deals as (
 
     select * from {{ ref('int_crm_deals') }}
-    where
-        is_won_revenue
-        {% if is_incremental() %}
-            and {{ deal_needs_attribution('modified_at', 'closed_at') }}
-        {% endif %}
+    where is_won_revenue
+    {% if is_incremental() %}
+        and {{ deal_needs_attribution('modified_at', 'closed_at') }}
+    {% endif %}
 
 ),
 
@@ -73,8 +72,8 @@ eligible as (
     inner join runs
         on
             account_keys.account_id = runs.account_id
-            and runs.started_at >= deals.closed_at - interval ({{ var('attribution_window_days') }}) day
-            and runs.started_at < deals.closed_at
+            and deals.closed_at - interval ({{ var('attribution_window_days') }}) day <= runs.started_at
+            and deals.closed_at > runs.started_at
 
 ),
 

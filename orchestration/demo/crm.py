@@ -230,6 +230,15 @@ def _build(runs: tuple[_Run, ...], home: Path) -> CrmWorld:
         deals.append(deal)
         return deal
 
+    agent_deals = _plant_agent_deals(world, add, runs_by_account, account_map, first_day, last_moment)
+    _plant_edits(world, agent_deals, last_moment)
+    _plant_baselines(world, add, runs, runs_by_account, account_map, agent_deals, first_day, last_day)
+    _write_baselines(home / "baselines.csv", world.baseline_rows)
+    return world
+
+
+def _plant_agent_deals(world: CrmWorld, add, runs_by_account, account_map, first_day: date, last_moment: datetime):
+    """Weekly won deals per account over the demo's days (and a lost one every fourth week)."""
     # Agent period: a weekly deal per account, worth VALUE_PER_SUCCESS_USD per success of the week.
     agent_deals: list[tuple[str, datetime, Decimal]] = []
     for index, account_id in enumerate(sorted(runs_by_account)):
@@ -260,8 +269,13 @@ def _build(runs: tuple[_Run, ...], home: Path) -> CrmWorld:
                 world.unknown_currency_deal = deal.deal_id
             closed_at += DEAL_EVERY
             week += 1
-    _plant_edits(world, agent_deals, last_moment)
+    return agent_deals
 
+
+def _plant_baselines(
+    world: CrmWorld, add, runs, runs_by_account, account_map, agent_deals, first_day: date, last_day: date
+) -> None:
+    """Manual engagements and their deals in the quarter before each quarter with runs."""
     # Baselines: the quarter before each quarter with runs, in 40-day cycles (see the module doc).
     credits = _linear_credits(agent_deals, runs_by_account)
     median_credit: dict[tuple[str, date], Decimal] = {}
@@ -286,9 +300,6 @@ def _build(runs: tuple[_Run, ...], home: Path) -> CrmWorld:
                 _plant_cycle(world, add, account_id, records[0], cycle, target)
             cycle += timedelta(days=CYCLE_DAYS)
         run_quarter = _next_quarter(run_quarter)
-
-    _write_baselines(home / "baselines.csv", world.baseline_rows)
-    return world
 
 
 def _plant_cycle(world: CrmWorld, add, account_id: str, record: tuple[str, str], cycle: date, target: Decimal) -> None:

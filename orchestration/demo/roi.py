@@ -32,7 +32,7 @@ def roi_section(db_path: Path) -> str:
                 runs_without_baseline, median_lift_per_run_usd, lift_ci_low_usd, lift_ci_high_usd,
                 median_sample_runs, roi, roi_ci_low, roi_ci_high
             from marts.mart_workflow_roi
-            where period = 'all'
+            where period = 'all' and successful_runs > 0
             order by roi desc nulls last, workflow
             """
         ).fetchall()
@@ -43,7 +43,7 @@ def roi_section(db_path: Path) -> str:
         return ""
     header = ("workflow", "CPST", "successes", "no baseline", "median lift [95% CI]", "ROI [95% CI]")
     table = [header]
-    for workflow, _, cpst, successes, unmatched, lift, lift_low, lift_high, n, roi, roi_low, roi_high in rows:
+    for workflow, _, cpst, successes, unmatched, lift, lift_low, lift_high, _n, roi, roi_low, roi_high in rows:
         lift_text = _money(lift) + (f" [{_money(lift_low)}, {_money(lift_high)}]" if lift_low is not None else "")
         roi_text = _times(roi) + (f" [{_times(roi_low)}, {_times(roi_high)}]" if roi_low is not None else "")
         if roi is None and successes and unmatched == successes:

@@ -200,35 +200,30 @@ def _sort_value(deal: FakeDeal, name: str) -> Any:
     return (value is None, value if value is not None else 0)
 
 
+OPERATORS = {
+    "GTE": lambda a, b: a >= b,
+    "GT": lambda a, b: a > b,
+    "LTE": lambda a, b: a <= b,
+    "LT": lambda a, b: a < b,
+    "EQ": lambda a, b: a == b,
+}
+
+
+def _matches(deal: FakeDeal, condition: dict[str, Any]) -> bool:
+    name = condition["propertyName"]
+    left = _property(deal, name)
+    right = condition.get("value")
+    if name in ("hs_lastmodifieddate", "closedate"):
+        right = int(right or 0)
+    compare = OPERATORS.get(condition["operator"])
+    return left is not None and compare is not None and compare(left, right)
+
+
 def _passes(deal: FakeDeal, groups: list[dict[str, Any]]) -> bool:
     """Filter groups are OR-ed, the filters inside a group AND-ed."""
     if not groups:
         return True
-    for group in groups:
-        ok = True
-        for condition in group.get("filters", []):
-            name, operator = condition["propertyName"], condition["operator"]
-            left = _property(deal, name)
-            right = int(condition.get("value", 0)) if name in ("hs_lastmodifieddate", "closedate") else condition.get("value")
-            if left is None:
-                ok = False
-            elif operator == "GTE":
-                ok = left >= right
-            elif operator == "GT":
-                ok = left > right
-            elif operator == "LTE":
-                ok = left <= right
-            elif operator == "LT":
-                ok = left < right
-            elif operator == "EQ":
-                ok = left == right
-            else:
-                ok = False
-            if not ok:
-                break
-        if ok:
-            return True
-    return False
+    return any(all(_matches(deal, c) for c in group.get("filters", [])) for group in groups)
 
 
 def _select(rendered: dict[str, Any], properties: list[str]) -> dict[str, Any]:

@@ -65,7 +65,8 @@ select
     coalesce(
         case when id is null then 'id: missing' end,
         case when modified_text is null then 'hs_lastmodifieddate: missing' end,
-        case when hs_lastmodifieddate is null then 'hs_lastmodifieddate: ' || modified_text || ' is not a timestamp' end,
+        case when hs_lastmodifieddate is null
+            then 'hs_lastmodifieddate: ' || modified_text || ' is not a timestamp' end,
         case when amount_text is not null and amount is null then 'amount: ' || amount_text || ' is not a number' end,
         case when closedate_text is not null and closedate is null
             then 'closedate: ' || closedate_text || ' is not a timestamp' end
