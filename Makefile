@@ -7,7 +7,16 @@ export AGENTLEDGER_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(AGENTLEDGER_HOME)/dagster
 
 .DEFAULT_GOAL := help
-.PHONY: help install manifest demo test unit lint dev clean
+.PHONY: help install manifest demo test unit lint dev clean browser bi-venv report
+
+# The browser tests drive Debian's Chromium through its chromedriver (never a downloaded browser).
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# An older DuckDB 1.x, as BI drivers embed one: the tests open the snapshot with it.
+BI_VENV := .venv-bi
+BI_DUCKDB := duckdb==1.1.3
+DEV_PORT ?= 3000
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,15 +40,34 @@ lint: install  ## ruff on the Python, sqlfluff on the SQL
 	# sqlfluff's dbt templater connects to the profile: never to the warehouse (it may be locked by a run)
 	AGENTLEDGER_DB=:memory: $(BIN)/sqlfluff lint models --processes 1
 
-test: install manifest lint  ## lint, then the whole test suite (unit, dbt, Dagster integration)
+browser:  ## headless Chromium + chromedriver from Debian packages (installed when missing)
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+		echo "installing chromium and chromium-driver (Debian packages) for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
+
+$(BI_VENV)/.installed:
+	$(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/pip install --quiet $(BI_DUCKDB)
+	@touch $@
+
+bi-venv: $(BI_VENV)/.installed  ## a separate venv with an older DuckDB 1.x (a BI tool's reader)
+
+test: install manifest lint browser bi-venv  ## lint, then the whole test suite (unit, dbt, Dagster, browser)
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/pytest
 
 unit: install manifest  ## the fast tests only (no Dagster runs)
 	$(BIN)/pytest tests/unit
 
-dev: install manifest  ## the Dagster UI on this project (http://127.0.0.1:3000)
+report: install  ## write $(AGENTLEDGER_HOME)/report.html from the published snapshot
+	$(BIN)/agentledger report
+
+dev: install manifest  ## the Dagster UI on this project (http://127.0.0.1:3000; DEV_PORT=… for another port)
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	# dagster-dbt's manifest preparation under `dagster dev` looks for `dbt` on PATH: the venv's, even when not activated
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 clean:  ## remove dbt artifacts and the local data folder (not .venv)
 	rm -rf target logs $(AGENTLEDGER_HOME) .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""The `agentledger` command: run, backfill, demo, prices."""
+"""The `agentledger` command: run, backfill, demo, report, prices."""
 
 from __future__ import annotations
 
@@ -61,6 +61,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write report.html from the published snapshot."""
+    from orchestration.report import write_report
+
+    settings = get_settings()
+    snapshot = Path(args.snapshot) if args.snapshot else settings.snapshot_path
+    output = Path(args.output) if args.output else settings.report_path
+    summary = write_report(snapshot, output)
+    print(f"report: {summary.path} ({len(summary.charts)} charts, {summary.bytes / 1e6:.1f} MB, opens offline)")
+    for section in summary.unavailable:
+        print(f"  not available: {section.spec.title} ({section.reason})")
+    return 0
+
+
 def cmd_prices_sync(args: argparse.Namespace) -> int:
     """Regenerate the price book seeds from the pinned genai-prices release."""
     from orchestration.prices import sync_price_book
@@ -95,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="random seed; same seed, same data (default 7)")
     demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
     demo.set_defaults(handler=cmd_demo)
+
+    report = commands.add_parser(
+        "report", help="write report.html (charts, self-contained) from the published snapshot marts.duckdb"
+    )
+    report.add_argument("--snapshot", help="the snapshot to read (default: $AGENTLEDGER_HOME/marts.duckdb)")
+    report.add_argument("--output", help="where to write the page (default: $AGENTLEDGER_HOME/report.html)")
+    report.set_defaults(handler=cmd_report)
 
     prices = commands.add_parser("prices", help="the price book")
     price_commands = prices.add_subparsers(dest="prices_command", required=True, metavar="ACTION")

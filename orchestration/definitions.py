@@ -1,23 +1,22 @@
 """The Dagster code location: sources, dbt models, gates, the nightly job and its schedule."""
 
-import warnings
-
 import dagster as dg
 
 from orchestration.marts import mart_gates
+from orchestration.publish import build_publish_assets
 from orchestration.resources import dbt_project, make_resources
 from orchestration.schedules import nightly_job, nightly_schedule
 from orchestration.settings import get_settings
 from orchestration.sources import registry
 from orchestration.transform import dbt_models
 
-# Single-run backfill policies are "beta" in Dagster 1.13; we rely on them on purpose (see partitions.py).
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
 dbt_project.prepare_if_dev()
 
+# Every asset up to the marts; the publish assets depend on each of them keyed `marts/…`.
+ASSETS = [*registry.assets(), dbt_models]
+
 defs = dg.Definitions(
-    assets=[*registry.assets(), dbt_models],
+    assets=[*ASSETS, *build_publish_assets(ASSETS)],
     asset_checks=[*registry.asset_checks(), *mart_gates],
     jobs=[nightly_job],
     schedules=[nightly_schedule],

@@ -77,7 +77,10 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
         raise ValueError(f"--end {last} is before --start {first}")
     settings.export_for_dbt()
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    # an empty instance config means "store runs here", and spares every run Dagster's warning
+    (dagster_home / "dagster.yaml").touch(exist_ok=True)
     ensure_manifest()
 
     import dagster as dg

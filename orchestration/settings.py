@@ -41,6 +41,16 @@ class Settings:
         return self.home / "marts.duckdb"
 
     @property
+    def parquet_dir(self) -> Path:
+        """Parquet copies of the marts, one file per mart, beside the snapshot."""
+        return self.home / "marts"
+
+    @property
+    def report_path(self) -> Path:
+        """The self-contained HTML report people open."""
+        return self.home / "report.html"
+
+    @property
     def dagster_home(self) -> Path:
         """Run history of CLI runs, shared with `dagster dev` so both show the same runs."""
         return self.home / "dagster"

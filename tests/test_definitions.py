@@ -55,10 +55,13 @@ def test_the_nightly_schedule_runs_yesterday_at_two_utc() -> None:
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
-def test_dagster_definitions_validate_passes() -> None:
+def test_dagster_definitions_validate_passes(tmp_path: Path) -> None:
+    # the CLI insists on an existing DAGSTER_HOME; a fresh clone has none
+    environment = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     completed = subprocess.run(
         [str(Path(sys.executable).with_name("dagster")), "definitions", "validate", "-w", "workspace.yaml"],
         cwd=Path(__file__).parent.parent,
+        env=environment,
         capture_output=True,
         text=True,
         check=False,

@@ -18,7 +18,7 @@ from orchestration.settings import Settings
 MARKER = ".agentledger-demo"
 DEMO_OUTPUTS = (
     "traces", "labels", "billing", "demo-facts", "demo-manifest.json", "warehouse.duckdb", "warehouse.duckdb.wal",
-    "marts", "marts.duckdb", "dagster",
+    "marts", "marts.duckdb", "dagster", "baselines.csv",
 )
 
 
@@ -111,6 +111,16 @@ def _roi_section(db_path: Path) -> str:
 
 
 DEMO_REPORT_SECTIONS.append(_roi_section)
+
+
+def _published(db_path: Path) -> str:
+    """Where the snapshot, the Parquet files and the report are (plotly is imported only here)."""
+    from orchestration.report import published_summary
+
+    return published_summary(db_path)
+
+
+DEMO_REPORT_SECTIONS.append(_published)
 
 
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:

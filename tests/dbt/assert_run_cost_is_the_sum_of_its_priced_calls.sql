@@ -1,3 +1,5 @@
+{{ config(meta={"dagster": {"ref": {"name": "int_runs_rolled_up"}}}) }}
+
 -- A run's cost is exactly the sum of its priced calls' costs: nothing lost, nothing added.
 with
 

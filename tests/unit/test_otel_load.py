@@ -208,3 +208,23 @@ def test_files_are_read_for_their_day_and_the_day_before(tmp_path: Path) -> None
 
     # then
     assert found == ["2026-11-20.jsonl", "2026-11-21.jsonl", "live.jsonl"]
+
+
+def test_a_span_with_a_duplicated_attribute_key_is_quarantined(tmp_path: Path, conn) -> None:
+    # given one good span and one whose attribute list names a key twice (a MAP cannot hold it)
+    document = traces_data([span(1), span(2)])
+    document["resourceSpans"][0]["scopeSpans"][0]["spans"][1]["attributes"] = [
+        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "5"}},
+        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "7"}},
+    ]
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [document])
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then the good span loads and the other is kept, with its reason, as received
+    assert (spans.received, spans.loaded, spans.quarantined) == (2, 1, 1)
+    reason, raw = conn.execute("select reason, raw_record from raw.quarantine").fetchone()
+    assert reason == "duplicate attribute key in span attributes"
+    assert raw.count("gen_ai.usage.input_tokens") == 2

@@ -61,16 +61,47 @@ EVALUATION_EVENT = "gen_ai.evaluation.result"
 MAX_LINE_BYTES = 512 * 1024 * 1024
 
 
+# The lines of the files bound to `?`, numbered per file: `numbered(source_file, line_number, line)`.
+NUMBERED_LINES = f"""
+        lines as (
+            select filename as source_file, line, row_number() over () as ordinal
+            from read_csv(
+                ?, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
+                escape = '', filename = true, auto_detect = false, strict_mode = false,
+                max_line_size = {MAX_LINE_BYTES}, compression = 'auto'
+            )
+        ),
+
+        numbered as (
+            select
+                source_file,
+                ordinal - min(ordinal) over (partition by source_file) + 1 as line_number,
+                line
+            from lines
+        )"""
+
+
 def _sql_strings(values: Sequence[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
 def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
-    """Define the temp macros the parse statements use (attribute maps, content filter, times)."""
+    """Define the temp macros the parse statements use (attribute maps, content filter, times).
+
+    Measured on 31k spans: filtering content with a regex on every key, three times per attribute
+    (macros inline), was half the parse time. The regex now runs only on keys that start like
+    indexed prompt attributes, and a span's attributes are filtered once (`otlp_kept` in a CTE).
+    """
     conn.execute(
         f"""
         create or replace temp macro otlp_is_content(k) as
-            k in ({_sql_strings(CONTENT_ATTRIBUTES)}) or regexp_matches(k, '{CONTENT_PATTERN}')
+            k in ({_sql_strings(CONTENT_ATTRIBUTES)})
+            or starts_with(k, 'llm.input_messages.')
+            or starts_with(k, 'llm.output_messages.')
+            or (
+                (starts_with(k, 'gen_ai.prompt.') or starts_with(k, 'gen_ai.completion.'))
+                and regexp_matches(k, '{CONTENT_PATTERN}')
+            )
         """
     )
     keep = "true" if keep_content else "false"
@@ -80,25 +111,19 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
             list_filter(coalesce(attrs, []), lambda a: a.key is not null and ({keep} or not otlp_is_content(a.key)))
         """
     )
-    conn.execute(
-        """
-        create or replace temp macro otlp_has_duplicate_keys(attrs) as
-            len(list_distinct(list_transform(otlp_kept(attrs), lambda a: a.key))) < len(otlp_kept(attrs))
-        """
-    )
     # AnyValue one-of → text; arrays and key-value lists stay JSON text, parsed where used.
+    # Duplicate keys make map_from_entries fail: try() turns that into NULL for the row alone,
+    # which the caller reports as a reason (an empty attribute list maps to {}, never NULL).
     conn.execute(
         """
-        create or replace temp macro otlp_map(attrs) as
-            case when not otlp_has_duplicate_keys(attrs) then
-                map_from_entries(list_transform(otlp_kept(attrs), lambda a: {
-                    'k': a.key,
-                    'v': coalesce(
-                        a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue,
-                        a.value.arrayValue::varchar, a.value.kvlistValue::varchar, a.value.bytesValue
-                    )
-                }))
-            end
+        create or replace temp macro otlp_map(kept) as
+            try(map_from_entries(list_transform(kept, lambda a: {
+                'k': a.key,
+                'v': coalesce(
+                    a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue,
+                    a.value.arrayValue::varchar, a.value.kvlistValue::varchar, a.value.bytesValue
+                )
+            })))
         """
     )
     conn.execute(
@@ -167,22 +192,7 @@ def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback
     conn.execute(
         f"""
         create or replace temp table _otel_docs as
-        with lines as (
-            select filename as source_file, line, row_number() over () as ordinal
-            from read_csv(
-                ?, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
-                escape = '', filename = true, auto_detect = false, strict_mode = false,
-                max_line_size = {MAX_LINE_BYTES}, compression = 'auto'
-            )
-        ),
-
-        numbered as (
-            select
-                source_file,
-                ordinal - min(ordinal) over (partition by source_file) + 1 as line_number,
-                line
-            from lines
-        ),
+        with {NUMBERED_LINES},
 
         parsed as (
             select
@@ -241,7 +251,7 @@ def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback
         scopes as (
             select
                 source_file, line_number, resource_index,
-                resource_spans.resource.attributes as resource_attributes,
+                otlp_map(otlp_kept(resource_spans.resource.attributes)) as resource_attributes,
                 unnest(resource_spans.scopeSpans) as scope_spans,
                 generate_subscripts(resource_spans.scopeSpans, 1) as scope_index
             from resources
@@ -254,6 +264,18 @@ def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback
                 unnest(scope_spans.spans) as span,
                 generate_subscripts(scope_spans.spans, 1) as span_index
             from scopes
+        ),
+
+        mapped as (
+            select
+                *,
+                otlp_map(otlp_kept(span.attributes)) as attributes,
+                list_transform(coalesce(span.events, []), lambda e: {{
+                    'time_unix_nano': otlp_nanos(e.timeUnixNano),
+                    'name': e.name,
+                    'attributes': otlp_map(otlp_kept(e.attributes))
+                }}) as events
+            from spans
         )
 
         select
@@ -267,25 +289,20 @@ def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback
             otlp_nanos(span.endTimeUnixNano),
             case when span.status.code is null then 0 else try_cast(span.status.code as integer) end,
             nullif(span.status.message, ''),
-            otlp_map(span.attributes),
-            otlp_map(resource_attributes),
+            attributes,
+            resource_attributes,
             scope.name,
             scope.version,
-            list_transform(coalesce(span.events, []), lambda e: {{
-                'time_unix_nano': otlp_nanos(e.timeUnixNano),
-                'name': e.name,
-                'attributes': otlp_map(e.attributes)
-            }}),
+            events,
             source_file, line_number, resource_index, scope_index, span_index,
             coalesce(try(otlp_day(otlp_nanos(span.startTimeUnixNano))), date '{fallback_day}'),
             case
-                when otlp_has_duplicate_keys(span.attributes) then 'duplicate attribute key in span attributes'
-                when otlp_has_duplicate_keys(resource_attributes) then 'duplicate attribute key in resource attributes'
-                when list_bool_or(
-                    list_transform(coalesce(span.events, []), lambda e: otlp_has_duplicate_keys(e.attributes))
-                ) then 'duplicate attribute key in a span event'
+                when attributes is null then 'duplicate attribute key in span attributes'
+                when resource_attributes is null then 'duplicate attribute key in resource attributes'
+                when list_bool_or(list_transform(events, lambda e: e.attributes is null))
+                    then 'duplicate attribute key in a span event'
             end
-        from spans
+        from mapped
         """
     )
 
@@ -314,7 +331,7 @@ def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback
         evaluations as (
             select
                 *,
-                otlp_map(record.attributes) as attributes,
+                otlp_map(otlp_kept(record.attributes)) as attributes,
                 coalesce(otlp_nanos(record.timeUnixNano), otlp_nanos(record.observedTimeUnixNano)) as nanos
             from records
             where coalesce(record.eventName, '') = '{EVALUATION_EVENT}'
@@ -336,7 +353,7 @@ def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback
             attributes,
             source_file, line_number,
             coalesce(try(otlp_day(nanos)), date '{fallback_day}'),
-            case when otlp_has_duplicate_keys(record.attributes) then 'duplicate attribute key in log record' end,
+            case when attributes is null then 'duplicate attribute key in log record' end,
             to_json(record)::varchar
         from evaluations
         """
@@ -430,19 +447,7 @@ def fill_raw_spans(conn: duckdb.DuckDBPyConnection, rejected: str) -> None:
     conn.execute(
         f"""
         create or replace temp table _otel_raw_spans as
-        with lines as (
-            select filename as source_file, line, row_number() over () as ordinal
-            from read_csv(
-                ?, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
-                escape = '', filename = true, auto_detect = false, strict_mode = false,
-                max_line_size = {MAX_LINE_BYTES}, compression = 'auto'
-            )
-        ),
-
-        numbered as (
-            select source_file, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number, line
-            from lines
-        )
+        with {NUMBERED_LINES}
 
         select c._row_id,
             json_extract(

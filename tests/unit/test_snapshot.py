@@ -1,0 +1,141 @@
+"""The BI snapshot: every mart as a table, Parquet beside it, swapped in atomically, untouched on failure."""
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.snapshot import TableDoc, mart_docs, write_snapshot
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A warehouse whose marts are a view over an intermediate table (as dbt-duckdb builds them) and a table."""
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    conn.execute("create schema intermediate; create schema marts")
+    conn.execute(
+        """
+        create table intermediate.int_calls as select * from (values
+            ('c1', 'seo_audit', 0.0123456789::decimal(38, 10)),
+            ('c2', 'seo_audit', 1.5::decimal(38, 10)),
+            ('c3', 'ticket_triage', null::decimal(38, 10))
+        ) as t(call_id, workflow, cost_usd)
+        """
+    )
+    conn.execute("create view marts.fct_calls as select * from intermediate.int_calls")
+    conn.execute(
+        "create table marts.mart_totals as select workflow, sum(cost_usd) as cost_usd from marts.fct_calls group by 1"
+    )
+    yield conn
+    conn.close()
+
+
+def test_every_mart_becomes_a_table_that_needs_nothing_of_the_warehouse(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given marts.fct_calls is a view over intermediate.int_calls
+    snapshot_path = tmp_path / "marts.duckdb"
+
+    # when
+    snapshot = write_snapshot(
+        warehouse, ["fct_calls", "mart_totals"], snapshot_path, tmp_path / "marts",
+        run_id="run-1", window=(date(2026, 11, 20), date(2026, 11, 21)),
+    )
+
+    # then the snapshot opens on its own: tables, not views, money still DECIMAL(38,10)
+    assert [(t.name, t.rows, t.columns) for t in snapshot.tables] == [("fct_calls", 3, 3), ("mart_totals", 2, 2)]
+    with duckdb.connect(str(snapshot_path), read_only=True) as conn:
+        kinds = conn.execute("select table_name, table_type from information_schema.tables order by 1").fetchall()
+        assert kinds == [
+            ("fct_calls", "BASE TABLE"), ("mart_totals", "BASE TABLE"), ("snapshot_info", "BASE TABLE")
+        ]
+        assert conn.execute("select count(*) from duckdb_views() where not internal").fetchone()[0] == 0
+        # both spellings a BI user would type resolve (the file's catalog is `marts`)
+        assert conn.execute("select sum(cost_usd) from marts.fct_calls").fetchone()[0] == Decimal("1.5123456789")
+        assert conn.execute("select sum(cost_usd) from fct_calls").fetchone()[0] == Decimal("1.5123456789")
+        column_type = conn.execute(
+            "select data_type from information_schema.columns "
+            "where table_name = 'fct_calls' and column_name = 'cost_usd'"
+        ).fetchone()[0]
+        assert column_type == "DECIMAL(38,10)"
+        info = conn.execute(
+            "select dagster_run_id, first_partition_date, last_partition_date, published_tables from snapshot_info"
+        ).fetchone()
+        assert info == ("run-1", date(2026, 11, 20), date(2026, 11, 21), ["fct_calls", "mart_totals"])
+    assert not (tmp_path / "marts.duckdb.tmp").exists() and not (tmp_path / "marts.duckdb.wal").exists()
+
+
+def test_parquet_copies_hold_the_same_rows_and_stale_ones_are_removed(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a Parquet file left by a mart that is no longer published
+    parquet_dir = tmp_path / "marts"
+    parquet_dir.mkdir()
+    (parquet_dir / "mart_dropped.parquet").write_bytes(b"old")
+
+    # when
+    snapshot = write_snapshot(warehouse, ["fct_calls", "mart_totals"], tmp_path / "marts.duckdb", parquet_dir)
+
+    # then
+    assert sorted(p.name for p in parquet_dir.iterdir()) == ["fct_calls.parquet", "mart_totals.parquet"]
+    assert snapshot.removed_parquet == ["mart_dropped.parquet"]
+    rows = duckdb.sql(f"select call_id, cost_usd from '{parquet_dir / 'fct_calls.parquet'}' order by 1").fetchall()
+    assert rows == [("c1", Decimal("0.0123456789")), ("c2", Decimal("1.5")), ("c3", None)]
+
+
+def test_a_failed_copy_leaves_the_previous_snapshot_and_parquet_untouched(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a published snapshot
+    snapshot_path, parquet_dir = tmp_path / "marts.duckdb", tmp_path / "marts"
+    write_snapshot(warehouse, ["fct_calls", "mart_totals"], snapshot_path, parquet_dir)
+    before = {path.name: digest(path) for path in [snapshot_path, *parquet_dir.iterdir()]}
+    inode = snapshot_path.stat().st_ino
+
+    # when the next publish fails half-way (the second mart cannot be read)
+    warehouse.execute("drop table intermediate.int_calls")
+    with pytest.raises(duckdb.Error):
+        write_snapshot(warehouse, ["mart_totals", "fct_calls"], snapshot_path, parquet_dir)
+
+    # then every published file is byte-identical and no temporary file is left behind
+    after = {path.name: digest(path) for path in [snapshot_path, *parquet_dir.iterdir()]}
+    assert after == before
+    assert snapshot_path.stat().st_ino == inode
+    published = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("warehouse.duckdb"))
+    assert published == ["marts", "marts.duckdb"]
+    assert sorted(p.name for p in parquet_dir.iterdir()) == ["fct_calls.parquet", "mart_totals.parquet"]
+
+
+def test_table_and_column_descriptions_travel_as_comments(warehouse: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    # given the dbt manifest documents a mart and one of its columns
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": {
+        "model.agentledger.fct_calls": {
+            "resource_type": "model", "schema": "marts", "name": "fct_calls",
+            "description": "One LLM call, it's priced.", "columns": {"cost_usd": {"description": "USD, exact."}},
+        },
+        "model.agentledger.int_calls": {"resource_type": "model", "schema": "intermediate", "name": "int_calls"},
+    }}))
+    docs = mart_docs(manifest)
+    assert docs == {"fct_calls": TableDoc("One LLM call, it's priced.", {"cost_usd": "USD, exact."})}
+
+    # when
+    write_snapshot(warehouse, ["fct_calls"], tmp_path / "marts.duckdb", tmp_path / "marts", docs=docs)
+
+    # then
+    with duckdb.connect(str(tmp_path / "marts.duckdb"), read_only=True) as conn:
+        assert conn.execute("select comment from duckdb_tables() where table_name = 'fct_calls'").fetchone()[0] == (
+            "One LLM call, it's priced."
+        )
+        comments = conn.execute(
+            "select column_name, comment from duckdb_columns() where table_name = 'fct_calls' order by column_index"
+        ).fetchall()
+    assert comments == [("call_id", None), ("workflow", None), ("cost_usd", "USD, exact.")]
