@@ -13,6 +13,14 @@
     amount. Ties go to the earlier touch, then the smaller id. Rows with zero credit are dropped.
 -#}
 
+{#- A touch at `touched_at` is eligible for a deal closed at `closed_at`: it lies in
+    [closed_at - attribution_window_days, closed_at): exactly 30 days before counts, the close does not. -#}
+{% macro in_attribution_window(closed_at, touched_at) -%}
+    ({{ closed_at }} - interval ({{ var('attribution_window_days') }}) day <= {{ touched_at }}
+    and {{ closed_at }} > {{ touched_at }})
+{%- endmacro %}
+
+
 {% macro attribution_models() -%}
     {{ return(['linear', 'last_touch', 'first_touch', 'time_decay']) }}
 {%- endmacro %}
@@ -86,18 +94,18 @@
 {%- endmacro %}
 
 
-{#- SQL predicate for the deals a nightly run re-attributes: those edited (or deleted, reopened)
-    since the window's start minus the lookback, and those that close within the attribution
+{#- SQL predicate for the deals a nightly run re-attributes: those that changed (edited, deleted,
+    reopened, re-associated: int_crm_deals.changed_at) since the window's start minus the lookback, and those that close within the attribution
     window after a run the window recomputes (a late label or trace moves their split). `true`
     when the run has no window (a full build). -#}
-{% macro deal_needs_attribution(modified_at, closed_at) -%}
+{% macro deal_needs_attribution(changed_at, closed_at) -%}
     {%- set start = window_start() -%}
     {%- set end = window_end() -%}
     {%- if start is none or end is none -%}
         true
     {%- else -%}
         {%- set horizon = end + modules.datetime.timedelta(days=var('attribution_window_days') | int) -%}
-        ({{ modified_at }} >= timestamp '{{ start.isoformat(sep=" ") }}'
+        ({{ changed_at }} >= timestamp '{{ start.isoformat(sep=" ") }}'
         or ({{ closed_at }} >= timestamp '{{ start.isoformat(sep=" ") }}'
             and {{ closed_at }} < timestamp '{{ horizon.isoformat(sep=" ") }}'))
     {%- endif -%}
@@ -110,7 +118,7 @@
     {%- if is_incremental() -%}
         delete from {{ this }} where deal_key in (
             select deal_key from {{ ref('int_crm_deals') }}
-            where {{ deal_needs_attribution('modified_at', 'closed_at') }}
+            where {{ deal_needs_attribution('changed_at', 'closed_at') }}
         )
     {%- else -%}
         select 1

@@ -186,6 +186,40 @@ def schema_violations(
     return violations
 
 
+def collect_rejections(
+    conn: duckdb.DuckDBPyConnection, table: RawTable, candidates: str, where: str = "true"
+) -> set[str]:
+    """Fill temp table `_rejected (_row_id, reason)`: the source's own rejects, then the model's.
+
+    Returns the candidates' column names (callers look for `_raw_record`).
+    """
+    candidate_columns = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from duckdb_columns() where table_name = ? and database_name = 'temp'", [candidates]
+        ).fetchall()
+    }
+    prior_reason = "_reject_reason" if "_reject_reason" in candidate_columns else "null::varchar"
+    violations = schema_violations(conn, candidates, table, where=f"{where} and {prior_reason} is null")
+    conn.execute("create or replace temp table _rejected (_row_id bigint, reason varchar)")
+    conn.execute(
+        f"insert into _rejected select _row_id, {prior_reason} from {candidates} "
+        f"where {where} and {prior_reason} is not null"
+    )
+    if violations:
+        conn.executemany("insert into _rejected values (?, ?)", list(violations.items()))
+    return candidate_columns
+
+
+def _insert_columns(table: RawTable, extracted_at_sql: str) -> tuple[str, str]:
+    """The table's column list and the matching select list, stamping `_extracted_at`."""
+    columns = ", ".join(table.columns)
+    select_columns = ", ".join(
+        extracted_at_sql + " as _extracted_at" if name == "_extracted_at" else name for name in table.columns
+    )
+    return columns, select_columns
+
+
 def write_partitions(
     conn: duckdb.DuckDBPyConnection,
     *,
@@ -219,25 +253,8 @@ def write_partitions(
     in_partitions = f"_partition_date between date '{first}' and date '{last}'"
     report = LoadReport(table=table.qualified, partitions=sorted(partitions))
 
-    candidate_columns = {
-        row[0]
-        for row in conn.execute(
-            "select column_name from duckdb_columns() where table_name = ? and database_name = 'temp'", [candidates]
-        ).fetchall()
-    }
+    candidate_columns = collect_rejections(conn, table, candidates, in_partitions)
     has_raw_record = "_raw_record" in candidate_columns
-    prior_reason = "_reject_reason" if "_reject_reason" in candidate_columns else "null::varchar"
-
-    violations = schema_violations(
-        conn, candidates, table, where=f"{in_partitions} and {prior_reason} is null"
-    )
-    conn.execute("create or replace temp table _rejected (_row_id bigint, reason varchar)")
-    conn.execute(
-        f"insert into _rejected select _row_id, {prior_reason} from {candidates} "
-        f"where {in_partitions} and {prior_reason} is not null"
-    )
-    if violations:
-        conn.executemany("insert into _rejected values (?, ?)", list(violations.items()))
 
     conn.execute(
         "create or replace temp table _rejected_records as "
@@ -248,10 +265,7 @@ def write_partitions(
     if raw_records is not None and not has_raw_record:
         raw_records(conn, "_rejected_records")
 
-    columns = ", ".join(table.columns)
-    select_columns = ", ".join(
-        extracted_at_sql + " as _extracted_at" if name == "_extracted_at" else name for name in table.columns
-    )
+    columns, select_columns = _insert_columns(table, extracted_at_sql)
     conn.execute("begin transaction")
     try:
         conn.execute(f"delete from {table.qualified} where {in_partitions}")
@@ -389,20 +403,7 @@ def upsert_records(
     ensure_table(conn, table)
     conn.execute(SYNC_STATE_DDL)
     report = LoadReport(table=table.qualified, partitions=[])
-    candidate_columns = {
-        row[0]
-        for row in conn.execute(
-            "select column_name from duckdb_columns() where table_name = ? and database_name = 'temp'", [candidates]
-        ).fetchall()
-    }
-    prior_reason = "_reject_reason" if "_reject_reason" in candidate_columns else "null::varchar"
-    violations = schema_violations(conn, candidates, table, where=f"{prior_reason} is null")
-    conn.execute("create or replace temp table _rejected (_row_id bigint, reason varchar)")
-    conn.execute(
-        f"insert into _rejected select _row_id, {prior_reason} from {candidates} where {prior_reason} is not null"
-    )
-    if violations:
-        conn.executemany("insert into _rejected values (?, ?)", list(violations.items()))
+    collect_rejections(conn, table, candidates)
     conn.execute(
         f"""
         create or replace temp table _upsert_rows as
@@ -413,10 +414,7 @@ def upsert_records(
             and (t.{key} is null or t._record_hash is distinct from c._record_hash)
         """
     )
-    columns = ", ".join(table.columns)
-    select_columns = ", ".join(
-        extracted_at_sql + " as _extracted_at" if name == "_extracted_at" else name for name in table.columns
-    )
+    columns, select_columns = _insert_columns(table, extracted_at_sql)
     conn.execute("begin transaction")
     try:
         conn.execute(f"delete from {table.qualified} where {key} in (select {key} from _upsert_rows)")

@@ -5,7 +5,9 @@
     One HubSpot deal belongs to one company: the Primary association, else the smallest company id
     (a deal listed under two companies is never counted twice). Amounts convert at the latest rate
     on or before the close date that is at most `fx_max_rate_age_days` old; a currency with no rate
-    is flagged and left out of revenue, never converted at 1.0.
+    is flagged and left out of revenue, never converted at 1.0. `changed_at` is the latest of the
+    CRM's modification and archive times and our load times (of the deal and of its companies): a
+    deletion or a new association that does not touch the CRM's modification date still counts.
 -#}
 
 with
@@ -18,7 +20,7 @@ hubspot_deals as (
 
 hubspot_companies as (
 
-    select * from {{ ref('stg_hubspot__deal_companies') }}
+    select * from {{ ref('stg_hubspot__associations') }}
 
 ),
 
@@ -39,7 +41,8 @@ hubspot_deal_company as (
     select
         deal_id,
         arg_min(company_id, (not is_primary, company_id)) as company_id,
-        count(*) as companies
+        count(*) as companies,
+        max(_extracted_at) as associations_extracted_at
     from hubspot_companies
     group by deal_id
 
@@ -58,6 +61,12 @@ hubspot as (
         hubspot_deals.currency,
         hubspot_deals.closed_at,
         hubspot_deals.modified_at,
+        greatest(
+            hubspot_deals.modified_at,
+            hubspot_deals.archived_at,
+            hubspot_deals._extracted_at,
+            hubspot_deal_company.associations_extracted_at
+        ) as changed_at,
         hubspot_deals.is_won,
         hubspot_deals.is_archived as is_removed
     from hubspot_deals
@@ -78,6 +87,7 @@ salesforce as (
         currency,
         closed_at,
         modified_at,
+        greatest(modified_at, _extracted_at) as changed_at,
         is_won,
         is_deleted as is_removed
     from salesforce_opportunities
@@ -158,6 +168,7 @@ final as (
         -- time
         closed_at,
         modified_at,
+        changed_at,
 
         -- status
         is_won,

@@ -15,8 +15,8 @@
     computed (macros/attribution.sql); `attribution_model` (var) is the one the marts publish.
 
     Incremental: a nightly run deletes and recomputes only the deals `deal_needs_attribution`
-    selects: deals edited, deleted or reopened since the window's start minus `lookback_days`
-    (late edits of old deals included), and deals closing within the attribution window after a
+    selects: deals that changed (edited, deleted, reopened, re-associated: int_crm_deals.changed_at)
+    since the window's start minus `lookback_days` (late edits of old deals included), and deals closing within the attribution window after a
     recomputed run (late labels move their split). Work grows with those deals and the runs of
     their 30-day windows, not with history. A full build recomputes everything.
 -#}
@@ -28,7 +28,7 @@ deals as (
     select * from {{ ref('int_crm_deals') }}
     where is_won_revenue
     {% if is_incremental() %}
-        and {{ deal_needs_attribution('modified_at', 'closed_at') }}
+        and {{ deal_needs_attribution('changed_at', 'closed_at') }}
     {% endif %}
 
 ),
@@ -72,8 +72,7 @@ eligible as (
     inner join runs
         on
             account_keys.account_id = runs.account_id
-            and deals.closed_at - interval ({{ var('attribution_window_days') }}) day <= runs.started_at
-            and deals.closed_at > runs.started_at
+            and {{ in_attribution_window('deals.closed_at', 'runs.started_at') }}
 
 ),
 

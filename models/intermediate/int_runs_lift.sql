@@ -24,7 +24,7 @@ credits as (
 
 baseline_engagements as (
 
-    select * from {{ ref('int_baseline_engagements_attributed') }}
+    select * from {{ ref('int_baselines_attributed') }}
 
 ),
 

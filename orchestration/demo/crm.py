@@ -245,7 +245,14 @@ def _plant_agent_deals(world: CrmWorld, add, runs_by_account, account_map, first
         records = crm_records(account_id, account_map)
         if not records:
             continue
-        closed_at = datetime.combine(first_day + timedelta(days=1 + index % 7), DEAL_HOUR)
+        if account_id == UNKNOWN_CURRENCY_ACCOUNT:  # a deal in a currency fx_rates.csv lacks
+            crm, crm_account_id = records[0]
+            launch = datetime.combine(first_day + timedelta(days=1), DEAL_HOUR)
+            deal = add(crm, crm_account_id, f"{account_id} Mexico launch", Decimal(2500), launch, True, "MXN")
+            world.unknown_currency_deal = deal.deal_id
+        # accounts close on different weekdays; a range shorter than a week still sees every account close
+        offset = 1 + index % max(1, min(7, (last_moment.date() - first_day).days))
+        closed_at = datetime.combine(first_day + timedelta(days=offset), DEAL_HOUR)
         week = 0
         while closed_at <= last_moment:
             successes = sum(
@@ -263,10 +270,6 @@ def _plant_agent_deals(world: CrmWorld, add, runs_by_account, account_map, first
                         deal.extra_company_ids.append("30100002")
                 if week % 4 == 3:
                     add(crm, crm_account_id, f"{account_id} upsell {week + 1}", Decimal(1500), closed_at, False)
-            if account_id == UNKNOWN_CURRENCY_ACCOUNT and week == 0:
-                crm, crm_account_id = records[0]
-                deal = add(crm, crm_account_id, f"{account_id} Mexico launch", Decimal(2500), closed_at, True, "MXN")
-                world.unknown_currency_deal = deal.deal_id
             closed_at += DEAL_EVERY
             week += 1
     return agent_deals

@@ -43,8 +43,7 @@ eligible as (
     inner join engagements
         on
             account_keys.account_id = engagements.account_id
-            and deals.closed_at - interval ({{ var('attribution_window_days') }}) day <= engagements.engaged_at
-            and deals.closed_at > engagements.engaged_at
+            and {{ in_attribution_window('deals.closed_at', 'engagements.engaged_at') }}
 
 ),
 

@@ -11,7 +11,8 @@ unnested as (
     select
         deal_id,
         unnest(company_ids) as company_id,
-        primary_company_id
+        primary_company_id,
+        _extracted_at
     from deal_companies
 
 ),
@@ -24,7 +25,10 @@ renamed as (
         company_id,
 
         -- association
-        company_id = coalesce(primary_company_id, '') as is_primary
+        company_id = coalesce(primary_company_id, '') as is_primary,
+
+        -- lineage
+        _extracted_at
 
     from unnested
 
