@@ -3,7 +3,18 @@
 import dagster as dg
 
 from orchestration.checks import pandera_gate
-from orchestration.schemas import FctLlmCalls, FctWorkflowRuns, MartUnitEconomics, MartWorkflowRoi
+from orchestration.schemas import (
+    FctLlmCalls,
+    FctWorkflowRuns,
+    MartAgentOverhead,
+    MartCacheSavings,
+    MartModelMix,
+    MartReasoningEffort,
+    MartRoutingRecommendations,
+    MartSpendByCategory,
+    MartUnitEconomics,
+    MartWorkflowRoi,
+)
 
 # Incremental models rewrite the window plus dbt's `lookback_days` (3): the gate checks all of it.
 DBT_LOOKBACK_DAYS = 3
@@ -32,5 +43,17 @@ mart_gates = [
         asset_key=dg.AssetKey(["marts", "mart_workflow_roi"]),
         relation="marts.mart_workflow_roi",
         model=MartWorkflowRoi,
+    ),
+    # The economics marts are small (a row per workflow, month, model or tier): checked whole.
+    *(
+        pandera_gate(asset_key=dg.AssetKey(["marts", name]), relation=f"marts.{name}", model=model)
+        for name, model in (
+            ("mart_cache_savings", MartCacheSavings),
+            ("mart_model_mix", MartModelMix),
+            ("mart_routing_recommendations", MartRoutingRecommendations),
+            ("mart_reasoning_effort", MartReasoningEffort),
+            ("mart_agent_overhead", MartAgentOverhead),
+            ("mart_spend_by_category", MartSpendByCategory),
+        )
     ),
 ]

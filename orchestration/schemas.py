@@ -6,9 +6,15 @@ run as blocking asset checks (a failure stops the publish and fails `agentledger
 
 import datetime as dt
 import decimal
+from typing import Annotated
 
 import pandera.polars as pa
 import polars as pl
+
+# Money and rates are DECIMAL(38,10) in the marts. A bare `decimal.Decimal` annotation makes Pandera
+# coerce to Decimal(28, 0), rounding every value to an integer before the checks run (a cost of
+# -$0.40 became 0 and passed `ge=0`); the precision and scale must be spelled out.
+Exact = Annotated[pl.Decimal, 38, 10]
 
 
 class FctLlmCalls(pa.DataFrameModel):
@@ -23,8 +29,8 @@ class FctLlmCalls(pa.DataFrameModel):
     cache_write_tokens: int = pa.Field(nullable=True, ge=0)
     output_tokens: int = pa.Field(nullable=True, ge=0)
     reasoning_tokens: int = pa.Field(nullable=True, ge=0)
-    cost_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
-    no_cache_cost_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
+    cost_usd: Exact = pa.Field(nullable=True, ge=0)
+    no_cache_cost_usd: Exact = pa.Field(nullable=True, ge=0)
     needs_price: bool = pa.Field()
 
     @pa.dataframe_check
@@ -50,10 +56,10 @@ class FctWorkflowRuns(pa.DataFrameModel):
     workflow: str = pa.Field()
     run_date: dt.date = pa.Field()
     outcome: str = pa.Field(isin=["success", "failure", "unlabeled"])
-    cost_usd: decimal.Decimal = pa.Field(ge=0)
+    cost_usd: Exact = pa.Field(ge=0)
     llm_calls: int = pa.Field(ge=0)
     unpriced_calls: int = pa.Field(ge=0)
-    rework_minutes: decimal.Decimal = pa.Field(ge=0)
+    rework_minutes: Exact = pa.Field(ge=0)
     fully_priced: bool = pa.Field()
 
     @pa.dataframe_check
@@ -74,15 +80,15 @@ class MartUnitEconomics(pa.DataFrameModel):
     runs: int = pa.Field(ge=1)
     labeled_runs: int = pa.Field(ge=0)
     successful_runs: int = pa.Field(ge=0)
-    success_rate: decimal.Decimal = pa.Field(nullable=True, ge=0, le=1)
-    total_cost_usd: decimal.Decimal = pa.Field(ge=0)
-    cost_per_successful_task_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
-    true_cost_per_successful_task_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
-    median_run_cost_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
-    median_run_cost_ci_low_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
-    median_run_cost_ci_high_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
-    retry_rate: decimal.Decimal = pa.Field(nullable=True, ge=0, le=1)
-    escalation_rate: decimal.Decimal = pa.Field(nullable=True, ge=0, le=1)
+    success_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
+    total_cost_usd: Exact = pa.Field(ge=0)
+    cost_per_successful_task_usd: Exact = pa.Field(nullable=True, ge=0)
+    true_cost_per_successful_task_usd: Exact = pa.Field(nullable=True, ge=0)
+    median_run_cost_usd: Exact = pa.Field(nullable=True, ge=0)
+    median_run_cost_ci_low_usd: Exact = pa.Field(nullable=True, ge=0)
+    median_run_cost_ci_high_usd: Exact = pa.Field(nullable=True, ge=0)
+    retry_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
+    escalation_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
 
     @pa.dataframe_check
     def counts_nest(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -163,3 +169,187 @@ class MartWorkflowRoi(pa.DataFrameModel):
     class Config:
         coerce = True
         unique = ["workflow", "period", "period_start"]
+
+
+class MartCacheSavings(pa.DataFrameModel):
+    """One workflow-month of cache savings: costs never negative, savings add up, shares are shares."""
+
+    workflow: str = pa.Field()
+    month: dt.date = pa.Field()
+    runs: int = pa.Field(ge=1)
+    actual_cost_usd: Exact = pa.Field(ge=0)
+    no_cache_cost_usd: Exact = pa.Field(ge=0)
+    savings_usd: Exact = pa.Field()
+    cpst_reduction_pct: Exact = pa.Field(nullable=True, le=100)
+    cache_read_share: Exact = pa.Field(nullable=True, ge=0, le=1)
+    cache_write_share: Exact = pa.Field(nullable=True, ge=0, le=1)
+    cache_benefit: str = pa.Field(isin=["saving", "none", "net_cost"])
+
+    @pa.dataframe_check
+    def savings_are_the_difference(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Savings = no-cache cost − actual cost, exactly."""
+        return data.lazyframe.select(
+            pl.col("savings_usd") == pl.col("no_cache_cost_usd") - pl.col("actual_cost_usd")
+        )
+
+    @pa.dataframe_check
+    def cache_shares_fit_in_the_input(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Cache reads and writes are parts of the same input: their shares cannot exceed 1."""
+        return data.lazyframe.select(
+            pl.col("cache_read_share").is_null()
+            | (pl.col("cache_read_share") + pl.col("cache_write_share") <= decimal.Decimal(1))
+        )
+
+    class Config:
+        coerce = True
+        unique = ["workflow", "month"]
+
+
+class MartModelMix(pa.DataFrameModel):
+    """One workflow × provider × model × month: counts nest, an unpriced model has no cost, shares are shares."""
+
+    workflow: str = pa.Field()
+    month: dt.date = pa.Field()
+    provider: str = pa.Field(nullable=True)
+    model: str = pa.Field()
+    calls: int = pa.Field(ge=1)
+    unpriced_calls: int = pa.Field(ge=0)
+    runs: int = pa.Field(ge=1)
+    labeled_runs: int = pa.Field(ge=0)
+    successful_runs: int = pa.Field(ge=0)
+    success_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
+    cost_usd: Exact = pa.Field(nullable=True, ge=0)
+    share_of_spend: Exact = pa.Field(nullable=True, ge=0, le=1)
+
+    @pa.dataframe_check
+    def counts_nest(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Successful ≤ labeled ≤ runs ≤ calls."""
+        return data.lazyframe.select(
+            (pl.col("successful_runs") <= pl.col("labeled_runs"))
+            & (pl.col("labeled_runs") <= pl.col("runs"))
+            & (pl.col("runs") <= pl.col("calls"))
+        )
+
+    @pa.dataframe_check
+    def unpriced_models_have_no_cost(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A model with an unpriced call has an unknown (NULL) cost, never a partial one."""
+        return data.lazyframe.select(pl.col("cost_usd").is_null() == (pl.col("unpriced_calls") > 0))
+
+    class Config:
+        coerce = True
+        unique = ["workflow", "month", "provider", "model"]
+
+
+class MartRoutingRecommendations(pa.DataFrameModel):
+    """One workflow: a recommendation exists exactly when it says so, backed by labeled runs."""
+
+    workflow: str = pa.Field(unique=True)
+    recommendation: str = pa.Field(isin=["switch", "keep_current", "insufficient_sample", "no_priced_route"])
+    recommended_route: str = pa.Field(nullable=True)
+    recommended_labeled_runs: int = pa.Field(nullable=True, ge=1)
+    recommended_success_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
+    best_success_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
+    recommended_cost_per_successful_task_usd: Exact = pa.Field(nullable=True, ge=0)
+    observed_days: int = pa.Field(ge=1)
+
+    @pa.dataframe_check
+    def route_present_when_recommended(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A `switch` or `keep_current` names a route; the other outcomes name none."""
+        return data.lazyframe.select(
+            pl.col("recommendation").is_in(["switch", "keep_current"]) == pl.col("recommended_route").is_not_null()
+        )
+
+    @pa.dataframe_check
+    def recommended_rate_at_most_best(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """The best success rate bounds every sampled route's, the recommended one's included."""
+        return data.lazyframe.select(
+            pl.col("recommended_success_rate").is_null()
+            | (pl.col("recommended_success_rate") <= pl.col("best_success_rate"))
+        )
+
+    class Config:
+        coerce = True
+
+
+class MartReasoningEffort(pa.DataFrameModel):
+    """One workflow × effort tier: rates are rates, the interval brackets the lift."""
+
+    workflow: str = pa.Field()
+    reasoning_effort: str = pa.Field()
+    runs: int = pa.Field(ge=1)
+    success_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
+    cost_multiple_vs_medium: Exact = pa.Field(nullable=True, ge=0)
+    quality_lift_vs_medium: Exact = pa.Field(nullable=True, ge=-1, le=1)
+    quality_lift_ci_low: Exact = pa.Field(nullable=True, ge=-1, le=1)
+    quality_lift_ci_high: Exact = pa.Field(nullable=True, ge=-1, le=1)
+
+    @pa.dataframe_check
+    def interval_brackets_lift(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """ci_low ≤ lift ≤ ci_high wherever the interval exists."""
+        return data.lazyframe.select(
+            pl.col("quality_lift_ci_low").is_null()
+            | (
+                (pl.col("quality_lift_ci_low") <= pl.col("quality_lift_vs_medium"))
+                & (pl.col("quality_lift_vs_medium") <= pl.col("quality_lift_ci_high"))
+            )
+        )
+
+    class Config:
+        coerce = True
+        unique = ["workflow", "reasoning_effort"]
+
+
+class MartAgentOverhead(pa.DataFrameModel):
+    """One workflow-month of multi-agent runs: coordination kinds add up, shares are shares."""
+
+    workflow: str = pa.Field()
+    month: dt.date = pa.Field()
+    multi_agent_runs: int = pa.Field(ge=1)
+    coordination_calls: int = pa.Field(ge=0)
+    routing_calls: int = pa.Field(ge=0)
+    hand_off_calls: int = pa.Field(ge=0)
+    summarization_calls: int = pa.Field(ge=0)
+    unclassified_coordination_calls: int = pa.Field(ge=0)
+    work_calls: int = pa.Field(ge=0)
+    coordination_token_share: Exact = pa.Field(nullable=True, ge=0, le=1)
+    coordination_cost_usd: Exact = pa.Field(ge=0)
+    work_cost_usd: Exact = pa.Field(ge=0)
+    coordination_cost_share: Exact = pa.Field(nullable=True, ge=0, le=1)
+
+    @pa.dataframe_check
+    def kinds_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Every coordination call has exactly one kind."""
+        return data.lazyframe.select(
+            pl.col("coordination_calls")
+            == pl.col("routing_calls")
+            + pl.col("hand_off_calls")
+            + pl.col("summarization_calls")
+            + pl.col("unclassified_coordination_calls")
+        )
+
+    class Config:
+        coerce = True
+        unique = ["workflow", "month"]
+
+
+class MartSpendByCategory(pa.DataFrameModel):
+    """One month × cost category: a known category, spend never negative, value only from valued workflows."""
+
+    month: dt.date = pa.Field()
+    cost_category: str = pa.Field(isin=["fixed", "variable", "investment", "uncategorized"])
+    runs: int = pa.Field(ge=1)
+    cost_usd: Exact = pa.Field(ge=0)
+    share_of_spend: Exact = pa.Field(nullable=True, ge=0, le=1)
+    total_tokens: int = pa.Field(ge=0)
+    valued_tokens: int = pa.Field(ge=0)
+    value_usd: Exact = pa.Field(ge=0)
+    value_per_token_usd: Exact = pa.Field(nullable=True, ge=0)
+
+    @pa.dataframe_check
+    def valued_tokens_within_tokens(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Tokens of valued workflows are part of all tokens."""
+        return data.lazyframe.select(pl.col("valued_tokens") <= pl.col("total_tokens"))
+
+    class Config:
+        coerce = True
+        unique = ["month", "cost_category"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.demo.economics import cache_savings_findings, routing_findings
 from orchestration.settings import Settings
 
 MARKER = ".agentledger-demo"
@@ -102,6 +103,8 @@ def serve_demo_apis(stack: ExitStack, home: Path) -> None:
 # Sections printed after the headline: each takes the warehouse path and returns text ("" to skip).
 # An issue that adds a mart worth showing appends one function here.
 DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
+DEMO_REPORT_SECTIONS.append(cache_savings_findings)
+DEMO_REPORT_SECTIONS.append(routing_findings)
 
 
 def _roi_section(db_path: Path) -> str:

@@ -17,7 +17,7 @@ from orchestration.demo.generate import generate_demo
 from orchestration.demo.run import serve_demo_apis
 from orchestration.runner import RunOutcome, run_partitions
 from orchestration.settings import Settings
-from tests.integration import hand_calc
+from tests.integration import hand_calc, hand_routing
 
 FIRST_DAY = date(2026, 11, 18)
 LAST_DAY = date(2026, 11, 21)
@@ -74,11 +74,12 @@ DEMO_SCALE = 0.2
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     """One run over 2026-11-18..21: a small demo data set (all sources, served by the fake APIs)
-    plus the hand-computed trace set, whose workflows (`hand_calc`, `hand_unpriced`) and account
-    (`acct_test`) no demo data touches."""
+    plus the hand-computed trace sets, whose workflows (`hand_calc`, `hand_unpriced`, `hand_routing`)
+    and account (`acct_test`) no demo data touches."""
     home = tmp_path_factory.mktemp("agentledger-home")
     generate_demo(home, end_date=LAST_DAY, days=DEMO_DAYS, seed=7, scale=DEMO_SCALE, workers=1)
     hand_calc.write(home)
+    hand_routing.write(home)
     with ExitStack() as stack:
         serve_demo_apis(stack, home)
         outcome = run_job(home, FIRST_DAY, LAST_DAY)

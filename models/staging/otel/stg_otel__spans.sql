@@ -314,10 +314,30 @@ classified as (
 
 ),
 
+call_copies as (
+
+    -- what one copy of a call says about its prompt holds for the copy that is kept (the provider
+    -- SDK's copy often reports richer usage but no gen_ai.prompt.name or system-prompt hash)
+    select
+        * replace (
+            case
+                when response_id is null or not is_llm_call then prompt_name
+                else coalesce(prompt_name, max(prompt_name) over copies)
+            end as prompt_name,
+            case
+                when response_id is null or not is_llm_call then system_prompt_hash
+                else coalesce(system_prompt_hash, max(system_prompt_hash) over copies)
+            end as system_prompt_hash
+        )
+    from classified
+    window copies as (partition by trace_id, response_id, is_llm_call)
+
+),
+
 deduplicated as (
 
     select *
-    from classified
+    from call_copies
     -- the same call exported by two libraries: keep the copy that reports the most usage kinds
     qualify
         response_id is null
