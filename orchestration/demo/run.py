@@ -19,7 +19,7 @@ from orchestration.settings import Settings
 MARKER = ".agentledger-demo"
 DEMO_OUTPUTS = (
     "traces", "labels", "billing", "demo-facts", "demo-manifest.json", "warehouse.duckdb", "warehouse.duckdb.wal",
-    "marts", "marts.duckdb", "dagster",
+    "marts", "marts.duckdb", "dagster", "baselines.csv",
 )
 
 
@@ -105,6 +105,15 @@ def serve_demo_apis(stack: ExitStack, home: Path) -> None:
 DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
 DEMO_REPORT_SECTIONS.append(cache_savings_findings)
 DEMO_REPORT_SECTIONS.append(routing_findings)
+
+
+def _roi_section(db_path: Path) -> str:
+    from orchestration.demo.roi import roi_section
+
+    return roi_section(db_path)
+
+
+DEMO_REPORT_SECTIONS.append(_roi_section)
 
 
 def _published(db_path: Path) -> str:

@@ -4,12 +4,16 @@ from types import ModuleType
 
 import dagster as dg
 
+from orchestration.sources.hubspot import assets as hubspot
 from orchestration.sources.labels import assets as labels
 from orchestration.sources.otel import assets as otel
+from orchestration.sources.salesforce import assets as salesforce
 
 SOURCES: list[ModuleType] = [
     otel,
     labels,
+    hubspot,
+    salesforce,
 ]
 
 

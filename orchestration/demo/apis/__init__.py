@@ -22,4 +22,9 @@ class DemoApi:
     environment: Callable[[str], dict[str, str]]
 
 
-DEMO_APIS: list[DemoApi] = []
+from orchestration.demo.apis import hubspot, salesforce  # noqa: E402 - the registry entries below
+
+DEMO_APIS: list[DemoApi] = [
+    DemoApi("HubSpot", hubspot.register, hubspot.environment),
+    DemoApi("Salesforce", salesforce.register, salesforce.environment),
+]
