@@ -267,9 +267,11 @@ def _stage_docs(conn: duckdb.DuckDBPyConnection, fallback_day: str) -> dict[str,
     )
     counts["bad_lines"] = conn.execute("select count(*) from _otel_docs where reason is not null").fetchone()[0]
 
+    # Unnest into a table first, then build the attribute maps from it: list functions over the
+    # vectors an unnest just produced ran ~5x slower here (4.15 s against 0.76 s for 168k spans).
     conn.execute(
-        f"""
-        insert into _otel_span_candidates
+        """
+        create or replace temp table _otel_spans_flat as
         with resources as (
             select
                 source_file, line_number,
@@ -286,18 +288,20 @@ def _stage_docs(conn: duckdb.DuckDBPyConnection, fallback_day: str) -> dict[str,
                 unnest(resource_spans.scopeSpans) as scope_spans,
                 generate_subscripts(resource_spans.scopeSpans, 1) as scope_index
             from resources
-        ),
+        )
 
-        spans as (
-            select
-                source_file, line_number, resource_index, scope_index, resource_attributes,
-                scope_spans.scope as scope,
-                unnest(scope_spans.spans) as span,
-                generate_subscripts(scope_spans.spans, 1) as span_index
-            from scopes
-        ),
-
-        mapped as (
+        select
+            source_file, line_number, resource_index, scope_index, resource_attributes,
+            scope_spans.scope as scope,
+            unnest(scope_spans.spans) as span,
+            generate_subscripts(scope_spans.spans, 1) as span_index
+        from scopes
+        """
+    )
+    conn.execute(
+        f"""
+        insert into _otel_span_candidates
+        with mapped as (
             select
                 *,
                 otlp_map(otlp_kept(span.attributes)) as attributes,
@@ -306,7 +310,7 @@ def _stage_docs(conn: duckdb.DuckDBPyConnection, fallback_day: str) -> dict[str,
                     'name': e.name,
                     'attributes': otlp_map(otlp_kept(e.attributes))
                 }}) as events
-            from spans
+            from _otel_spans_flat
         )
 
         select
@@ -404,6 +408,7 @@ def _stage_docs(conn: duckdb.DuckDBPyConnection, fallback_day: str) -> dict[str,
     ).fetchone()[0]
     counts["other_log_records"] = int(log_records) - (evaluations_after - evaluations_before)
     conn.execute("drop table _otel_docs")
+    conn.execute("drop table _otel_spans_flat")
     return counts
 
 
