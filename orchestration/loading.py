@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -186,6 +186,40 @@ def schema_violations(
     return violations
 
 
+def collect_rejections(
+    conn: duckdb.DuckDBPyConnection, table: RawTable, candidates: str, where: str = "true"
+) -> set[str]:
+    """Fill temp table `_rejected (_row_id, reason)`: the source's own rejects, then the model's.
+
+    Returns the candidates' column names (callers look for `_raw_record`).
+    """
+    candidate_columns = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from duckdb_columns() where table_name = ? and database_name = 'temp'", [candidates]
+        ).fetchall()
+    }
+    prior_reason = "_reject_reason" if "_reject_reason" in candidate_columns else "null::varchar"
+    violations = schema_violations(conn, candidates, table, where=f"{where} and {prior_reason} is null")
+    conn.execute("create or replace temp table _rejected (_row_id bigint, reason varchar)")
+    conn.execute(
+        f"insert into _rejected select _row_id, {prior_reason} from {candidates} "
+        f"where {where} and {prior_reason} is not null"
+    )
+    if violations:
+        conn.executemany("insert into _rejected values (?, ?)", list(violations.items()))
+    return candidate_columns
+
+
+def _insert_columns(table: RawTable, extracted_at_sql: str) -> tuple[str, str]:
+    """The table's column list and the matching select list, stamping `_extracted_at`."""
+    columns = ", ".join(table.columns)
+    select_columns = ", ".join(
+        extracted_at_sql + " as _extracted_at" if name == "_extracted_at" else name for name in table.columns
+    )
+    return columns, select_columns
+
+
 def write_partitions(
     conn: duckdb.DuckDBPyConnection,
     *,
@@ -219,25 +253,8 @@ def write_partitions(
     in_partitions = f"_partition_date between date '{first}' and date '{last}'"
     report = LoadReport(table=table.qualified, partitions=sorted(partitions))
 
-    candidate_columns = {
-        row[0]
-        for row in conn.execute(
-            "select column_name from duckdb_columns() where table_name = ? and database_name = 'temp'", [candidates]
-        ).fetchall()
-    }
+    candidate_columns = collect_rejections(conn, table, candidates, in_partitions)
     has_raw_record = "_raw_record" in candidate_columns
-    prior_reason = "_reject_reason" if "_reject_reason" in candidate_columns else "null::varchar"
-
-    violations = schema_violations(
-        conn, candidates, table, where=f"{in_partitions} and {prior_reason} is null"
-    )
-    conn.execute("create or replace temp table _rejected (_row_id bigint, reason varchar)")
-    conn.execute(
-        f"insert into _rejected select _row_id, {prior_reason} from {candidates} "
-        f"where {in_partitions} and {prior_reason} is not null"
-    )
-    if violations:
-        conn.executemany("insert into _rejected values (?, ?)", list(violations.items()))
 
     conn.execute(
         "create or replace temp table _rejected_records as "
@@ -248,10 +265,7 @@ def write_partitions(
     if raw_records is not None and not has_raw_record:
         raw_records(conn, "_rejected_records")
 
-    columns = ", ".join(table.columns)
-    select_columns = ", ".join(
-        extracted_at_sql + " as _extracted_at" if name == "_extracted_at" else name for name in table.columns
-    )
+    columns, select_columns = _insert_columns(table, extracted_at_sql)
     conn.execute("begin transaction")
     try:
         conn.execute(f"delete from {table.qualified} where {in_partitions}")
@@ -329,3 +343,125 @@ def write_partitions(
 def _reason_family(reason: str) -> str:
     """Group reasons for the summary without per-row details such as the value or the first copy."""
     return "; ".join(part.split(" (")[0] for part in reason.split("; "))
+
+
+SYNC_STATE_DDL = """
+create table if not exists raw._sync_state (
+    source varchar not null,
+    entity varchar not null,
+    high_water_mark timestamp not null,
+    primary key (source, entity)
+)
+"""
+
+
+def read_high_water_mark(conn: duckdb.DuckDBPyConnection, table: RawTable) -> datetime | None:
+    """The latest source modification time already loaded into `table`; None before the first sync.
+
+    Incremental API sources (CRM deals) keep it in the warehouse beside the rows it describes, so a
+    restored or copied warehouse resumes from what it holds, not from a file elsewhere.
+    """
+    conn.execute("create schema if not exists raw")
+    conn.execute(SYNC_STATE_DDL)
+    row = conn.execute(
+        "select high_water_mark from raw._sync_state where source = ? and entity = ?", [table.source, table.name]
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def upsert_records(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    table: RawTable,
+    candidates: str,
+    key: str,
+    high_water_mark: datetime | None = None,
+    extracted_at_sql: str = "now()::timestamp",
+) -> LoadReport:
+    """Validate `candidates` and upsert them into `table` by `key`, atomically with the high-water mark.
+
+    The unpartitioned sibling of `write_partitions`, for sources read incrementally by modification
+    time: a row whose `_record_hash` equals the stored one is left alone, so a sync that receives
+    nothing new (an overlap re-reads a few minutes of records) changes nothing, not even
+    `_extracted_at`. A rejected record replaces its own earlier quarantine row (matched on
+    `record_key` = the key value), so re-reading it does not pile up copies.
+
+    Args:
+        conn: An open read-write connection to the warehouse.
+        table: The raw table; it must declare `key` and `_record_hash`.
+        candidates: Temp table with `_row_id` (unique), the table's columns except `_extracted_at`,
+            and `_raw_record`; it may carry `_reject_reason`. One row per key (the latest version).
+        key: The id column.
+        high_water_mark: Stored for `table` in the same transaction when given and later than the
+            stored one.
+        extracted_at_sql: SQL expression stamped into `_extracted_at` of inserted or changed rows.
+
+    Returns:
+        Counts: received, loaded (inserted or changed), quarantined; `extra` has inserted, updated
+        and unchanged.
+    """
+    ensure_table(conn, table)
+    conn.execute(SYNC_STATE_DDL)
+    report = LoadReport(table=table.qualified, partitions=[])
+    collect_rejections(conn, table, candidates)
+    conn.execute(
+        f"""
+        create or replace temp table _upsert_rows as
+        select c.*, case when t.{key} is null then 'inserted' else 'updated' end as _change
+        from {candidates} c
+        left join {table.qualified} t on t.{key} = c.{key}
+        where not exists (select 1 from _rejected r where r._row_id = c._row_id)
+            and (t.{key} is null or t._record_hash is distinct from c._record_hash)
+        """
+    )
+    columns, select_columns = _insert_columns(table, extracted_at_sql)
+    conn.execute("begin transaction")
+    try:
+        conn.execute(f"delete from {table.qualified} where {key} in (select {key} from _upsert_rows)")
+        conn.execute(f"insert into {table.qualified} ({columns}) select {select_columns} from _upsert_rows")
+        conn.execute(
+            f"""
+            delete from raw.quarantine q where q.entity = ? and q.record_key in (
+                select cast(c.{key} as varchar) from {candidates} c
+            )
+            """,
+            [table.name],
+        )
+        conn.execute(
+            f"""
+            insert into raw.quarantine
+            select ?, ?, null, null, null, cast(c.{key} as varchar), c._raw_record, r.reason, {extracted_at_sql}
+            from _rejected r join {candidates} c using (_row_id)
+            """,
+            [table.source, table.name],
+        )
+        if high_water_mark is not None:
+            conn.execute(
+                """
+                insert into raw._sync_state values (?, ?, ?)
+                on conflict (source, entity) do update
+                set high_water_mark = greatest(raw._sync_state.high_water_mark, excluded.high_water_mark)
+                """,
+                [table.source, table.name, high_water_mark],
+            )
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
+
+    changes = dict(conn.execute("select _change, count(*) from _upsert_rows group by _change").fetchall())
+    report.received = conn.execute(f"select count(*) from {candidates}").fetchone()[0]
+    report.quarantined = conn.execute("select count(*) from _rejected").fetchone()[0]
+    report.loaded = changes.get("inserted", 0) + changes.get("updated", 0)
+    for (reason,) in conn.execute("select reason from _rejected").fetchall():
+        report.reasons[_reason_family(reason)] += 1
+    report.extra.update(
+        inserted=changes.get("inserted", 0),
+        updated=changes.get("updated", 0),
+        unchanged=report.received - report.quarantined - report.loaded,
+    )
+    log.info(
+        "%s: received %d, inserted %d, updated %d, quarantined %d",
+        table.qualified, report.received, report.extra["inserted"], report.extra["updated"], report.quarantined,
+    )
+    return report

@@ -14,6 +14,7 @@ from orchestration.schemas import (
     MartRoutingRecommendations,
     MartSpendByCategory,
     MartUnitEconomics,
+    MartWorkflowRoi,
 )
 
 # Incremental models rewrite the window plus dbt's `lookback_days` (3): the gate checks all of it.
@@ -43,6 +44,11 @@ mart_gates = [
         asset_key=dg.AssetKey(["marts", "mart_provider_reconciliation"]),
         relation="marts.mart_provider_reconciliation",
         model=MartProviderReconciliation,
+    ),
+    pandera_gate(
+        asset_key=dg.AssetKey(["marts", "mart_workflow_roi"]),
+        relation="marts.mart_workflow_roi",
+        model=MartWorkflowRoi,
     ),
     # The economics marts are small (a row per workflow, month, model or tier): checked whole.
     *(

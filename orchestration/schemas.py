@@ -155,6 +155,54 @@ class MartProviderReconciliation(pa.DataFrameModel):
     class Config:
         coerce = True
         unique = ["provider", "usage_date", "model"]
+class MartWorkflowRoi(pa.DataFrameModel):
+    """One workflow-period of ROI: runs add up, revenue is not negative, intervals bracket medians."""
+
+    workflow: str = pa.Field()
+    period: str = pa.Field(isin=["month", "all"])
+    period_start: dt.date = pa.Field()
+    attribution_model: str = pa.Field(isin=["linear", "last_touch", "first_touch", "time_decay"])
+    successful_runs: int = pa.Field(ge=0)
+    runs_with_baseline: int = pa.Field(ge=0)
+    runs_without_baseline: int = pa.Field(ge=0)
+    attributed_revenue_usd: decimal.Decimal = pa.Field(ge=0)
+    baseline_revenue_usd: decimal.Decimal = pa.Field(ge=0)
+    lift_usd: decimal.Decimal = pa.Field(nullable=True)
+    median_lift_per_run_usd: decimal.Decimal = pa.Field(nullable=True)
+    lift_ci_low_usd: decimal.Decimal = pa.Field(nullable=True)
+    lift_ci_high_usd: decimal.Decimal = pa.Field(nullable=True)
+    median_sample_runs: int = pa.Field(ge=0)
+    cost_per_successful_task_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
+    roi: decimal.Decimal = pa.Field(nullable=True)
+    roi_ci_low: decimal.Decimal = pa.Field(nullable=True)
+    roi_ci_high: decimal.Decimal = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def runs_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Every successful run is either matched with a baseline or reported as unmatched."""
+        return data.lazyframe.select(
+            (pl.col("runs_with_baseline") + pl.col("runs_without_baseline")) == pl.col("successful_runs")
+        )
+
+    @pa.dataframe_check
+    def interval_brackets_median(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """lift_ci_low ≤ median lift ≤ lift_ci_high wherever the interval exists."""
+        return data.lazyframe.select(
+            pl.col("lift_ci_low_usd").is_null()
+            | (
+                (pl.col("lift_ci_low_usd") <= pl.col("median_lift_per_run_usd"))
+                & (pl.col("median_lift_per_run_usd") <= pl.col("lift_ci_high_usd"))
+            )
+        )
+
+    @pa.dataframe_check
+    def no_interval_under_six_runs(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """The order-statistic interval needs at least 6 runs."""
+        return data.lazyframe.select((pl.col("median_sample_runs") >= 6) | pl.col("lift_ci_low_usd").is_null())
+
+    class Config:
+        coerce = True
+        unique = ["workflow", "period", "period_start"]
 
 
 class MartCacheSavings(pa.DataFrameModel):

@@ -20,7 +20,7 @@ from orchestration.settings import Settings
 MARKER = ".agentledger-demo"
 DEMO_OUTPUTS = (
     "traces", "labels", "billing", "demo-facts", "demo-manifest.json", "warehouse.duckdb", "warehouse.duckdb.wal",
-    "marts", "marts.duckdb", "dagster",
+    "marts", "marts.duckdb", "dagster", "baselines.csv",
 )
 
 
@@ -107,6 +107,15 @@ DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
 DEMO_REPORT_SECTIONS.append(cache_savings_findings)
 DEMO_REPORT_SECTIONS.append(routing_findings)
 DEMO_REPORT_SECTIONS.append(reconciliation_section)
+
+
+def _roi_section(db_path: Path) -> str:
+    from orchestration.demo.roi import roi_section
+
+    return roi_section(db_path)
+
+
+DEMO_REPORT_SECTIONS.append(_roi_section)
 
 
 def _published(db_path: Path) -> str:

@@ -228,3 +228,22 @@ def test_a_span_with_a_duplicated_attribute_key_is_quarantined(tmp_path: Path, c
     reason, raw = conn.execute("select reason, raw_record from raw.quarantine").fetchone()
     assert reason == "duplicate attribute key in span attributes"
     assert raw.count("gen_ai.usage.input_tokens") == 2
+
+
+def test_a_line_longer_than_the_limit_fails_the_load_naming_the_file_not_the_content(
+    tmp_path: Path, conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a line over the limit (lowered for the test) that carries prompt text
+    from orchestration.sources.otel import parse
+
+    monkeypatch.setattr(parse, "MAX_LINE_BYTES", 4096)
+    monkeypatch.setattr(parse, "NUMBERED_LINES", parse.NUMBERED_LINES.replace(str(64 * 1024 * 1024), "4096"))
+    traces = tmp_path / "traces"
+    huge = span(1, attributes={"gen_ai.input.messages": "secret prompt " * 1000})
+    write_lines(traces / "2026-11-20.jsonl", [traces_data([huge])])
+
+    # when / then
+    expected = r"2026-11-20\.jsonl: a line of [\d,]+ bytes exceeds the 4,096-byte limit"
+    with pytest.raises(ValueError, match=expected) as error:
+        load_traces(conn, traces, DAY, DAY)
+    assert "secret" not in str(error.value)

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.demo.apis import anthropic, openai
 from orchestration.demo.server import FakeApiServer
 
 
@@ -23,7 +22,11 @@ class DemoApi:
     environment: Callable[[str], dict[str, str]]
 
 
+from orchestration.demo.apis import anthropic, hubspot, openai, salesforce  # noqa: E402 - the registry entries below
+
 DEMO_APIS: list[DemoApi] = [
     DemoApi("Anthropic Admin", anthropic.register, anthropic.environment),
     DemoApi("OpenAI organization", openai.register, openai.environment),
+    DemoApi("HubSpot", hubspot.register, hubspot.environment),
+    DemoApi("Salesforce", salesforce.register, salesforce.environment),
 ]

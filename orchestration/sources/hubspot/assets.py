@@ -1,0 +1,67 @@
+"""Dagster assets of the HubSpot source: `raw/hubspot_deals` and `raw/hubspot_deal_companies`."""
+
+import os
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from orchestration.checks import pandera_gate
+from orchestration.http import make_session
+from orchestration.loading import ensure_table
+from orchestration.sources.hubspot.client import HubSpotClient
+from orchestration.sources.hubspot.load import DEAL_COMPANIES, DEALS, sync_hubspot
+from orchestration.sources.hubspot.schemas import HubSpotDealCompaniesRaw, HubSpotDealRaw
+
+DEALS_KEY = dg.AssetKey(["raw", "hubspot_deals"])
+DEAL_COMPANIES_KEY = dg.AssetKey(["raw", "hubspot_deal_companies"])
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            DEALS_KEY,
+            group_name="extract",
+            kinds={"duckdb", "hubspot"},
+            description="One row per HubSpot deal (latest version; archived deals flagged), upserted by id "
+            "from the deals modified since the last sync.",
+        ),
+        dg.AssetSpec(
+            DEAL_COMPANIES_KEY,
+            group_name="extract",
+            kinds={"duckdb", "hubspot"},
+            description="One row per synced deal with its associated company ids, each once.",
+        ),
+    ],
+    can_subset=False,
+)
+def hubspot_deals(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Sync deals changed since the stored high-water mark; skipped when HUBSPOT_ACCESS_TOKEN is unset."""
+    token = os.environ.get("HUBSPOT_ACCESS_TOKEN", "").strip()
+    with duckdb.get_connection() as conn:
+        if not token:
+            # dbt's staging models read these tables: they exist, empty, when the source is off.
+            ensure_table(conn, DEALS)
+            ensure_table(conn, DEAL_COMPANIES)
+            context.log.info("HubSpot skipped: HUBSPOT_ACCESS_TOKEN is not set")
+            skipped = {"skipped": "HUBSPOT_ACCESS_TOKEN is not set"}
+            yield dg.MaterializeResult(asset_key=DEALS_KEY, metadata=skipped)
+            yield dg.MaterializeResult(asset_key=DEAL_COMPANIES_KEY, metadata=skipped)
+            return
+        client = HubSpotClient(token, os.environ.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL, make_session())
+        sync = sync_hubspot(conn, client, progress=context.log.info)
+    deals_metadata = sync.deals.as_metadata()
+    deals_metadata["high_water_mark"] = str(sync.high_water_mark)
+    yield dg.MaterializeResult(asset_key=DEALS_KEY, metadata=deals_metadata)
+    yield dg.MaterializeResult(asset_key=DEAL_COMPANIES_KEY, metadata=sync.companies.as_metadata())
+
+
+deals_gate = pandera_gate(
+    asset_key=DEALS_KEY, relation=DEALS.qualified, model=HubSpotDealRaw, quarantine_entity=DEALS.name
+)
+deal_companies_gate = pandera_gate(
+    asset_key=DEAL_COMPANIES_KEY, relation=DEAL_COMPANIES.qualified, model=HubSpotDealCompaniesRaw
+)
+
+assets = [hubspot_deals]
+asset_checks = [deals_gate, deal_companies_gate]

@@ -1,0 +1,178 @@
+"""Sync HubSpot deals into `raw.hubspot_deals` and `raw.hubspot_deal_companies` (upsert by id)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from orchestration.loading import LoadReport, RawTable, read_high_water_mark, stage_text_records, upsert_records
+from orchestration.sources.hubspot.client import HubSpotClient, parse_timestamp
+from orchestration.sources.hubspot.schemas import (
+    DEAL_COLUMNS,
+    DEAL_COMPANY_COLUMNS,
+    HubSpotDealCompaniesRaw,
+    HubSpotDealRaw,
+)
+
+DEALS = RawTable(source="hubspot", name="hubspot_deals", columns=DEAL_COLUMNS, model=HubSpotDealRaw)
+DEAL_COMPANIES = RawTable(
+    source="hubspot", name="hubspot_deal_companies", columns=DEAL_COMPANY_COLUMNS, model=HubSpotDealCompaniesRaw
+)
+# Search results lag writes by a few seconds and a deal saved while a sync runs may carry an earlier
+# timestamp than the last one read: re-read five minutes before the high-water mark (upserts by id
+# make the overlap free).
+OVERLAP = timedelta(minutes=5)
+
+DEAL_FIELDS = (
+    "id", "dealname", "amount", "deal_currency_code", "closedate", "dealstage", "pipeline", "hs_is_closed_won",
+    "hs_lastmodifieddate", "created_at", "archived", "archived_at",
+)
+COMPANY_FIELDS = ("deal_id", "company_ids", "primary_company_id")
+
+TYPED_DEALS_SQL = """
+create or replace temp table _hubspot_deal_candidates as
+with typed as (
+    select
+        _row_id,
+        _raw_record,
+        md5(_raw_record) as _record_hash,
+        nullif(id, '') as id,
+        nullif(dealname, '') as dealname,
+        nullif(amount, '') as amount_text,
+        try_cast(nullif(amount, '') as decimal(38, 10)) as amount,
+        upper(nullif(deal_currency_code, '')) as deal_currency_code,
+        nullif(closedate, '') as closedate_text,
+        try_cast(nullif(closedate, '') as timestamptz) at time zone 'UTC' as closedate,
+        nullif(dealstage, '') as dealstage,
+        nullif(pipeline, '') as pipeline,
+        case lower(nullif(hs_is_closed_won, ''))
+            when 'true' then true when 'false' then false
+        end as hs_is_closed_won,
+        nullif(hs_lastmodifieddate, '') as modified_text,
+        try_cast(nullif(hs_lastmodifieddate, '') as timestamptz) at time zone 'UTC' as hs_lastmodifieddate,
+        try_cast(nullif(created_at, '') as timestamptz) at time zone 'UTC' as created_at,
+        coalesce(lower(archived) = 'true', false) as archived,
+        try_cast(nullif(archived_at, '') as timestamptz) at time zone 'UTC' as archived_at
+    from _hubspot_deal_records
+)
+
+select
+    * exclude (amount_text, closedate_text, modified_text),
+    coalesce(
+        case when id is null then 'id: missing' end,
+        case when modified_text is null then 'hs_lastmodifieddate: missing' end,
+        case when hs_lastmodifieddate is null
+            then 'hs_lastmodifieddate: ' || modified_text || ' is not a timestamp' end,
+        case when amount_text is not null and amount is null then 'amount: ' || amount_text || ' is not a number' end,
+        case when closedate_text is not null and closedate is null
+            then 'closedate: ' || closedate_text || ' is not a timestamp' end
+    ) as _reject_reason
+from typed
+"""
+
+TYPED_COMPANIES_SQL = """
+create or replace temp table _hubspot_company_candidates as
+select
+    _row_id,
+    _raw_record,
+    md5(_raw_record) as _record_hash,
+    deal_id,
+    case when coalesce(company_ids, '') = '' then []::varchar[] else string_split(company_ids, ',') end
+        as company_ids,
+    nullif(primary_company_id, '') as primary_company_id
+from _hubspot_company_records
+"""
+
+
+@dataclass
+class HubSpotSync:
+    """What one sync did, per raw table."""
+
+    deals: LoadReport
+    companies: LoadReport
+    high_water_mark: datetime | None
+
+
+def _deal_record(deal: dict[str, Any]) -> dict[str, Any]:
+    properties = deal.get("properties") or {}
+    return {
+        "id": deal.get("id"),
+        "dealname": properties.get("dealname"),
+        "amount": properties.get("amount"),
+        "deal_currency_code": properties.get("deal_currency_code"),
+        "closedate": properties.get("closedate"),
+        "dealstage": properties.get("dealstage"),
+        "pipeline": properties.get("pipeline"),
+        "hs_is_closed_won": properties.get("hs_is_closed_won"),
+        "hs_lastmodifieddate": properties.get("hs_lastmodifieddate") or deal.get("updatedAt"),
+        "created_at": deal.get("createdAt"),
+        "archived": bool(deal.get("archived", False)),
+        "archived_at": deal.get("archivedAt"),
+    }
+
+
+def _modified(record: dict[str, Any]) -> datetime | None:
+    value = record.get("hs_lastmodifieddate")
+    try:
+        return parse_timestamp(value) if value else None
+    except ValueError:
+        return None
+
+
+def sync_hubspot(
+    conn: duckdb.DuckDBPyConnection,
+    client: HubSpotClient,
+    progress: Callable[[str], None] = lambda message: None,
+) -> HubSpotSync:
+    """Read what changed since the stored high-water mark and upsert it; list archived deals.
+
+    Deals come back more than once (the overlap, a restarted search); the latest version of each
+    id is kept. The high-water mark moves to the latest modification time read by search.
+    """
+    stored = read_high_water_mark(conn, DEALS)
+    since = stored - OVERLAP if stored is not None else None
+    latest: dict[str, dict[str, Any]] = {}
+    high_water_mark = stored
+    for deal in client.iter_deals_modified_since(since):
+        record = _deal_record(deal)
+        modified = _modified(record)
+        key = str(record["id"])
+        previous = latest.get(key)
+        previous_modified = _modified(previous) if previous is not None else None
+        if previous is None or (modified is not None and (previous_modified is None or modified >= previous_modified)):
+            latest[key] = record
+        if modified is not None:
+            naive = modified.replace(tzinfo=None)
+            high_water_mark = naive if high_water_mark is None else max(high_water_mark, naive)
+    searched = [deal_id for deal_id, record in latest.items() if record["id"]]
+    archived = 0
+    for deal in client.iter_archived_deals():
+        record = _deal_record(deal)
+        latest[str(record["id"])] = record
+        archived += 1
+    progress(f"HubSpot: {len(searched)} deals modified since {since or 'the beginning'}, {archived} archived")
+
+    companies = client.deal_companies(searched)
+    company_records = [
+        {
+            "deal_id": deal_id,
+            "company_ids": ",".join(entry["company_id"] for entry in entries),
+            "primary_company_id": next((e["company_id"] for e in entries if e["is_primary"]), None),
+        }
+        for deal_id, entries in companies.items()
+    ]
+
+    conn.execute("set TimeZone = 'UTC'")
+    stage_text_records(conn, "_hubspot_deal_records", list(latest.values()), DEAL_FIELDS)
+    conn.execute(TYPED_DEALS_SQL)
+    stage_text_records(conn, "_hubspot_company_records", company_records, COMPANY_FIELDS)
+    conn.execute(TYPED_COMPANIES_SQL)
+    company_report = upsert_records(conn, table=DEAL_COMPANIES, candidates="_hubspot_company_candidates", key="deal_id")
+    deal_report = upsert_records(
+        conn, table=DEALS, candidates="_hubspot_deal_candidates", key="id", high_water_mark=high_water_mark
+    )
+    return HubSpotSync(deals=deal_report, companies=company_report, high_water_mark=high_water_mark)

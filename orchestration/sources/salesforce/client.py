@@ -1,0 +1,98 @@
+"""Salesforce REST API: opportunities modified since a time, deleted ones included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from orchestration.http import TIMEOUT
+
+API_VERSION = "v62.0"
+OPPORTUNITY_FIELDS = (
+    "Id", "AccountId", "Name", "Amount", "CloseDate", "StageName", "IsWon", "IsClosed", "IsDeleted",
+    "LastModifiedDate", "SystemModstamp",
+)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """A Salesforce datetime (`2026-05-15T08:30:00.000+0000`, no colon in the offset) in UTC."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def soql_datetime(moment: datetime) -> str:
+    """A SOQL datetime literal (unquoted ISO 8601 in UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SalesforceError(RuntimeError):
+    """Salesforce answered with an error the client cannot work around."""
+
+
+class SalesforceClient:
+    """Reads opportunities with SOQL on a shared session (retries, timeouts).
+
+    Args:
+        instance_url: The org's instance URL, or a local server in tests and the demo.
+        token: OAuth access token; sent as a Bearer header, never logged.
+        session: A session from `orchestration.http.make_session`.
+    """
+
+    def __init__(self, instance_url: str, token: str, session: requests.Session, api_version: str = API_VERSION):
+        self._instance_url = instance_url.rstrip("/")
+        self._session = session
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._api = f"/services/data/{api_version}"
+
+    def _get(self, path: str) -> Any:
+        response = self._session.get(f"{self._instance_url}{path}", headers=self._headers, timeout=TIMEOUT)
+        if response.status_code in (401, 403):
+            detail = ""
+            try:
+                errors = response.json()
+                if isinstance(errors, list) and errors:
+                    detail = f" ({errors[0].get('errorCode')}: {errors[0].get('message')})"
+            except ValueError:
+                pass
+            raise SalesforceError(
+                f"Salesforce GET {path.split('?')[0]}: HTTP {response.status_code}{detail} — check "
+                "SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL"
+            )
+        response.raise_for_status()
+        return response.json()
+
+    def opportunity_fields(self) -> set[str]:
+        """Field names of Opportunity in this org (`CurrencyIsoCode` only with multi-currency)."""
+        described = self._get(f"{self._api}/sobjects/Opportunity/describe")
+        return {field["name"] for field in described.get("fields", [])}
+
+    def default_currency(self) -> str | None:
+        """The org's corporate currency: what amounts are in when the org has one currency."""
+        records = list(self.query("SELECT DefaultCurrencyIsoCode FROM Organization", include_deleted=False))
+        return records[0].get("DefaultCurrencyIsoCode") if records else None
+
+    def query(self, soql: str, *, include_deleted: bool = True) -> Iterator[dict[str, Any]]:
+        """Yield every record of `soql`, following `nextRecordsUrl` until `done`, without `attributes`."""
+        endpoint = "queryAll" if include_deleted else "query"
+        page = self._get(f"{self._api}/{endpoint}?q={quote(soql)}")
+        while True:
+            for record in page.get("records", []):
+                yield {k: v for k, v in record.items() if k != "attributes"}
+            if page.get("done", True):
+                return
+            next_url = page.get("nextRecordsUrl")
+            if not next_url:
+                raise SalesforceError("query answered done=false without a nextRecordsUrl")
+            page = self._get(next_url)
+
+    def iter_opportunities_modified_since(
+        self, since: datetime | None, *, with_currency: bool
+    ) -> Iterator[dict[str, Any]]:
+        """Yield opportunities with `SystemModstamp` at or after `since` (all when None), deleted ones too."""
+        fields = [*OPPORTUNITY_FIELDS, "CurrencyIsoCode"] if with_currency else list(OPPORTUNITY_FIELDS)
+        where = f" WHERE SystemModstamp >= {soql_datetime(since)}" if since is not None else ""
+        soql = f"SELECT {', '.join(fields)} FROM Opportunity{where} ORDER BY SystemModstamp ASC"
+        yield from self.query(soql, include_deleted=True)

@@ -1,0 +1,129 @@
+"""HubSpot source against the fake HubSpot API on a local server: paging, the 10,000 ceiling, 429s, upserts."""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+from orchestration.demo.apis.hubspot import PRIMARY, UNLABELED, FakeHubSpot
+from orchestration.demo.server import FakeApiServer, FakeResponse
+from orchestration.http import make_session
+from orchestration.sources.hubspot.client import HubSpotClient
+from orchestration.sources.hubspot.load import sync_hubspot
+
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+SEARCH = "/crm/v3/objects/deals/search"
+
+
+def _fake_with(n: int, **kwargs) -> FakeHubSpot:
+    fake = FakeHubSpot(token="t0k", **kwargs)
+    for i in range(n):
+        fake.add_deal(
+            str(1000 + i),
+            amount="100.00",
+            closedate=T0 + timedelta(hours=i),
+            modified_at=T0 + timedelta(minutes=i),
+            companies={"77": [PRIMARY, UNLABELED]},
+        )
+    return fake
+
+
+def _client(server: FakeApiServer, **kwargs) -> HubSpotClient:
+    return HubSpotClient("t0k", server.base_url, make_session(backoff_factor=0.01), **kwargs)
+
+
+def test_search_pages_with_after_until_the_last_page_has_no_paging() -> None:
+    # given 450 deals and the search page size of 200
+    with FakeApiServer() as server:
+        _fake_with(450).register(server)
+        # when
+        deals = list(_client(server).iter_deals_modified_since(None))
+    # then three pages were read, the cursor moving 0 → 200 → 400, each deal once, in modification order
+    afters = [r.json()["after"] for r in server.requests_to(SEARCH)]
+    assert afters == ["0", "200", "400"]
+    assert [d["id"] for d in deals] == [str(1000 + i) for i in range(450)]
+    assert all(r.headers["authorization"] == "Bearer t0k" for r in server.requests_to(SEARCH))
+
+
+def test_search_restarts_from_the_last_seen_timestamp_before_the_10000_ceiling() -> None:
+    # given 10,450 deals modified a minute apart: more than one query may return
+    fake = _fake_with(10_450)
+    with FakeApiServer() as server:
+        fake.register(server)
+        # when
+        deals = list(_client(server).iter_deals_modified_since(None))
+    # then no request paged to the ceiling (HubSpot answers 400 there); a new search started from
+    # the last modification instant read, re-reading that one deal, and every deal arrived
+    bodies = [r.json() for r in server.requests_to(SEARCH)]
+    assert max(int(b["after"]) for b in bodies) == 9_800
+    restart = bodies[50]
+    assert restart["after"] == "0"
+    last_seen = T0 + timedelta(minutes=9_999)
+    assert restart["filterGroups"][0]["filters"][0] == {
+        "propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(int(last_seen.timestamp() * 1000)),
+    }
+    assert len(deals) == 10_451 and len({d["id"] for d in deals}) == 10_450
+
+
+def test_a_429_is_retried_after_the_time_retry_after_names() -> None:
+    # given a search limit hit on the first request
+    with FakeApiServer() as server:
+        _fake_with(3).register(server)
+        server.inject(SEARCH, FakeResponse(429, {"status": "error", "category": "RATE_LIMITS"}, {"Retry-After": "1"}))
+        started = time.monotonic()
+        # when
+        deals = list(_client(server).iter_deals_modified_since(None))
+        elapsed = time.monotonic() - started
+    # then the client waited the second HubSpot asked for, asked again and got every deal
+    assert len(server.requests_to(SEARCH)) == 2
+    assert elapsed >= 0.95
+    assert len(deals) == 3
+
+
+def test_sync_upserts_by_id_keeps_the_high_water_mark_and_a_second_sync_adds_nothing() -> None:
+    # given 5 deals (one archived, one listing its company twice plus another one)
+    fake = _fake_with(4)
+    fake.deals["1000"].companies = {"77": [PRIMARY, UNLABELED], "78": [UNLABELED]}
+    fake.add_deal("2000", amount="50", closedate=T0, modified_at=T0, archived=True, archived_at=T0 + timedelta(days=1))
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        fake.register(server)
+        client = _client(server)
+        # when
+        first = sync_hubspot(conn, client)
+        snapshot = conn.execute("select * from raw.hubspot_deals order by id").fetchall()
+        second = sync_hubspot(conn, client)
+        after_second = conn.execute("select * from raw.hubspot_deals order by id").fetchall()
+        # a deal edited later (amount corrected) comes back through the overlap window
+        fake.edit("1001", T0 + timedelta(days=30), amount="90.00")
+        third = sync_hubspot(conn, client)
+    # then
+    assert (first.deals.received, first.deals.extra["inserted"]) == (5, 5)
+    assert (second.deals.loaded, second.companies.loaded) == (0, 0)
+    assert after_second == snapshot
+    assert (third.deals.extra["updated"], third.deals.extra["inserted"]) == (1, 0)
+    assert conn.execute("select amount from raw.hubspot_deals where id = '1001'").fetchone()[0] == 90
+    assert conn.execute("select high_water_mark from raw._sync_state where entity = 'hubspot_deals'").fetchone()[0] == (
+        T0 + timedelta(days=30)
+    ).replace(tzinfo=None)
+    assert conn.execute("select archived from raw.hubspot_deals where id = '2000'").fetchone()[0] is True
+    companies = conn.execute(
+        "select company_ids, primary_company_id from raw.hubspot_deal_companies where deal_id = '1000'"
+    ).fetchone()
+    assert companies == (["77", "78"], "77")
+    # the second search asked from five minutes before the stored mark
+    since = server.requests_to(SEARCH)[1].json()["filterGroups"][0]["filters"][0]["value"]
+    assert int(since) == int((T0 + timedelta(minutes=3) - timedelta(minutes=5)).timestamp() * 1000)
+
+
+def test_a_refused_token_is_a_clear_error_without_the_token() -> None:
+    with FakeApiServer() as server:
+        _fake_with(1).register(server)
+        client = HubSpotClient("wrong-token", server.base_url, make_session())
+        try:
+            list(client.iter_deals_modified_since(None))
+        except RuntimeError as error:
+            message = str(error)
+        else:
+            raise AssertionError("a 401 must fail the sync")
+    assert "HTTP 401" in message and "HUBSPOT_ACCESS_TOKEN" in message and "wrong-token" not in message

@@ -1,0 +1,98 @@
+"""Salesforce source against the fake Salesforce API on a local server: batches, +0000 times, deletions."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import duckdb
+
+from orchestration.demo.apis.salesforce import FakeOpportunity, FakeSalesforce
+from orchestration.demo.server import FakeApiServer
+from orchestration.http import make_session
+from orchestration.sources.salesforce.client import SalesforceClient
+from orchestration.sources.salesforce.load import sync_salesforce
+
+T0 = datetime(2026, 5, 15, 8, 30, tzinfo=UTC)
+API = "/services/data/v62.0"
+
+
+def _org(n: int, **kwargs) -> FakeSalesforce:
+    fake = FakeSalesforce(token="sf-t0k", **kwargs)
+    for i in range(n):
+        fake.add(FakeOpportunity(
+            id=f"006Dm{i:010d}AAA", account_id="001Dm0000000001AAA", name=f"Opp {i}", amount=Decimal("1000.50"),
+            close_date=date(2026, 5, 14), stage="Closed Won", modstamp=T0 + timedelta(minutes=i),
+            currency="GBP" if i == 0 else "USD",
+        ))
+    return fake
+
+
+def _client(server: FakeApiServer) -> SalesforceClient:
+    return SalesforceClient(server.base_url, "sf-t0k", make_session(backoff_factor=0.01))
+
+
+def test_query_follows_next_records_url_until_done() -> None:
+    # given 5 opportunities served in batches of 2
+    with FakeApiServer() as server:
+        _org(5, batch_size=2).register(server)
+        # when
+        records = list(_client(server).iter_opportunities_modified_since(None, with_currency=True))
+    # then one queryAll and two nextRecordsUrl requests read every record, without `attributes`
+    paths = [r.path for r in server.requests if r.path.startswith(f"{API}/query")]
+    assert paths[0] == f"{API}/queryAll" and len(paths) == 3 and paths[1].startswith(f"{API}/query/01g")
+    assert [r["Id"] for r in records] == [f"006Dm{i:010d}AAA" for i in range(5)]
+    assert "attributes" not in records[0] and records[0]["SystemModstamp"].endswith("+0000")
+
+
+def test_sync_reads_plus_0000_timestamps_as_utc_and_stores_currencies() -> None:
+    # given an org with multiple currencies
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        _org(3, batch_size=2).register(server)
+        # when
+        report, high_water_mark = sync_salesforce(conn, _client(server))
+    # then `2026-05-15T08:30:00.000+0000` is 08:30 UTC, the mark is the latest stamp read
+    rows = conn.execute(
+        "select id, system_modstamp, close_date, amount, currency_iso_code, org_currency_iso_code, is_won "
+        "from raw.salesforce_opportunities order by id"
+    ).fetchall()
+    assert rows[0] == ("006Dm0000000000AAA", datetime(2026, 5, 15, 8, 30), date(2026, 5, 14), Decimal("1000.5"),
+                       "GBP", "USD", True)
+    assert high_water_mark == datetime(2026, 5, 15, 8, 32)
+    assert (report.received, report.loaded, report.quarantined) == (3, 3, 0)
+
+
+def test_a_deleted_opportunity_arrives_through_query_all_and_is_flagged() -> None:
+    # given a synced org in which an opportunity is then deleted (recycle bin: only queryAll sees it)
+    fake = _org(3)
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        fake.register(server)
+        client = _client(server)
+        sync_salesforce(conn, client)
+        unchanged, _ = sync_salesforce(conn, client)
+        fake.delete("006Dm0000000001AAA", at=T0 + timedelta(days=2))
+        # when
+        report, _ = sync_salesforce(conn, client)
+        soql = server.requests_to(f"{API}/queryAll")[-1].param("q")
+    # then the second sync changed nothing and the deletion became an update of that one row
+    assert unchanged.loaded == 0
+    assert (report.extra["updated"], report.extra["inserted"]) == (1, 0)
+    deleted = conn.execute(
+        "select id from raw.salesforce_opportunities where is_deleted"
+    ).fetchall()
+    assert deleted == [("006Dm0000000001AAA",)]
+    assert "WHERE SystemModstamp >= 2026-05-15T08:27:00Z" in soql  # the stored mark less five minutes
+
+
+def test_a_single_currency_org_is_not_asked_for_currency_iso_code() -> None:
+    # given an org without multi-currency, where querying CurrencyIsoCode is an error
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        _org(2, multi_currency=False, default_currency="EUR").register(server)
+        # when
+        report, _ = sync_salesforce(conn, _client(server))
+    # then amounts are stored with the org's currency beside them
+    assert report.loaded == 2
+    assert conn.execute(
+        "select distinct currency_iso_code, org_currency_iso_code from raw.salesforce_opportunities"
+    ).fetchall() == [(None, "EUR")]
