@@ -140,7 +140,7 @@ def test_make_dev_serves_the_asset_graph_with_every_asset_of_the_nightly_job(tmp
     groups = sorted({graph.get(key).group_name for key in graph.get_all_asset_keys()})
     try:
         wait_for(f"http://127.0.0.1:{port}/server_info", 180, process)
-        driver = start_chromium(width=1600, height=1800)  # tall enough for every sidebar row
+        driver = start_chromium(width=1600, height=3200)  # tall enough for every sidebar row (~80 assets)
         try:
             # when the lineage page is loaded and its groups opened
             driver.get(f"http://127.0.0.1:{port}/asset-groups")
