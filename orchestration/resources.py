@@ -27,12 +27,12 @@ def dbt_executable() -> str:
 
 
 def duckdb_memory_limit() -> str:
-    """DuckDB's memory limit for the loaders and dbt (AGENTLEDGER_DUCKDB_MEMORY_LIMIT, default 3GB).
+    """DuckDB's memory limit for the loaders and dbt (AGENTLEDGER_DUCKDB_MEMORY_LIMIT, default 2500MB).
 
     Past it DuckDB spills to disk instead of growing: a backfill's memory stays flat whatever its
     size (DuckDB's own default, 80% of RAM, let one staging query of a 4M-span backfill reach 10.5 GB).
     """
-    return os.environ.get("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "3GB")
+    return os.environ.get("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "2500MB")
 
 
 def make_resources(settings: Settings) -> dict[str, object]:
