@@ -14,8 +14,8 @@ What it measures (issue 7):
    Dagster process and the dbt it starts), sampled every 0.2 s.
 3. **Nightly after 30 vs 360 days of history**: one workload of 361 days; a second one links its
    last 31 days (the same files). Each is backfilled up to the day before the last, then the
-   last day runs as a nightly partition run, twice (the second time re-does the same day, as a
-   re-run would); the faster of the two is the figure, both are listed.
+   last day runs as a nightly partition run, three times, the two histories interleaved (a repeat
+   re-does the same day, as a re-run would); the fastest of each is the figure, all are listed.
 4. **Gate share**: every Pandera gate is its own Dagster step (a blocking asset check); its time
    over the time of the step it gates (raw gates over their loader step, marts gates over the dbt
    step), from the runs' event logs.
@@ -68,7 +68,7 @@ class Profile:
 
 
 PROFILES = {
-    "default": Profile("default", scale=1.0, days=90, history_scale=0.1),
+    "default": Profile("default", scale=1.0, days=90, history_scale=0.1, nightly_repeats=3),
     "small": Profile("small", scale=0.01, days=90, history_scale=0.01, nightly_repeats=1, main_is_history=True),
 }
 
@@ -454,18 +454,26 @@ def measure_main(figures: dict, root: Path, home: Path, first: date, last: date)
 
 
 def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile, reuse: bool = False) -> None:
-    """The nightly run of the same day after 30 and after 360 days of history; gate shares."""
-    nightly: dict[str, dict] = {}
+    """The nightly run of the same day after 30 and after 360 days of history.
+
+    The two are interleaved (30, 360, 30, 360, …) and the fastest of each is the figure: the
+    machine is shared, and interleaving gives both the same chances of a quiet moment.
+    """
     if not reuse:
         linked_history(root / "history360", root / "history30", 30)
-    for label, folder, days in (("30", root / "history30", 30), ("360", root / "history360", profile.history_days)):
-        night_home = folder / "home"
-        if folder != main_dir and not (reuse and (night_home / "warehouse.duckdb").exists()):
+    homes = {"30": (root / "history30" / "home", 30), "360": (root / "history360" / "home", profile.history_days)}
+    for label, (night_home, days) in homes.items():
+        if night_home.parent != main_dir and not (reuse and (night_home / "warehouse.duckdb").exists()):
             fresh_warehouse(night_home)
             run_job(night_home, END_DATE - timedelta(days=days), END_DATE - timedelta(days=1), f"history{label}")
-        runs = [run_job(night_home, END_DATE, END_DATE, f"nightly{label}-{i}") for i in range(profile.nightly_repeats)]
-        best = min(runs, key=lambda r: r["wall_seconds"])
-        nightly[label] = {"all_seconds": [r["wall_seconds"] for r in runs], "best_seconds": best["wall_seconds"],
+    runs: dict[str, list[dict]] = {label: [] for label in homes}
+    for repeat in range(profile.nightly_repeats):
+        for label, (night_home, _) in homes.items():
+            runs[label].append(run_job(night_home, END_DATE, END_DATE, f"nightly{label}-{repeat}"))
+    nightly: dict[str, dict] = {}
+    for label, done in runs.items():
+        best = min(done, key=lambda r: r["wall_seconds"])
+        nightly[label] = {"all_seconds": [r["wall_seconds"] for r in done], "best_seconds": best["wall_seconds"],
                           "best": best}
     figures["nightly"] = nightly
 
