@@ -1,0 +1,60 @@
+{#-
+    Marts by period (day, ISO week, month, all time) recompute only the periods a run touched.
+
+    A run rewrites the runs and calls of its window plus the incremental lookback
+    (macros/window.sql); any day, week or month holding one of those days is recomputed whole (from
+    all its runs, some older than the window), every other period is left as it is. `all` is
+    recomputed every time: it is one row per workflow. Without a window (a hand `dbt build`, the
+    first build) every period is computed.
+-#}
+
+{#- First day (a `date`) of the `period` holding the window's first day, lookback included; none without a window. -#}
+{% macro touched_period_start(period) -%}
+    {%- set start = window_start() -%}
+    {%- if start is none or window_end() is none -%}{{ return(none) }}{%- endif -%}
+    {%- set day = start.date() -%}
+    {%- if period == 'week' -%}
+        {%- set day = day - modules.datetime.timedelta(days=day.weekday()) -%}
+    {%- elif period == 'month' -%}
+        {%- set day = day.replace(day=1) -%}
+    {%- endif -%}
+    {{ return(day) }}
+{%- endmacro %}
+
+
+{#- SQL predicate on a run date: the runs from which every touched day, week and month is computed. -#}
+{% macro in_touched_periods_runs(date_column) -%}
+    {%- set week = touched_period_start('week') -%}
+    {%- if week is none -%}
+        true
+    {%- else -%}
+        {{ date_column }} >= date '{{ [week, touched_period_start('month')] | min }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- SQL predicate on a mart row: its period was touched by the run (`all` always is). -#}
+{% macro in_touched_periods(period_column='period', start_column='period_start') -%}
+    {%- set day = touched_period_start('day') -%}
+    {%- if day is none -%}
+        true
+    {%- else -%}
+        {%- set end = window_end().date() -%}
+        ({{ period_column }} = 'all'
+        {%- for period in ['day', 'week', 'month'] %}
+            or ({{ period_column }} = '{{ period }}'
+                and {{ start_column }} >= date '{{ touched_period_start(period) }}'
+                and {{ start_column }} < date '{{ end }}')
+        {%- endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook of an incremental mart by period: drop the touched periods' rows before they are re-inserted. -#}
+{% macro delete_touched_periods(period_column='period', start_column='period_start') -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_touched_periods(period_column, start_column) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
