@@ -58,3 +58,36 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Monthly marts: a predicate on an input's date or timestamp column, true for the rows of every
+    touched month (a run's spans and calls start at or after the run, so the run's month bounds them). -#}
+{% macro in_touched_months_input(column) -%}
+    {%- set month = touched_period_start('month') -%}
+    {%- if month is none -%}
+        true
+    {%- else -%}
+        {{ column }} >= date '{{ month }}'
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Monthly marts: a predicate on the mart's month column, true for the months the run touched. -#}
+{% macro in_touched_months(month_column='month') -%}
+    {%- set month = touched_period_start('month') -%}
+    {%- if month is none -%}
+        true
+    {%- else -%}
+        ({{ month_column }} >= date '{{ month }}' and {{ month_column }} < date '{{ window_end().date() }}')
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook of an incremental monthly mart: drop the touched months' rows before they are re-inserted. -#}
+{% macro delete_touched_months(month_column='month') -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_touched_months(month_column) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
