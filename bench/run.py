@@ -459,7 +459,7 @@ def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile,
     The two are interleaved (30, 360, 30, 360, …) and the fastest of each is the figure: the
     machine is shared, and interleaving gives both the same chances of a quiet moment.
     """
-    if not reuse:
+    if not reuse or not (root / "history30" / "home" / "warehouse.duckdb").exists():
         linked_history(root / "history360", root / "history30", 30)
     homes = {"30": (root / "history30" / "home", 30), "360": (root / "history360" / "home", profile.history_days)}
     for label, (night_home, days) in homes.items():

@@ -95,23 +95,28 @@ def generate_workload(
 
 
 def link_days(source: Path, target: Path, first: date, last: date) -> int:
-    """Give `target` the trace folders and label files of `first..last` from `source`, as symlinks.
+    """Give `target` the trace and label files of `first..last` from `source`, as symlinks.
 
     Two workloads that share days then read the very same files: the nightly comparison after
-    30 and after 360 days of history runs on an identical day.
+    30 and after 360 days of history runs on an identical day. Folders are made, files are linked:
+    the trace loader's recursive search does not descend into linked folders.
 
     Returns:
-        Number of links made.
+        Number of files linked.
     """
     links = 0
     day = first
     while day <= last:
         folder = Path("traces") / f"{day.year:04d}" / f"{day.month:02d}" / f"{day.day:02d}"
-        for relative in (folder, *(Path("labels") / f"{day}{ext}" for ext in (".csv", ".jsonl"))):
-            if (source / relative).exists():
-                (target / relative).parent.mkdir(parents=True, exist_ok=True)
-                if not (target / relative).exists():
-                    (target / relative).symlink_to(source / relative)
-                    links += 1
+        files = sorted(p for p in (source / folder).glob("*") if p.is_file()) if (source / folder).is_dir() else []
+        files += [source / "labels" / f"{day}{ext}" for ext in (".csv", ".jsonl")]
+        for path in files:
+            if not path.is_file():
+                continue
+            link = target / path.relative_to(source)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.exists():
+                link.symlink_to(path)
+                links += 1
         day += timedelta(days=1)
     return links

@@ -56,12 +56,21 @@ def test_both_bare_scans_find_every_span_of_the_workload(tiny_workload, tmp_path
         assert 0 < result["spans_with_usage"] < result["spans"]
 
 
-def test_history_links_share_the_same_files(tiny_workload, tmp_path):
+def test_history_links_share_the_same_files_and_the_loader_finds_them(tiny_workload, tmp_path):
+    from orchestration.sources.otel.client import discover_trace_files
+
     home, _ = tiny_workload
     made = link_days(home, tmp_path, date(2026, 11, 21), date(2026, 11, 21))
-    linked = tmp_path / "traces" / "2026" / "11" / "21"
-    assert made >= 1 and linked.is_symlink() and linked.resolve() == (home / "traces" / "2026" / "11" / "21").resolve()
+    day = Path("traces") / "2026" / "11" / "21"
+    originals = sorted(p.name for p in (home / day).iterdir())
+    assert made >= len(originals) > 0
+    for name in originals:
+        assert (tmp_path / day / name).is_symlink()
+        assert (tmp_path / day / name).resolve() == (home / day / name).resolve()
     assert not (tmp_path / "traces" / "2026" / "11" / "20").exists()
+    # the loader's discovery sees every linked file (it does not descend into linked folders)
+    found = discover_trace_files(tmp_path / "traces", date(2026, 11, 21), date(2026, 11, 21))
+    assert sorted(f.path.name for f in found) == originals
 
 
 def test_gate_shares_divide_gate_steps_by_the_step_they_gate():
