@@ -4,14 +4,16 @@
     A run rewrites the runs and calls of its window plus the incremental lookback
     (macros/window.sql); any day, week or month holding one of those days is recomputed whole (from
     all its runs, some older than the window), every other period is left as it is. `all` is
-    recomputed every time: it is one row per workflow. Without a window (a hand `dbt build`, the
-    first build) every period is computed.
+    recomputed every time: it is one row per workflow. Without a window (a hand `dbt build`) or
+    when the mart does not exist yet (the first build, a full refresh, a unit test) every period is
+    computed.
 -#}
 
-{#- First day (a `date`) of the `period` holding the window's first day, lookback included; none without a window. -#}
+{#- First day (a `date`) of the `period` holding the window's first day, lookback included; none
+    without a window or outside an incremental build. -#}
 {% macro touched_period_start(period) -%}
     {%- set start = window_start() -%}
-    {%- if start is none or window_end() is none -%}{{ return(none) }}{%- endif -%}
+    {%- if start is none or window_end() is none or not is_incremental() -%}{{ return(none) }}{%- endif -%}
     {%- set day = start.date() -%}
     {%- if period == 'week' -%}
         {%- set day = day - modules.datetime.timedelta(days=day.weekday()) -%}
@@ -52,11 +54,16 @@
 
 {#- Pre-hook of an incremental mart by period: drop the touched periods' rows before they are re-inserted. -#}
 {% macro delete_touched_periods(period_column='period', start_column='period_start') -%}
+    {{ return(delete_incremental_rows(in_touched_periods(period_column, start_column))) }}
+{%- endmacro %}
+
+
+{#- `delete from this where predicate` in an incremental build, a no-op statement otherwise. -#}
+{% macro delete_incremental_rows(predicate) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ in_touched_periods(period_column, start_column) }}
-    {%- else -%}
-        select 1
+        {{ return('delete from ' ~ this ~ ' where ' ~ predicate) }}
     {%- endif -%}
+    {{ return('select 1') }}
 {%- endmacro %}
 
 
@@ -85,9 +92,5 @@
 
 {#- Pre-hook of an incremental monthly mart: drop the touched months' rows before they are re-inserted. -#}
 {% macro delete_touched_months(month_column='month') -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where {{ in_touched_months(month_column) }}
-    {%- else -%}
-        select 1
-    {%- endif -%}
+    {{ return(delete_incremental_rows(in_touched_months(month_column))) }}
 {%- endmacro %}
