@@ -69,7 +69,7 @@ class Profile:
 
 PROFILES = {
     "default": Profile("default", scale=1.0, days=90, history_scale=0.1, nightly_repeats=3),
-    "small": Profile("small", scale=0.01, days=90, history_scale=0.01, nightly_repeats=1, main_is_history=True),
+    "small": Profile("small", scale=0.002, days=90, history_scale=0.002, nightly_repeats=1, main_is_history=True),
 }
 
 
