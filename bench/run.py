@@ -194,23 +194,25 @@ def run_job(home: Path, first: date, last: date, label: str) -> dict:
 
 
 def gate_shares(report: dict) -> list[dict]:
-    """Each gated stage: its step seconds, its gates' seconds and their share."""
+    """Each gated stage with data: its step seconds, its gates' seconds and their share.
+
+    Sources without credentials are skipped in the benchmark; their empty loads and gates (a few
+    tens of milliseconds of Dagster step overhead each) are left out.
+    """
     steps = report["steps"]
     checks = {k: v for k, v in steps.items() if k.endswith("_schema")}
-    stages = []
-    loaders = {k: v for k, v in steps.items() if k not in checks and k not in (DBT_STEP, "bi_snapshot", "report")}
-    raw_gates = {k: v for k, v in checks.items() if k.startswith("raw__")}
-    mart_gates = {k: v for k, v in checks.items() if k.startswith("marts__")}
-    spans_gate = sum(v for k, v in raw_gates.items() if k.startswith("raw__otel_"))
-    stages.append({"stage": "trace load (otel_traces) ← spans + eval-event gates",
-                   "stage_seconds": steps.get(TRACE_STEP, 0.0), "gate_seconds": spans_gate})
-    stages.append({"stage": "all raw loads ← all raw gates",
-                   "stage_seconds": sum(loaders.values()), "gate_seconds": sum(raw_gates.values())})
-    stages.append({"stage": "dbt build (dbt_models) ← marts gates",
-                   "stage_seconds": steps.get(DBT_STEP, 0.0), "gate_seconds": sum(mart_gates.values())})
-    for stage in stages:
-        stage["share"] = stage["gate_seconds"] / stage["stage_seconds"] if stage["stage_seconds"] else None
-    return stages
+
+    def stage(name: str, step: str, gate_prefix: str) -> dict:
+        gates = sum(v for k, v in checks.items() if k.startswith(gate_prefix))
+        seconds = steps.get(step, 0.0)
+        return {"stage": name, "stage_seconds": seconds, "gate_seconds": gates,
+                "share": gates / seconds if seconds else None}
+
+    return [
+        stage("trace load (otel_traces) ← spans + eval-event gates", TRACE_STEP, "raw__otel_"),
+        stage("labels load ← labels gate", "raw__labels_reviews", "raw__labels_reviews_labels"),
+        stage("dbt build (dbt_models) ← marts gates", DBT_STEP, "marts__"),
+    ]
 
 
 def dbt_kind_seconds(report: dict) -> dict[str, float]:
@@ -265,8 +267,10 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
     ratio_fast = ingest["seconds"] / scan_fast["seconds"]
     nightly_ratio = n360["best_seconds"] / n30["best_seconds"]
     rss_gib = backfill["peak_rss_bytes"] / GIB
-    shares = [s for run in ("backfill", "nightly_360") for s in figures["gates"][run]]
-    worst_share = max(s["share"] for s in shares if s["share"] is not None)
+    def worst(runs: tuple[str, ...]) -> float:
+        return max(s["share"] for run in runs for s in figures["gates"][run] if s["share"] is not None)
+
+    worst_backfill, worst_nightly = worst(("backfill",)), worst(("nightly_30", "nightly_360"))
     lines = [
         f"# Scale benchmark ({profile.name})",
         "",
@@ -293,8 +297,10 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         f"| ≤ 6 GB | {_pass(backfill['peak_rss_bytes'] <= 6e9)} |",
         f"| nightly after 360 days vs after 30 days of history | {n360['best_seconds']:.1f} s / "
         f"{n30['best_seconds']:.1f} s = **{nightly_ratio:.2f}×** | ≤ 1.25× | {_pass(nightly_ratio <= 1.25)} |",
-        f"| gate time as share of the stage it gates (worst stage, backfill and nightly) | "
-        f"**{worst_share:.1%}** | ≤ 15% | {_pass(worst_share <= 0.15)} |",
+        f"| gate time as share of the stage it gates, worst stage of the full backfill | "
+        f"**{worst_backfill:.1%}** | ≤ 15% | {_pass(worst_backfill <= 0.15)} |",
+        f"| the same, worst stage of the one-day nightly runs (stages of 0.2–1.3 s) | "
+        f"**{worst_nightly:.1%}** | ≤ 15% | {_pass(worst_nightly <= 0.15)} |",
         "",
         "## Ingest vs bare scans (same files, same run)",
         "",
@@ -347,7 +353,7 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         for s in figures["gates"][run]:
             share = "—" if s["share"] is None else f"{s['share']:.1%}"
             lines.append(f"| {run} | {s['stage']} | {s['stage_seconds']:.2f} | {s['gate_seconds']:.2f} | {share} |")
-    lines += ["", *figures.get("notes", [])]
+    lines += ["", *dict.fromkeys(figures.get("notes", []))]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -362,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-scale", type=float, help="density of the 30/360-day history workloads")
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="where workloads are written")
     parser.add_argument("--out", type=Path, help="the Markdown report (default bench/RESULTS.md)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the last figures.json")
     parser.add_argument(
         "--reuse-history", action="store_true",
         help="nightly phase: keep the history warehouses a previous run backfilled (re-run only the nightly day)",
@@ -380,6 +387,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     out = args.out or (REPO / "bench" / "work" / "RESULTS-small.md" if args.small else REPO / "bench" / "RESULTS.md")
     root = args.root / profile.name
+    if args.report_only:
+        figures = json.loads((root / "figures.json").read_text())
+        figures["gates"] = {
+            "backfill": gate_shares(figures["backfill"]),
+            "nightly_30": gate_shares(figures["nightly"]["30"]["best"]),
+            "nightly_360": gate_shares(figures["nightly"]["360"]["best"]),
+        }
+        write_results(out, profile, figures)
+        return 0
     started = time.perf_counter()
     figures: dict = {"machine": machine(), "notes": []}
     previous = args.root / profile.name / "figures.json"
