@@ -76,12 +76,14 @@ def test_history_links_share_the_same_files_and_the_loader_finds_them(tiny_workl
 def test_gate_shares_divide_gate_steps_by_the_step_they_gate():
     report = {
         "steps": {
-            "otel_traces": 10.0, "raw__labels_reviews": 1.0, "dbt_models": 20.0, "bi_snapshot": 5.0,
+            "otel_traces": 10.0, "raw__labels_reviews": 2.0, "dbt_models": 20.0, "bi_snapshot": 5.0,
+            "openai_reports": 0.05, "raw__openai_usage_openai_usage_schema": 0.05,  # a skipped source
             "raw__otel_spans_otel_spans_schema": 0.5, "raw__otel_eval_events_otel_eval_events_schema": 0.5,
             "raw__labels_reviews_labels_reviews_schema": 0.2, "marts__fct_llm_calls_fct_llm_calls_schema": 1.0,
+            "marts__mart_unit_economics_mart_unit_economics_schema": 0.5,
         }
     }
-    trace, raw, marts = gate_shares(report)
+    trace, labels, marts = gate_shares(report)
     assert trace["share"] == pytest.approx(1.0 / 10.0)
-    assert raw["share"] == pytest.approx(1.2 / 11.0)
-    assert marts["share"] == pytest.approx(1.0 / 20.0)
+    assert labels["share"] == pytest.approx(0.2 / 2.0)
+    assert marts["share"] == pytest.approx(1.5 / 20.0)
