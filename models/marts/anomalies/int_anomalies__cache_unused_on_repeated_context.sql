@@ -1,0 +1,147 @@
+{{ config(schema='intermediate') }}
+
+{#-
+    cache_unused_on_repeated_context: a workflow whose calls repeat a large stable input and almost
+    never read it from the prompt cache. Calls are grouped by the context they repeat: the system
+    prompt hash where the spans carry one, else (agent, requested model) when the group's input
+    size is stable (relative MAD at most `anomaly_cache_max_size_dispersion`). Over the
+    `anomaly_cache_window_days` (7) days to the evaluated day, a group with `anomaly_cache_min_calls`
+    calls whose 5th-percentile input is at least `anomaly_cache_min_context_tokens` (every call
+    carries that much) and whose cache reads are at most `anomaly_cache_max_read_share` of its
+    input is a finding; per workflow-day the group that paid most for uncached input is reported.
+    A lasting finding (an episode).
+    Reads: calls of the evaluated days and the 6 days before.
+-#}
+
+{%- set window_days = var('anomaly_cache_window_days') | int %}
+
+with
+
+calls as (
+
+    select
+        workflow,
+        cast(started_at as date) as call_date,
+        case
+            when system_prompt_hash is not null then 'system prompt ' || system_prompt_hash
+            else
+                'a stable input (agent ' || coalesce(agent_name, 'none') || ' on '
+                || coalesce(request_model, model, 'no model') || ')'
+        end as context_key,
+        system_prompt_hash is not null as is_hashed,
+        input_tokens,
+        coalesce(cache_read_tokens, 0) as cache_read_tokens,
+        coalesce(uncached_input_cost_usd, 0) as uncached_input_cost_usd
+    from {{ ref('int_llm_calls_priced') }}
+    where has_usage and input_tokens > 0 and {{ anomaly_window('started_at', window_days - 1) }}
+
+),
+
+evaluation_days as (
+
+    select distinct
+        workflow,
+        call_date as evaluated_on
+    from calls
+    where {{ anomaly_window('call_date') }}
+
+),
+
+windowed as (
+
+    select
+        evaluation_days.evaluated_on,
+        calls.*
+    from evaluation_days
+    inner join calls
+        on
+            evaluation_days.workflow = calls.workflow
+            and calls.call_date between evaluation_days.evaluated_on - {{ window_days - 1 }}
+            and evaluation_days.evaluated_on
+
+),
+
+contexts as (
+
+    select
+        workflow,
+        evaluated_on,
+        context_key,
+        bool_and(is_hashed) as is_hashed,
+        count(*) as calls,
+        median(input_tokens) as median_input_tokens,
+        quantile_cont(input_tokens, 0.05) as floor_input_tokens,
+        sum(cache_read_tokens) / sum(input_tokens) as cache_read_share,
+        sum(uncached_input_cost_usd) as uncached_input_cost_usd
+    from windowed
+    group by all
+    having
+        count(*) >= {{ var('anomaly_cache_min_calls') }}
+        and quantile_cont(input_tokens, 0.05) >= {{ var('anomaly_cache_min_context_tokens') }}
+        and sum(cache_read_tokens) / sum(input_tokens) <= {{ var('anomaly_cache_max_read_share') }}
+
+),
+
+size_dispersion as (
+
+    select
+        contexts.workflow,
+        contexts.evaluated_on,
+        contexts.context_key,
+        median(abs(windowed.input_tokens - contexts.median_input_tokens)) / contexts.median_input_tokens
+            as relative_mad
+    from contexts
+    inner join windowed
+        on
+            contexts.workflow = windowed.workflow
+            and contexts.evaluated_on = windowed.evaluated_on
+            and contexts.context_key = windowed.context_key
+    where not contexts.is_hashed
+    group by contexts.workflow, contexts.evaluated_on, contexts.context_key, contexts.median_input_tokens
+
+),
+
+repeated as (
+
+    select contexts.*
+    from contexts
+    left join size_dispersion
+        on
+            contexts.workflow = size_dispersion.workflow
+            and contexts.evaluated_on = size_dispersion.evaluated_on
+            and contexts.context_key = size_dispersion.context_key
+    where
+        contexts.is_hashed
+        or size_dispersion.relative_mad <= {{ var('anomaly_cache_max_size_dispersion') }}
+    qualify row_number() over (
+        partition by contexts.workflow, contexts.evaluated_on
+        order by contexts.uncached_input_cost_usd desc, contexts.context_key asc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        'cache_unused_on_repeated_context' as anomaly_type,
+        'cost_bloat' as category,
+        workflow,
+        cast(null as varchar) as run_id,
+        evaluated_on as detected_on,
+        evaluated_on - {{ window_days - 1 }} as evidence_start_date,
+        true as is_episode,
+        case when cache_read_share = 0 then 'high' else 'medium' end as severity,
+        'cache_read_share' as measure,
+        {{ money('cache_read_share') }} as observed,
+        -- the share that repeats and could be read from cache: what every call carries ÷ the typical call
+        {{ money('floor_input_tokens / median_input_tokens') }} as expected,
+        workflow || ' sent ' || {{ fmt_int('calls') }} || ' LLM calls repeating ' || context_key
+        || ' in the {{ window_days }} days to ' || strftime(evaluated_on, '%Y-%m-%d') || ', each with at least '
+        || {{ fmt_int('floor_input_tokens') }} || ' input tokens (median ' || {{ fmt_int('median_input_tokens') }}
+        || '), and read ' || {{ fmt_pct('cache_read_share') }} || ' of that input from the prompt cache ('
+        || {{ fmt_usd('uncached_input_cost_usd') }} || ' paid for uncached input)' as explanation
+    from repeated
+
+)
+
+select * from final
