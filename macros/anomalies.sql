@@ -136,10 +136,10 @@
 {%- endmacro %}
 
 
-{#- Text helpers for explanations: USD with cents (or 4 places under $1), grouped integers, a percentage. -#}
+{#- Text helpers for explanations: USD with cents (4 places under $0.10), grouped integers, a percentage. -#}
 {% macro fmt_usd(amount) -%}
     ('$' || case
-        when abs({{ amount }}) < 1 then format('{:.4f}', cast({{ amount }} as double))
+        when abs({{ amount }}) < 0.1 then format('{:.4f}', cast({{ amount }} as double))
         else format('{:,.2f}', cast({{ amount }} as double))
     end)
 {%- endmacro %}
@@ -150,4 +150,66 @@
 
 {% macro fmt_pct(share, places=1) -%}
     (format('{:.{{ places }}f}', 100 * cast({{ share }} as double)) || '%')
+{%- endmacro %}
+
+
+{#- Pre-hook of a finding model (incremental: its table keeps every day a condition held): drop
+    the days this run evaluates before they are inserted again. -#}
+{% macro delete_evaluated_days(cooldowns=1) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ anomaly_window('detected_on', cooldowns=cooldowns) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The days a finding model evaluates for each workflow: those of `relation` in the evaluated
+    range (see anomaly_window; `cooldowns=2` for a cause of another finding). -#}
+{% macro evaluation_days(relation, date_column, cooldowns=1) -%}
+    select distinct
+        workflow,
+        cast({{ date_column }} as date) as evaluated_on
+    from {{ relation }}
+    where {{ anomaly_window(date_column, cooldowns=cooldowns) }}
+{%- endmacro %}
+
+
+{#- The leading finding columns of a lasting condition of one workflow on `evaluated_on`
+    (arguments are SQL expressions). -#}
+{% macro workflow_episode(anomaly_type, category, evidence_start) -%}
+    {{ anomaly_type }} as anomaly_type,
+    {{ category }} as category,
+    workflow,
+    cast(null as varchar) as run_id,
+    evaluated_on as detected_on,
+    {{ evidence_start }} as evidence_start_date,
+    true as is_episode
+{%- endmacro %}
+
+
+{#- A Theil–Sen trend's level at the window's first and last day and its growth over the window,
+    at the estimate and at the slope's lower confidence bound, for trends with `min_points`. -#}
+{% macro trend_growth(trends, window_days, min_points) -%}
+    select
+        *,
+        intercept as start_level,
+        intercept + slope * {{ window_days - 1 }} as end_level,
+        slope * {{ window_days - 1 }} / intercept as growth,
+        slope_lower * {{ window_days - 1 }} / intercept as growth_lower
+    from {{ trends }}
+    where n_points >= {{ min_points }} and intercept > 0
+{%- endmacro %}
+
+
+{#- Success rates of a `treated` and a `baseline` group (columns <group>_runs, <group>_successes,
+    <group>_median_cost_usd), the upper confidence bound of the treated group's lift, and its
+    cost multiple: the select list of an outcome comparison. -#}
+{% macro compare_outcomes(treated, baseline) -%}
+    {{ treated }}_successes / {{ treated }}_runs as {{ treated }}_success_rate,
+    {{ baseline }}_successes / {{ baseline }}_runs as {{ baseline }}_success_rate,
+    {{ success_lift_upper(treated ~ '_successes', treated ~ '_runs', baseline ~ '_successes', baseline ~ '_runs',
+        var('anomaly_confidence_z')) }} as lift_upper,
+    cast({{ treated }}_median_cost_usd as double) / nullif(cast({{ baseline }}_median_cost_usd as double), 0)
+        as cost_multiple
 {%- endmacro %}

@@ -149,12 +149,21 @@ def _days_before(start: date, end: date, n: int) -> date:
     return max(start, end - timedelta(days=n))
 
 
+def _weekday_on_or_before(day: date, start: date) -> date:
+    """`day`, or the Friday before it when it falls on a weekend (not before `start`)."""
+    return max(start, day - timedelta(days=max(0, day.weekday() - 4)))
+
+
 def anomaly_plan(start: date, end: date) -> AnomalyPlan:
-    """Place the anomalies relative to `end`, clamped into `start..end`."""
+    """Place the anomalies relative to `end`, clamped into `start..end`.
+
+    The inconsistent-inputs day is a weekday: a weekend holds a quarter of ad_copy_iteration's
+    runs (~4), too few to measure a day's run-to-run dispersion.
+    """
     return AnomalyPlan(
         loop_day=_days_before(start, end, LOOP_DAYS_BEFORE_END),
         bloat=(_days_before(start, end, BLOAT_WINDOW_DAYS - 1), end),
-        dispersion_day=_days_before(start, end, DISPERSION_DAYS_BEFORE_END),
+        dispersion_day=_weekday_on_or_before(_days_before(start, end, DISPERSION_DAYS_BEFORE_END), start),
         cost_creep=(_days_before(start, end, COST_CREEP_WINDOW_DAYS - 1), end),
         high_effort=(_days_before(start, end, HIGH_EFFORT_WINDOW_DAYS - 1), end),
         no_cache=(start, end),

@@ -1,4 +1,11 @@
-{{ config(schema='intermediate') }}
+{{
+    config(
+        schema='intermediate',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_evaluated_days() }}",
+    )
+}}
 
 {#-
     cache_unused_on_repeated_context: a workflow whose calls repeat a large stable input and almost
@@ -39,11 +46,7 @@ calls as (
 
 evaluation_days as (
 
-    select distinct
-        workflow,
-        call_date as evaluated_on
-    from calls
-    where {{ anomaly_window('call_date') }}
+    {{ evaluation_days('calls', 'call_date') }}
 
 ),
 
@@ -123,13 +126,7 @@ repeated as (
 final as (
 
     select
-        'cache_unused_on_repeated_context' as anomaly_type,
-        'cost_bloat' as category,
-        workflow,
-        cast(null as varchar) as run_id,
-        evaluated_on as detected_on,
-        evaluated_on - {{ window_days - 1 }} as evidence_start_date,
-        true as is_episode,
+        {{ workflow_episode("'cache_unused_on_repeated_context'", "'cost_bloat'", 'evaluated_on - ' ~ (window_days - 1)) }},
         case when cache_read_share = 0 then 'high' else 'medium' end as severity,
         'cache_read_share' as measure,
         {{ money('cache_read_share') }} as observed,

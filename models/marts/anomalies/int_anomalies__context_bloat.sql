@@ -1,4 +1,11 @@
-{{ config(schema='intermediate') }}
+{{
+    config(
+        schema='intermediate',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_evaluated_days(cooldowns=2) }}",
+    )
+}}
 
 {#-
     context_bloat: input tokens per call of a workflow growing day over day, the "gradual daily
@@ -42,11 +49,7 @@ daily as (
 
 evaluation_days as (
 
-    select distinct
-        workflow,
-        call_date as evaluated_on
-    from calls
-    where {{ anomaly_window('call_date', cooldowns=2) }}
+    {{ evaluation_days('calls', 'call_date', cooldowns=2) }}
 
 ),
 
@@ -75,14 +78,7 @@ trends as (
 
 growth as (
 
-    select
-        *,
-        intercept as start_tokens,
-        intercept + slope * {{ window_days - 1 }} as end_tokens,
-        slope * {{ window_days - 1 }} / intercept as growth,
-        slope_lower * {{ window_days - 1 }} / intercept as growth_lower
-    from trends
-    where n_points >= {{ var('anomaly_bloat_min_days') }} and intercept > 0
+    {{ trend_growth('trends', window_days, var('anomaly_bloat_min_days')) }}
 
 ),
 
@@ -96,19 +92,13 @@ bloating as (
 final as (
 
     select
-        'context_bloat' as anomaly_type,
-        'anomaly' as category,
-        workflow,
-        cast(null as varchar) as run_id,
-        evaluated_on as detected_on,
-        evaluated_on - {{ window_days - 1 }} as evidence_start_date,
-        true as is_episode,
+        {{ workflow_episode("'context_bloat'", "'anomaly'", 'evaluated_on - ' ~ (window_days - 1)) }},
         case when growth_lower >= 2 * {{ var('anomaly_bloat_min_growth') }} then 'high' else 'medium' end as severity,
         'input_tokens_per_call' as measure,
-        {{ money('end_tokens') }} as observed,
-        {{ money('start_tokens') }} as expected,
-        workflow || '''s input per LLM call grew from ' || {{ fmt_int('start_tokens') }} || ' to '
-        || {{ fmt_int('end_tokens') }} || ' tokens over the {{ window_days }} days to '
+        {{ money('end_level') }} as observed,
+        {{ money('start_level') }} as expected,
+        workflow || '''s input per LLM call grew from ' || {{ fmt_int('start_level') }} || ' to '
+        || {{ fmt_int('end_level') }} || ' tokens over the {{ window_days }} days to '
         || strftime(evaluated_on, '%Y-%m-%d') || ' (+' || {{ fmt_int('slope') }} || ' a day, +'
         || {{ fmt_pct('growth', 0) }} || '; at least +' || {{ fmt_pct('growth_lower', 0) }}
         || ' at the confidence bound): prompts are accumulating history' as explanation

@@ -1,4 +1,11 @@
-{{ config(schema='intermediate') }}
+{{
+    config(
+        schema='intermediate',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_evaluated_days() }}",
+    )
+}}
 
 {#-
     cost_up_outcomes_flat: cost rising over weeks while successful runs do not follow, measured as
@@ -38,11 +45,7 @@ daily as (
 
 evaluation_days as (
 
-    select distinct
-        workflow,
-        run_date as evaluated_on
-    from economics
-    where {{ anomaly_window('run_date') }}
+    {{ evaluation_days('economics', 'run_date') }}
 
 ),
 
@@ -98,48 +101,37 @@ success_rates as (
 
 growth as (
 
-    select
-        trends.*,
-        success_rates.early_success_rate,
-        success_rates.late_success_rate,
-        trends.intercept as start_cpst_usd,
-        trends.intercept + trends.slope * {{ window_days - 1 }} as end_cpst_usd,
-        trends.slope * {{ window_days - 1 }} / trends.intercept as growth,
-        trends.slope_lower * {{ window_days - 1 }} / trends.intercept as growth_lower
-    from trends
-    inner join success_rates
-        on
-            trends.workflow = success_rates.workflow
-            and trends.evaluated_on = success_rates.evaluated_on
-    where trends.n_points >= {{ var('anomaly_cost_trend_min_days') }} and trends.intercept > 0
+    {{ trend_growth('trends', window_days, var('anomaly_cost_trend_min_days')) }}
 
 ),
 
 rising as (
 
-    select * from growth
-    where growth_lower >= {{ var('anomaly_cost_trend_min_growth') }}
+    select
+        growth.*,
+        success_rates.early_success_rate,
+        success_rates.late_success_rate
+    from growth
+    inner join success_rates
+        on
+            growth.workflow = success_rates.workflow
+            and growth.evaluated_on = success_rates.evaluated_on
+    where growth.growth_lower >= {{ var('anomaly_cost_trend_min_growth') }}
 
 ),
 
 final as (
 
     select
-        'cost_up_outcomes_flat' as anomaly_type,
-        'anomaly' as category,
-        workflow,
-        cast(null as varchar) as run_id,
-        evaluated_on as detected_on,
-        evaluated_on - {{ window_days - 1 }} as evidence_start_date,
-        true as is_episode,
+        {{ workflow_episode("'cost_up_outcomes_flat'", "'anomaly'", 'evaluated_on - ' ~ (window_days - 1)) }},
         case
             when growth_lower >= 2 * {{ var('anomaly_cost_trend_min_growth') }} then 'high' else 'medium'
         end as severity,
         'cost_per_successful_task_usd' as measure,
-        {{ money('end_cpst_usd') }} as observed,
-        {{ money('start_cpst_usd') }} as expected,
-        workflow || '''s cost per successful task rose from ' || {{ fmt_usd('start_cpst_usd') }} || ' to '
-        || {{ fmt_usd('end_cpst_usd') }} || ' over the {{ window_days }} days to '
+        {{ money('end_level') }} as observed,
+        {{ money('start_level') }} as expected,
+        workflow || '''s cost per successful task rose from ' || {{ fmt_usd('start_level') }} || ' to '
+        || {{ fmt_usd('end_level') }} || ' over the {{ window_days }} days to '
         || strftime(evaluated_on, '%Y-%m-%d') || ' (+' || {{ fmt_pct('growth', 0) }} || '; at least +'
         || {{ fmt_pct('growth_lower', 0) }} || ' at the confidence bound) while its success rate went from '
         || coalesce({{ fmt_pct('early_success_rate', 0) }}, 'n/a') || ' to '

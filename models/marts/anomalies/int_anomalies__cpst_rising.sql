@@ -1,4 +1,11 @@
-{{ config(schema='intermediate') }}
+{{
+    config(
+        schema='intermediate',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_evaluated_days() }}",
+    )
+}}
 
 {#-
     cpst_rising (optimization trigger, domain.md): cost per successful task rose in each of the last
@@ -27,12 +34,7 @@ economics as (
 
 evaluation_days as (
 
-    select distinct
-        workflow,
-        run_date as evaluated_on,
-        cast(date_trunc('month', run_date) - interval 1 month as date) as judged_month
-    from {{ ref('int_runs_rolled_up') }}
-    where {{ anomaly_window('run_date') }}
+    {{ evaluation_days(ref('int_runs_rolled_up'), 'run_date') }}
 
 ),
 
@@ -98,7 +100,7 @@ breaches as (
     inner join streaks
         on
             evaluation_days.workflow = streaks.workflow
-            and evaluation_days.judged_month = streaks.judged_month
+            and streaks.judged_month = cast(date_trunc('month', evaluation_days.evaluated_on) - interval 1 month as date)
     where streaks.months_rising >= {{ months }}
 
 ),
@@ -106,13 +108,7 @@ breaches as (
 final as (
 
     select
-        'cpst_rising' as anomaly_type,
-        'optimization_trigger' as category,
-        workflow,
-        cast(null as varchar) as run_id,
-        evaluated_on as detected_on,
-        base_month as evidence_start_date,
-        true as is_episode,
+        {{ workflow_episode("'cpst_rising'", "'optimization_trigger'", 'base_month') }},
         'low' as severity,
         'cost_per_successful_task_usd' as measure,
         {{ money('cost_per_successful_task_usd') }} as observed,

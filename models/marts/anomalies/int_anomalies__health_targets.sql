@@ -1,4 +1,11 @@
-{{ config(schema='intermediate') }}
+{{
+    config(
+        schema='intermediate',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_evaluated_days() }}",
+    )
+}}
 
 {#-
     Optimization triggers from practitioners' health targets (domain.md), judged on the last
@@ -32,12 +39,7 @@ runs as (
 
 evaluation_days as (
 
-    select distinct
-        workflow,
-        run_date as evaluated_on,
-        cast(date_trunc('month', run_date) - interval 1 month as date) as judged_month
-    from {{ ref('int_runs_rolled_up') }}
-    where {{ anomaly_window('run_date') }}
+    {{ evaluation_days(ref('int_runs_rolled_up'), 'run_date') }}
 
 ),
 
@@ -120,7 +122,7 @@ breaches as (
     inner join rates
         on
             evaluation_days.workflow = rates.workflow
-            and evaluation_days.judged_month = rates.judged_month
+            and rates.judged_month = cast(date_trunc('month', evaluation_days.evaluated_on) - interval 1 month as date)
     where {{ wilson_lower('rates.counted_runs', 'rates.labeled_runs', var('anomaly_confidence_z')) }} > rates.max_rate
 
 ),
@@ -128,13 +130,7 @@ breaches as (
 final as (
 
     select
-        anomaly_type,
-        'optimization_trigger' as category,
-        workflow,
-        cast(null as varchar) as run_id,
-        evaluated_on as detected_on,
-        judged_month as evidence_start_date,
-        true as is_episode,
+        {{ workflow_episode('anomaly_type', "'optimization_trigger'", 'judged_month') }},
         'low' as severity,
         replace(rate_name, ' ', '_') as measure,
         {{ money('rate') }} as observed,

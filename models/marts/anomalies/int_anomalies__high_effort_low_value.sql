@@ -1,4 +1,11 @@
-{{ config(schema='intermediate') }}
+{{
+    config(
+        schema='intermediate',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_evaluated_days(cooldowns=2) }}",
+    )
+}}
 
 {#-
     high_effort_low_value: runs at high reasoning effort whose success rate is not materially above
@@ -31,11 +38,7 @@ runs as (
 
 evaluation_days as (
 
-    select distinct
-        workflow,
-        run_date as evaluated_on
-    from runs
-    where {{ anomaly_window('run_date', cooldowns=2) }}
+    {{ evaluation_days('runs', 'run_date', cooldowns=2) }}
 
 ),
 
@@ -77,11 +80,7 @@ compared as (
 
     select
         *,
-        high_successes / high_runs as high_success_rate,
-        medium_successes / medium_runs as medium_success_rate,
-        {{ success_lift_upper('high_successes', 'high_runs', 'medium_successes', 'medium_runs',
-            var('anomaly_confidence_z')) }} as lift_upper,
-        cast(high_median_cost_usd as double) / nullif(cast(medium_median_cost_usd as double), 0) as cost_multiple
+        {{ compare_outcomes('high', 'medium') }}
     from tiers
     where
         high_runs >= {{ var('anomaly_outcome_min_runs') }}
@@ -99,13 +98,7 @@ low_value as (
 final as (
 
     select
-        'high_effort_low_value' as anomaly_type,
-        'cost_bloat' as category,
-        workflow,
-        cast(null as varchar) as run_id,
-        evaluated_on as detected_on,
-        evaluated_on - {{ window_days - 1 }} as evidence_start_date,
-        true as is_episode,
+        {{ workflow_episode("'high_effort_low_value'", "'cost_bloat'", 'evaluated_on - ' ~ (window_days - 1)) }},
         case when cost_multiple >= 3 then 'high' else 'medium' end as severity,
         'median_run_cost_usd' as measure,
         {{ money('high_median_cost_usd') }} as observed,

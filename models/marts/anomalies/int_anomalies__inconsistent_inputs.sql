@@ -1,4 +1,11 @@
-{{ config(schema='intermediate') }}
+{{
+    config(
+        schema='intermediate',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_evaluated_days() }}",
+    )
+}}
 
 {#-
     inconsistent_inputs: one workflow-day whose run-to-run dispersion of cost is far above its

@@ -1,4 +1,11 @@
-{{ config(schema='intermediate') }}
+{{
+    config(
+        schema='intermediate',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_evaluated_days() }}",
+    )
+}}
 
 {#-
     oversized_context: a workflow sending a share of its calls with more than
@@ -86,11 +93,7 @@ labeled_runs as (
 
 evaluation_days as (
 
-    select distinct
-        workflow,
-        call_date as evaluated_on
-    from calls
-    where {{ anomaly_window('call_date') }}
+    {{ evaluation_days('calls', 'call_date') }}
 
 ),
 
@@ -142,12 +145,7 @@ compared as (
     select
         *,
         oversized_calls / calls as oversized_share,
-        oversized_successes / oversized_runs as oversized_success_rate,
-        other_successes / other_runs as other_success_rate,
-        {{ success_lift_upper('oversized_successes', 'oversized_runs', 'other_successes', 'other_runs',
-            var('anomaly_confidence_z')) }} as lift_upper,
-        cast(oversized_median_cost_usd as double) / nullif(cast(other_median_cost_usd as double), 0)
-            as cost_multiple
+        {{ compare_outcomes('oversized', 'other') }}
     from outcomes
     where
         oversized_runs >= {{ var('anomaly_outcome_min_runs') }}
@@ -165,13 +163,7 @@ no_gain as (
 final as (
 
     select
-        'oversized_context' as anomaly_type,
-        'cost_bloat' as category,
-        workflow,
-        cast(null as varchar) as run_id,
-        evaluated_on as detected_on,
-        evaluated_on - {{ window_days - 1 }} as evidence_start_date,
-        true as is_episode,
+        {{ workflow_episode("'oversized_context'", "'cost_bloat'", 'evaluated_on - ' ~ (window_days - 1)) }},
         case
             when oversized_share >= 2 * {{ var('anomaly_oversized_min_share') }} then 'high' else 'medium'
         end as severity,

@@ -11,7 +11,8 @@
     optimization triggers, each with the numbers a person needs to act (`explanation`).
 
     Each finding type is one model yielding `finding_columns()` for every evaluated day its
-    condition holds. Here they are unioned, and:
+    condition holds (kept incrementally: its table is the history of the condition). Here they are
+    unioned, and:
     - a cost rise that a more specific cause explains (the cause held for the workflow on that day
       or in the cooldown before it) is reported as that cause only (`precedence`);
     - a lasting condition (an episode) is a new finding only on a day when its type was silent for

@@ -1,0 +1,104 @@
+"""Cost anomalies and their alerts, through the real nightly job and the real Dagster alert step."""
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from orchestration.alerts import cost_anomaly_alerts
+from orchestration.demo.server import FakeApiServer, FakeRequest, FakeResponse
+from tests.integration.conftest import Warehouse, environment
+
+pytestmark = pytest.mark.integration
+
+HOOK = "/services/T0AGENT/B0LEDGER/t0k3n"
+
+
+def test_four_days_find_the_uncached_context_but_are_too_little_history_for_the_rest(warehouse: Warehouse) -> None:
+    # given the session's 4 demo days (scale 0.2), which hold every planted pattern clamped into
+    # 2026-11-18..21: the looping run and the dispersed day on the first day, the uncached playbook
+    # of pr_backlink_outreach on all four
+    loop = warehouse.query("select max(cost_usd) from marts.fct_workflow_runs where workflow = 'seo_audit'")[0][0]
+    assert loop > 20
+
+    # then the only finding is the uncached repeated context, which needs 50 calls in 7 days and no
+    # longer history; the loop has no 14-day baseline of 20 runs, the dispersed day no usual level
+    findings = warehouse.query_dicts("select * from marts.mart_cost_anomalies")
+    assert [(f["anomaly_type"], f["workflow"], f["category"], f["severity"]) for f in findings] == [
+        ("cache_unused_on_repeated_context", "pr_backlink_outreach", "cost_bloat", "high")
+    ]
+    assert date(2026, 11, 18) <= findings[0]["detected_on"] <= date(2026, 11, 21)
+    assert (
+        findings[0]["observed"] == 0 and "read 0.0% of that input from the prompt cache" in findings[0]["explanation"]
+    )
+    # and the alert step ran after the mart (it keeps its memory of sent findings) and sent nothing
+    assert warehouse.query("select count(*) from alerts.sent_findings") == [(0,)]
+
+
+def _add_finding(db_path: Path, finding_id: str, detected_on: date, anomaly_type: str, workflow: str) -> None:
+    with duckdb.connect(str(db_path)) as conn:
+        conn.execute(
+            """
+            insert into marts.mart_cost_anomalies by name
+            select
+                ? as finding_id, ? as detected_on, ? as anomaly_type, 'anomaly' as category, ? as workflow,
+                'high' as severity, 'run_cost_usd' as measure, 1 as observed, 0.1 as expected,
+                ? as explanation, ? as evidence_start_date
+            """,
+            [
+                finding_id,
+                detected_on,
+                anomaly_type,
+                workflow,
+                f"{workflow}: a test finding of type {anomaly_type}",
+                detected_on,
+            ],
+        )
+
+
+def test_the_alert_step_sends_each_new_finding_once_across_two_runs(warehouse: Warehouse, tmp_path: Path) -> None:
+    # given a copy of the session warehouse with two findings of the window, and a Slack webhook
+    # that answers the first attempt with a 502
+    db_path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse.db_path, db_path)
+    session_findings = [row[0] for row in warehouse.query("select finding_id from marts.mart_cost_anomalies")]
+    assert len(session_findings) == 1
+    _add_finding(db_path, "f_aaaaaaaaaaaaaaaa", date(2026, 11, 20), "loop_spike", "seo_audit")
+    _add_finding(db_path, "f_bbbbbbbbbbbbbbbb", date(2026, 11, 21), "context_bloat", "client_report")
+    accepted: list[dict] = []
+
+    def accept(request: FakeRequest) -> FakeResponse:
+        accepted.append(request.json())
+        return FakeResponse(200, b"ok")
+
+    def materialize() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [cost_anomaly_alerts],
+            partition_key="2026-11-21",
+            resources={"duckdb": DuckDBResource(database=str(db_path))},
+        )
+
+    with FakeApiServer() as server, environment(AGENTLEDGER_ALERT_WEBHOOK=server.base_url + HOOK):
+        server.route("POST", HOOK, accept)
+        server.inject(HOOK, FakeResponse(502, {"error": "bad gateway"}))
+
+        # when the alert step runs, a new finding appears, and it runs again
+        first = materialize()
+        _add_finding(db_path, "f_cccccccccccccccc", date(2026, 11, 21), "inconsistent_inputs", "ad_copy_iteration")
+        second = materialize()
+
+    # then the webhook accepted each finding exactly once: the pipeline's own finding and the two
+    # added in the first run, the new one in the second
+    assert first.success and second.success
+    ids = [message["blocks"][2]["elements"][0]["text"].rsplit(" ", 1)[1] for message in accepted]
+    assert sorted(ids[:-1]) == sorted([*session_findings, "f_aaaaaaaaaaaaaaaa", "f_bbbbbbbbbbbbbbbb"])
+    assert ids[-1] == "f_cccccccccccccccc"
+    assert len(server.requests_to(HOOK)) == len(accepted) + 1  # and the 502
+    metadata = [
+        result.asset_materializations_for_node("alerts__cost_anomaly_alerts")[0].metadata for result in (first, second)
+    ]
+    assert [m["sent"].value for m in metadata] == [len(session_findings) + 2, 1]
