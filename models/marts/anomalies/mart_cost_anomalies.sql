@@ -32,11 +32,11 @@
 {%- set finding_models = [
     'int_anomalies__loop_spike',
     'int_anomalies__context_bloat',
-    'int_anomalies__inconsistent_inputs',
-    'int_anomalies__cost_up_outcomes_flat',
-    'int_anomalies__high_effort_low_value',
-    'int_anomalies__cache_unused_on_repeated_context',
-    'int_anomalies__oversized_context',
+    'int_anomalies__inconsistent',
+    'int_anomalies__cost_up',
+    'int_anomalies__high_effort',
+    'int_anomalies__cache_unused',
+    'int_anomalies__oversized',
     'int_anomalies__health_targets',
     'int_anomalies__cpst_rising',
 ] %}
