@@ -20,9 +20,9 @@
       the day it started, not every day it lasts; events (a looping run, a dispersed day) are each
       their own finding;
     - every finding gets a stable `finding_id`, by which alerts remember what they sent.
-    Incremental: a run replaces the findings detected in its window (plus `lookback_days`); the
-    finding models evaluate the cooldown days before that too, so the result does not depend on
-    how the days were split into runs.
+    Incremental: a run replaces the findings detected in its window (plus `lookback_days`), reading
+    the conditions of two cooldowns before it; the finding models evaluate those days too, so the
+    result does not depend on how the days were split into runs.
 
     Adding a finding type is one model and one line in `finding_models`. untraced_spend (a
     provider-day whose billed cost no trace explains) joins here once mart_provider_reconciliation
@@ -45,10 +45,13 @@ with
 
 conditions as (
 
+    -- two cooldowns before the window are enough: one to see whether a type was silent before a
+    -- day, one more for the causes that may explain the days of that first cooldown
     {% for model in finding_models -%}
         select
             {{ finding_columns() }}
         from {{ ref(model) }}
+        where {{ anomaly_window('detected_on', cooldowns=2) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
