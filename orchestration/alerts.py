@@ -23,15 +23,13 @@ import requests
 from dagster_duckdb import DuckDBResource
 
 from orchestration.http import TIMEOUT, make_session
+from orchestration.marts import DBT_LOOKBACK_DAYS
 from orchestration.partitions import daily_partitions, single_run, window_days
 
 WEBHOOK_ENV = "AGENTLEDGER_ALERT_WEBHOOK"
 MART = "marts.mart_cost_anomalies"
 SENT_TABLE = "alerts.sent_findings"
 MART_KEY = dg.AssetKey(["marts", "mart_cost_anomalies"])
-# The dbt models re-evaluate this many days before the window (dbt var lookback_days): their
-# findings can be new too (a late label completes a comparison).
-LOOKBACK_DAYS = 3
 SEVERITY_EMOJI = {"high": ":rotating_light:", "medium": ":warning:", "low": ":information_source:"}
 CATEGORY_TITLES = {
     "anomaly": "Cost anomaly",
@@ -188,7 +186,8 @@ def send_new_findings(
 def cost_anomaly_alerts(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     """Alert on the findings of the run's window (and the lookback days it re-evaluated)."""
     first, last = window_days(context)
-    first = first - timedelta(days=LOOKBACK_DAYS)
+    # the mart re-evaluates dbt's lookback days before the window: their findings can be new too
+    first = first - timedelta(days=DBT_LOOKBACK_DAYS)
     webhook_url = os.environ.get(WEBHOOK_ENV, "").strip() or None
     with duckdb.get_connection() as conn:
         report = send_new_findings(conn, webhook_url, first, last, log=context.log.info)
