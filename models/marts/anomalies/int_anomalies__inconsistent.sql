@@ -9,13 +9,16 @@
 
 {#-
     inconsistent_inputs: one workflow-day whose run-to-run dispersion of cost is far above its
-    usual level. Dispersion is the relative MAD (median absolute deviation of run cost ÷ median run
-    cost), not a standard deviation: one looping run moves neither the median nor the MAD, so it
-    can neither fake nor hide this. The usual level is the median of the workflow's daily values
-    over the previous `anomaly_dispersion_baseline_days` (28); a day is measured only with
-    `anomaly_dispersion_min_runs` (8) runs, and judged only with `anomaly_dispersion_min_history_days`
-    measured days before it. One finding per workflow-day (an event).
-    Reads: runs of the evaluated days and the 28 days before.
+    usual level. Dispersion is a relative MAD: the median over the day's runs of each run's absolute
+    deviation from the median cost of its reasoning-effort tier, ÷ that median (for a workflow
+    without tiers: the day's MAD ÷ its median run cost). Runs are compared within their tier
+    because high effort costs several times low by design, so a day's mix of tiers is no
+    inconsistency (high_effort_low_value looks at tiers). Medians, not means or standard deviations:
+    one looping run moves neither, so it can neither fake nor hide this. The usual level is the
+    median of the workflow's daily values over the previous `anomaly_dispersion_baseline_days` (28);
+    a day is measured only with `anomaly_dispersion_min_runs` (8) runs, and judged only with
+    `anomaly_dispersion_min_history_days` measured days before it. One finding per workflow-day (an
+    event). Reads: runs of the evaluated days and the 28 days before.
 -#}
 
 with
@@ -25,18 +28,20 @@ runs as (
     select
         workflow,
         run_date,
+        coalesce(lower(reasoning_effort), 'none') as effort,
         cost_usd
     from {{ ref('int_runs_rolled_up') }}
     where {{ anomaly_window('run_date', var('anomaly_dispersion_baseline_days')) }}
 
 ),
 
-day_medians as (
+measured_days as (
 
     select
         workflow,
         run_date,
         count(*) as runs,
+        count(distinct effort) as efforts,
         median(cost_usd) as median_cost_usd
     from runs
     group by all
@@ -44,30 +49,46 @@ day_medians as (
 
 ),
 
-day_dispersion as (
+tier_medians as (
 
     select
-        day_medians.workflow,
-        day_medians.run_date,
-        day_medians.runs,
-        day_medians.median_cost_usd,
-        median(abs(runs.cost_usd - day_medians.median_cost_usd)) as mad_usd
-    from day_medians
-    inner join runs
-        on
-            day_medians.workflow = runs.workflow
-            and day_medians.run_date = runs.run_date
+        workflow,
+        run_date,
+        effort,
+        median(cost_usd) as tier_median_usd
+    from runs
     group by all
+
+),
+
+deviations as (
+
+    select
+        runs.workflow,
+        runs.run_date,
+        -- exact DECIMAL, so that exactly 3x the usual level is a finding
+        {{ divide_exact('abs(runs.cost_usd - tier_medians.tier_median_usd)', 'tier_medians.tier_median_usd') }}
+            as relative_deviation
+    from runs
+    inner join tier_medians
+        on
+            runs.workflow = tier_medians.workflow
+            and runs.run_date = tier_medians.run_date
+            and runs.effort = tier_medians.effort
 
 ),
 
 relative_dispersion as (
 
     select
-        *,
-        -- exact DECIMAL, so that exactly 3x the usual level is a finding
-        {{ divide_exact('mad_usd', 'median_cost_usd') }} as relative_mad
-    from day_dispersion
+        measured_days.*,
+        median(deviations.relative_deviation) as relative_mad
+    from measured_days
+    inner join deviations
+        on
+            measured_days.workflow = deviations.workflow
+            and measured_days.run_date = deviations.run_date
+    group by all
 
 ),
 
@@ -116,10 +137,12 @@ final as (
         {{ money('relative_mad') }} as observed,
         {{ money('usual_relative_mad') }} as expected,
         workflow || '''s ' || runs || ' runs on ' || strftime(run_date, '%Y-%m-%d') || ' varied '
-        || format('{:.1f}', cast(relative_mad as double) / cast(usual_relative_mad as double)) || '× more than usual: their median absolute '
-        || 'deviation was ' || {{ fmt_pct('relative_mad') }} || ' of the median run cost of '
-        || {{ fmt_usd('median_cost_usd') }} || ', against a usual ' || {{ fmt_pct('usual_relative_mad') }}
-        || ' over the previous {{ var("anomaly_dispersion_baseline_days") }} days' as explanation
+        || format('{:.1f}', cast(relative_mad as double) / cast(usual_relative_mad as double))
+        || '× more than usual: half of them cost more than ' || {{ fmt_pct('relative_mad') }} || ' off the median'
+        || case when efforts > 1 then ' of their reasoning effort' else '' end
+        || ' (median run ' || {{ fmt_usd('median_cost_usd') }} || '), against a usual '
+        || {{ fmt_pct('usual_relative_mad') }} || ' over the previous {{ var("anomaly_dispersion_baseline_days") }} days'
+            as explanation
     from dispersed
 
 )

@@ -11,8 +11,10 @@
     loop_spike: a run whose cost or LLM calls reach `anomaly_loop_multiple` (10) times its
     workflow's median over the previous `anomaly_loop_baseline_days` (14) days, its own day left
     out so that a day of several loops cannot hide one of them. Needs
-    `anomaly_loop_min_history_runs` runs in that baseline. One finding per run (an event).
-    Reads: runs of the evaluated days and the 14 days before.
+    `anomaly_loop_min_history_runs` runs in that baseline. A run whose cost spiked but not its
+    calls, on a day whose runs were flagged inconsistent_inputs, is one of those inconsistent
+    inputs (a huge input, not a loop: a loop repeats calls) and is left to that finding. One finding
+    per run (an event). Reads: runs of the evaluated days and the 14 days before.
 -#}
 
 with
@@ -90,10 +92,25 @@ compared as (
 
 ),
 
+inconsistent_days as (
+
+    select distinct
+        workflow,
+        detected_on
+    from {{ ref('int_anomalies__inconsistent') }}
+    where {{ anomaly_window('detected_on') }}
+
+),
+
 spikes as (
 
-    select * from compared
-    where is_cost_spike or is_call_spike
+    select compared.*
+    from compared
+    left join inconsistent_days
+        on
+            compared.workflow = inconsistent_days.workflow
+            and compared.run_date = inconsistent_days.detected_on
+    where compared.is_call_spike or (compared.is_cost_spike and inconsistent_days.workflow is null)
 
 ),
 
