@@ -9,17 +9,21 @@
 
 {#-
     inconsistent_inputs: one workflow-day whose run-to-run dispersion of cost is far above its
-    usual level. Dispersion is a relative MAD: the median over the day's runs of each run's absolute
-    deviation from the median cost of its reasoning-effort tier, ÷ that median (for a workflow
-    without tiers: the day's MAD ÷ its median run cost). Runs are compared within their tier
-    because high effort costs several times low by design, so a day's mix of tiers is no
-    inconsistency (high_effort_low_value looks at tiers). Medians, not means or standard deviations:
-    one looping run moves neither, so it can neither fake nor hide this. The usual level is the
-    median of the workflow's daily values over the previous `anomaly_dispersion_baseline_days` (28);
-    a day is measured only with `anomaly_dispersion_min_runs` (8) runs, and judged only with
-    `anomaly_dispersion_min_history_days` measured days before it. One finding per workflow-day (an
-    event). Reads: runs of the evaluated days and the 28 days before.
+    usual level. Each run's cost is first scaled by the usual cost of its reasoning-effort tier (the
+    tier's median over the previous `anomaly_dispersion_baseline_days`), because high effort costs
+    several times low by design and a day's mix of tiers is no inconsistency (high_effort_low_value
+    looks at tiers); a workflow without tiers is scaled by one constant, which changes nothing.
+    The day's dispersion is the relative MAD of those scaled costs (median absolute deviation ÷
+    median), not a standard deviation: one looping run moves neither median, so it can neither fake
+    nor hide this. The usual level is the median of the workflow's daily values over the previous
+    28 days. A day is measured with `anomaly_dispersion_min_runs` (8) runs whose tier had as many
+    runs in its baseline, and judged with `anomaly_dispersion_min_history_days` (10) measured days
+    before it. One finding per workflow-day (an event).
+    Reads: runs of the evaluated days and the 56 days before (28 of usual level, each day scaled by
+    the 28 before it).
 -#}
+
+{%- set baseline_days = var('anomaly_dispersion_baseline_days') | int %}
 
 with
 
@@ -31,7 +35,55 @@ runs as (
         coalesce(lower(reasoning_effort), 'none') as effort,
         cost_usd
     from {{ ref('int_runs_rolled_up') }}
-    where {{ anomaly_window('run_date', var('anomaly_dispersion_baseline_days')) }}
+    where {{ anomaly_window('run_date', 2 * baseline_days) }}
+
+),
+
+tier_days as (
+
+    select distinct
+        workflow,
+        effort,
+        run_date
+    from runs
+
+),
+
+tier_baselines as (
+
+    -- the usual cost of a tier on a day: its median over the days before
+    select
+        tier_days.workflow,
+        tier_days.effort,
+        tier_days.run_date,
+        median(history.cost_usd) as tier_median_usd
+    from tier_days
+    inner join runs as history
+        on
+            tier_days.workflow = history.workflow
+            and tier_days.effort = history.effort
+            and history.run_date >= tier_days.run_date - {{ baseline_days }}
+            and tier_days.run_date > history.run_date
+    group by all
+    having count(*) >= {{ var('anomaly_dispersion_min_runs') }} and median(history.cost_usd) > 0
+
+),
+
+scaled_runs as (
+
+    select
+        runs.workflow,
+        runs.run_date,
+        runs.effort,
+        runs.cost_usd,
+        -- exact DECIMAL, so that exactly 3x the usual level is a finding
+        {{ divide_exact('runs.cost_usd', 'tier_baselines.tier_median_usd') }} as scaled_cost
+    from runs
+    inner join tier_baselines
+        on
+            runs.workflow = tier_baselines.workflow
+            and runs.effort = tier_baselines.effort
+            and runs.run_date = tier_baselines.run_date
 
 ),
 
@@ -42,53 +94,34 @@ measured_days as (
         run_date,
         count(*) as runs,
         count(distinct effort) as efforts,
-        median(cost_usd) as median_cost_usd
-    from runs
+        median(cost_usd) as median_cost_usd,
+        median(scaled_cost) as median_scaled_cost
+    from scaled_runs
     group by all
     having count(*) >= {{ var('anomaly_dispersion_min_runs') }}
 
 ),
 
-tier_medians as (
+day_dispersion as (
 
     select
-        workflow,
-        run_date,
-        effort,
-        median(cost_usd) as tier_median_usd
-    from runs
-    group by all
-
-),
-
-deviations as (
-
-    select
-        runs.workflow,
-        runs.run_date,
-        -- exact DECIMAL, so that exactly 3x the usual level is a finding
-        {{ divide_exact('abs(runs.cost_usd - tier_medians.tier_median_usd)', 'tier_medians.tier_median_usd') }}
-            as relative_deviation
-    from runs
-    inner join tier_medians
+        measured_days.*,
+        median(abs(scaled_runs.scaled_cost - measured_days.median_scaled_cost)) as mad_scaled_cost
+    from measured_days
+    inner join scaled_runs
         on
-            runs.workflow = tier_medians.workflow
-            and runs.run_date = tier_medians.run_date
-            and runs.effort = tier_medians.effort
+            measured_days.workflow = scaled_runs.workflow
+            and measured_days.run_date = scaled_runs.run_date
+    group by all
 
 ),
 
 relative_dispersion as (
 
     select
-        measured_days.*,
-        median(deviations.relative_deviation) as relative_mad
-    from measured_days
-    inner join deviations
-        on
-            measured_days.workflow = deviations.workflow
-            and measured_days.run_date = deviations.run_date
-    group by all
+        *,
+        {{ divide_exact('mad_scaled_cost', 'median_scaled_cost') }} as relative_mad
+    from day_dispersion
 
 ),
 
@@ -139,7 +172,7 @@ final as (
         workflow || '''s ' || runs || ' runs on ' || strftime(run_date, '%Y-%m-%d') || ' varied '
         || format('{:.1f}', cast(relative_mad as double) / cast(usual_relative_mad as double))
         || '× more than usual: half of them cost more than ' || {{ fmt_pct('relative_mad') }} || ' off the median'
-        || case when efforts > 1 then ' of their reasoning effort' else '' end
+        || case when efforts > 1 then ', costs scaled by the usual cost of their reasoning effort' else '' end
         || ' (median run ' || {{ fmt_usd('median_cost_usd') }} || '), against a usual '
         || {{ fmt_pct('usual_relative_mad') }} || ' over the previous {{ var("anomaly_dispersion_baseline_days") }} days'
             as explanation
