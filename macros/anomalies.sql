@@ -125,6 +125,7 @@
     category,
     workflow,
     run_id,
+    subject,
     detected_on,
     evidence_start_date,
     is_episode,
@@ -182,6 +183,7 @@
     {{ category }} as category,
     workflow,
     cast(null as varchar) as run_id,
+    cast(null as varchar) as subject,
     evaluated_on as detected_on,
     {{ evidence_start }} as evidence_start_date,
     true as is_episode

@@ -379,6 +379,7 @@ class MartCostAnomalies(pa.DataFrameModel):
     category: str = pa.Field(isin=["anomaly", "cost_bloat", "optimization_trigger"])
     workflow: str = pa.Field(nullable=True)
     run_id: str = pa.Field(nullable=True)
+    subject: str = pa.Field(nullable=True)
     severity: str = pa.Field(isin=["high", "medium", "low"])
     measure: str = pa.Field()
     observed: decimal.Decimal = pa.Field(nullable=True)

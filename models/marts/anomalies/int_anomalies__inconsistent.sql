@@ -159,6 +159,7 @@ final as (
         'anomaly' as category,
         workflow,
         cast(null as varchar) as run_id,
+        cast(null as varchar) as subject,
         run_date as detected_on,
         run_date - {{ var('anomaly_dispersion_baseline_days') }} as evidence_start_date,
         false as is_episode,

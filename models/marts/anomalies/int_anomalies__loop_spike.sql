@@ -121,6 +121,7 @@ final as (
         'anomaly' as category,
         workflow,
         run_id,
+        cast(null as varchar) as subject,
         run_date as detected_on,
         run_date - {{ var('anomaly_loop_baseline_days') }} as evidence_start_date,
         false as is_episode,

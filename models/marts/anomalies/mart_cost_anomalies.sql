@@ -26,7 +26,8 @@
 
     Adding a finding type is one model and one line in `finding_models`. untraced_spend (a
     provider-day whose billed cost no trace explains) joins here once mart_provider_reconciliation
-    exists: its workflow is NULL and it names the provider in its explanation.
+    exists: its workflow is NULL and its `subject` the provider (a finding's identity is its type,
+    workflow, run, subject and day).
 -#}
 
 {%- set finding_models = [
@@ -106,7 +107,7 @@ onsets as (
     select
         *,
         lag(detected_on) over (
-            partition by anomaly_type, workflow, run_id order by detected_on
+            partition by anomaly_type, workflow, run_id, subject order by detected_on
         ) as previous_detected_on
     from unexplained
 
@@ -126,13 +127,16 @@ final as (
 
     select
         -- ids
-        'f_' || left(md5(concat_ws('|', anomaly_type, coalesce(workflow, ''), coalesce(run_id, ''), detected_on)), 16)
-            as finding_id,
+        'f_' || left(md5(
+            concat_ws('|', anomaly_type, coalesce(workflow, ''), coalesce(run_id, ''), detected_on)
+            || coalesce('|' || subject, '')
+        ), 16) as finding_id,
         detected_on,
         anomaly_type,
         category,
         workflow,
         run_id,
+        subject,
 
         -- the finding
         severity,
