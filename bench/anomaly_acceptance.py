@@ -60,7 +60,7 @@ def run_variant(home: Path, end: date, days: int, seed: int, scale: float, plant
         raise SystemExit("pipeline failed:\n" + "\n".join(outcome.failures))
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         cursor = conn.execute(
-            "select detected_on, anomaly_type, category, workflow, run_id, severity, explanation "
+            "select detected_on, anomaly_type, category, workflow, run_id, subject, severity, explanation "
             "from marts.mart_cost_anomalies order by category, anomaly_type, detected_on, workflow"
         )
         names = [column[0] for column in cursor.description]
@@ -100,6 +100,7 @@ def at_planted_place(finding: dict, pattern: dict) -> bool:
     return (
         finding["anomaly_type"] == pattern["type"]
         and finding["workflow"] == pattern["workflow"]
+        and finding["subject"] == pattern.get("subject")
         and (pattern["run_id"] is None or finding["run_id"] == pattern["run_id"])
         and date.fromisoformat(pattern["start_date"])
         <= finding["detected_on"]
@@ -109,7 +110,8 @@ def at_planted_place(finding: dict, pattern: dict) -> bool:
 
 def describe(finding: dict) -> str:
     """One line: day, type, workflow, explanation."""
-    return f"{finding['detected_on']}  {finding['anomaly_type']:<34} {finding['workflow']:<22} {finding['explanation']}"
+    about = finding["workflow"] or finding["subject"]
+    return f"{finding['detected_on']}  {finding['anomaly_type']:<34} {about:<22} {finding['explanation']}"
 
 
 def main() -> int:
@@ -137,7 +139,8 @@ def main() -> int:
             where = pattern["run_id"] or f"{pattern['start_date']}..{pattern['end_date']}"
             status = f"found on {hits[0]['detected_on']}" if hits else "MISSED"
             ok &= bool(hits)
-            print(f"  {'ok ' if hits else 'NO '} {pattern['type']:<34} {pattern['workflow']:<22} {where}: {status}")
+            about = pattern["workflow"] or pattern["subject"]
+            print(f"  {'ok ' if hits else 'NO '} {pattern['type']:<34} {about:<22} {where}: {status}")
         unexpected = [f for f in judged if not any(at_planted_place(f, p) for p in patterns)]
         for finding in unexpected:
             print(f"  UNEXPECTED {describe(finding)}")

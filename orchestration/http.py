@@ -2,11 +2,25 @@
 
 Every API source (providers, CRM) and the alert webhook use `make_session`. Retries are urllib3's
 `Retry` on the session's adapter: 429 and 5xx/529 are retried with exponential backoff, honouring
-`Retry-After`; everything else (401, 403, 404, a spend-limit 429 …) is returned at once for the
-caller to turn into a clear error with `raise_for_status`.
+`Retry-After`; everything else (401, 403, 404 …) is returned at once. `get_json` turns a response
+that is not a success into an `ApiError` naming the API and the setting to check — never the key.
+
+A spend-limit 429 (Anthropic `enforced_spend_limit_reached`, OpenAI `insufficient_quota`) shares
+its status with a rate limit, so the status cannot tell them apart, and neither can `Retry-After`:
+Anthropic documents the header on its rate-limit 429s (reference §A.3), but OpenAI's rate-limit 429s
+need not carry it (§B.3), so "429 without Retry-After" would stop real rate limits too. The error
+body is what differs: `ProviderRetry` reads a 429's body (a few hundred bytes) before retrying and
+stops at once when it names a spending cap or an exhausted quota, which no amount of waiting fixes.
 """
 
 from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -18,6 +32,55 @@ from orchestration import __version__
 TIMEOUT = (10, 60)
 RETRY_STATUSES = (429, 500, 502, 503, 504, 529)
 USER_AGENT = f"agentledger/{__version__} (+https://github.com/agentledger/agentledger)"
+# A Retry-After longer than this is a quota window, not a pause: wait this long at most, then retry.
+MAX_RETRY_AFTER_SECONDS = 300
+# Error codes of a 429 that waiting cannot fix: spending caps and exhausted quotas (reference §A.3, §B.3).
+SPEND_LIMIT_CODES = frozenset(
+    {"enforced_spend_limit_reached", "insufficient_quota", "billing_hard_limit_reached", "billing_not_active"}
+)
+
+
+class SpendLimitReached(Exception):  # noqa: N818 - a condition, raised through urllib3 and caught in get_json
+    """A 429 whose body names a spending cap or exhausted quota: raised from inside urllib3 to stop retrying.
+
+    It deliberately derives from `Exception` only: requests' adapter re-wraps `OSError`s and urllib3
+    errors, and this must reach `get_json` as itself.
+    """
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(f"HTTP {status}: spending limit or quota reached")
+        self.status = status
+        self.body = body
+
+
+def error_codes(body: bytes | str | None) -> list[str]:
+    """The machine-readable codes of an API error body (Anthropic, OpenAI and most JSON APIs)."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return []
+    if not isinstance(parsed, dict):
+        return []
+    error = parsed.get("error", parsed)
+    if not isinstance(error, dict):
+        return [str(error)]
+    codes = [error.get("type"), error.get("code")]
+    details = error.get("details")
+    if isinstance(details, dict):
+        codes.append(details.get("error_code"))
+    return [str(code) for code in codes if code]
+
+
+class ProviderRetry(Retry):
+    """urllib3 `Retry` that does not retry a 429 whose body says a spending cap or quota is exhausted."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: D417
+        """Count one more attempt, unless a 429 names a spending cap: then stop with `SpendLimitReached`."""
+        if response is not None and response.status == 429:
+            body = response.data  # read and cached; an error body is small
+            if SPEND_LIMIT_CODES.intersection(error_codes(body)):
+                raise SpendLimitReached(response.status, body)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 def make_session(total_retries: int = 5, backoff_factor: float = 1.0) -> requests.Session:
@@ -27,12 +90,13 @@ def make_session(total_retries: int = 5, backoff_factor: float = 1.0) -> request
         total_retries: Attempts after the first for retryable statuses and connection errors.
         backoff_factor: Base of the exponential backoff (1 → 1, 2, 4 … s) when no Retry-After is given.
     """
-    retry = Retry(
+    retry = ProviderRetry(
         total=total_retries,
         backoff_factor=backoff_factor,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=frozenset({"GET", "POST"}),  # report and search endpoints are read-only POSTs too
         respect_retry_after_header=True,
+        retry_after_max=MAX_RETRY_AFTER_SECONDS,
         raise_on_status=False,
     )
     session = requests.Session()
@@ -41,3 +105,96 @@ def make_session(total_retries: int = 5, backoff_factor: float = 1.0) -> request
     session.mount("http://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+@dataclass(frozen=True)
+class ApiSource:
+    """An external API as a person configures it: its name and the settings that point at it."""
+
+    name: str
+    key_setting: str
+    base_url_setting: str
+    default_base_url: str
+
+    def configured(self, environ: Mapping[str, str] | None = None) -> ApiConfig | None:
+        """The API's key and base URL from the environment; None when the key is not set."""
+        env = os.environ if environ is None else environ
+        secret = env.get(self.key_setting, "").strip()
+        if not secret:
+            return None
+        base_url = (env.get(self.base_url_setting) or self.default_base_url).strip().rstrip("/")
+        return ApiConfig(source=self, base_url=base_url, secret=secret)
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """A configured API. The secret is kept out of `repr`, so logging the object cannot leak it."""
+
+    source: ApiSource
+    base_url: str
+    secret: str = field(repr=False)
+
+
+class ApiError(RuntimeError):
+    """A request to an external API failed. The message names the API and the setting to check, never the key."""
+
+
+def _explain(source: ApiSource, status: int, codes: list[str]) -> str:
+    detail = f"HTTP {status}" + (f" {'/'.join(dict.fromkeys(codes))}" if codes else "")
+    if status == 401:
+        return f"{source.name} rejected the key ({detail}): check {source.key_setting}"
+    if status == 403:
+        return f"{source.name} refused access ({detail}): check that {source.key_setting} is an admin key"
+    if status == 429 and SPEND_LIMIT_CODES.intersection(codes):
+        return (
+            f"{source.name} says a spending limit or quota is exhausted ({detail}); retrying cannot help: "
+            f"raise the limit, or check that {source.key_setting} belongs to the right organization"
+        )
+    if status == 429:
+        return f"{source.name} still rate-limits after retries ({detail}): run again later"
+    if status == 404:
+        return f"{source.name} has no such endpoint ({detail}): check {source.base_url_setting}"
+    if status >= 500:
+        return f"{source.name} kept failing after retries ({detail}): the provider is having trouble; run again later"
+    return f"{source.name} refused the request ({detail})"
+
+
+def get_json(
+    session: requests.Session,
+    config: ApiConfig,
+    path: str,
+    *,
+    params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """GET `path` under the API's base URL and return the parsed JSON body.
+
+    Numbers with a fraction are parsed as `Decimal`: money arrives as JSON numbers (OpenAI's
+    costs), and a float would carry binary noise into the warehouse.
+
+    Raises:
+        ApiError: Any failure — connection, a status that is not a success (after the session's
+            retries), a body that is not JSON (e.g. cut off). Its message names the API and the
+            setting to check, and never contains the key or the server's free text.
+    """
+    source = config.source
+    url = config.base_url + path
+    try:
+        response = session.get(url, params=params, headers=headers, timeout=TIMEOUT)
+    except SpendLimitReached as stop:
+        raise ApiError(_explain(source, stop.status, error_codes(stop.body))) from None
+    except requests.RequestException as failure:
+        raise ApiError(
+            f"{source.name} could not be reached at {config.base_url} ({type(failure).__name__}): "
+            f"check {source.base_url_setting}"
+        ) from None
+    if response.status_code >= 400:
+        raise ApiError(_explain(source, response.status_code, error_codes(response.content)))
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        raise ApiError(
+            f"{source.name} returned a body that is not JSON from {path} (HTTP {response.status_code}, "
+            f"{len(response.content)} bytes): cut off or not this API; check {source.base_url_setting}"
+        ) from None
+

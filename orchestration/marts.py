@@ -10,6 +10,7 @@ from orchestration.schemas import (
     MartCacheSavings,
     MartCostAnomalies,
     MartModelMix,
+    MartProviderReconciliation,
     MartReasoningEffort,
     MartRoutingRecommendations,
     MartSpendByCategory,
@@ -39,6 +40,11 @@ mart_gates = [
         asset_key=dg.AssetKey(["marts", "mart_unit_economics"]),
         relation="marts.mart_unit_economics",
         model=MartUnitEconomics,
+    ),
+    pandera_gate(
+        asset_key=dg.AssetKey(["marts", "mart_provider_reconciliation"]),
+        relation="marts.mart_provider_reconciliation",
+        model=MartProviderReconciliation,
     ),
     pandera_gate(
         asset_key=dg.AssetKey(["marts", "mart_workflow_roi"]),

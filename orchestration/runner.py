@@ -104,6 +104,8 @@ def describe_failures(result: object) -> list[str]:
     for event in result.all_events:  # type: ignore[attr-defined]
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
+            while error is not None and error.cause is not None:  # the user's exception, not Dagster's wrapper
+                error = error.cause
             message = error.message.strip().splitlines()[0] if error else "unknown error"
             failures.append(f"step {event.step_key} failed: {message}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":

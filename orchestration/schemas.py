@@ -121,6 +121,40 @@ class MartUnitEconomics(pa.DataFrameModel):
         unique = ["workflow", "period", "period_start"]
 
 
+class MartProviderReconciliation(pa.DataFrameModel):
+    """One provider-day-model: token counts and rack cost present, a known status, untraced spend within the bill."""
+
+    provider: str = pa.Field()
+    usage_date: dt.date = pa.Field()
+    model: str = pa.Field()
+    traced_tokens: int = pa.Field(ge=0)
+    reported_tokens: int = pa.Field(nullable=True, ge=0)
+    priority_tier_tokens: int = pa.Field(ge=0)
+    rack_cost_usd: Exact = pa.Field(ge=0)
+    billed_cost_usd: Exact = pa.Field(nullable=True)
+    billed_factor: Exact = pa.Field(nullable=True)
+    untraced_spend_usd: Exact = pa.Field(nullable=True)
+    status: str = pa.Field(isin=["ok", "provider_higher", "traced_higher", "priority_tier", "no_provider_data"])
+
+    @pa.dataframe_check
+    def untraced_spend_is_part_of_the_bill(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """No trace can leave more unexplained than the provider billed (its positive part)."""
+        return data.lazyframe.select(
+            pl.col("untraced_spend_usd").is_null()
+            | (pl.col("untraced_spend_usd") <= pl.max_horizontal(pl.col("billed_cost_usd"), pl.lit(0)))
+        )
+
+    @pa.dataframe_check
+    def no_provider_data_means_no_provider_figures(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A row marked `no_provider_data` carries neither reported tokens nor a bill."""
+        return data.lazyframe.select(
+            (pl.col("status") != "no_provider_data")
+            | (pl.col("reported_tokens").is_null() & pl.col("billed_cost_usd").is_null())
+        )
+
+    class Config:
+        coerce = True
+        unique = ["provider", "usage_date", "model"]
 class MartWorkflowRoi(pa.DataFrameModel):
     """One workflow-period of ROI: runs add up, revenue is not negative, intervals bracket medians."""
 
@@ -363,6 +397,7 @@ ANOMALY_TYPES = [
     "high_effort_low_value",
     "cache_unused_on_repeated_context",
     "oversized_context",
+    "untraced_spend",
     "cpst_rising",
     "retry_rate_high",
     "escalation_rate_high",

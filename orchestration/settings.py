@@ -34,6 +34,7 @@ class Settings:
     start_date: date
     label_lookback_days: int
     trace_lookback_days: int
+    provider_lookback_days: int = 7
 
     @property
     def snapshot_path(self) -> Path:
@@ -77,6 +78,8 @@ class Settings:
             label_lookback_days=int(env.get("AGENTLEDGER_LABEL_LOOKBACK_DAYS", "3")),
             # Spans of a day can sit in the next day's file (runs crossing midnight, late flushes).
             trace_lookback_days=int(env.get("AGENTLEDGER_TRACE_LOOKBACK_DAYS", "1")),
+            # Providers restate recent usage and cost buckets for a few days: re-pull a week every night.
+            provider_lookback_days=int(env.get("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "7")),
         )
 
     def export_for_dbt(self) -> None:

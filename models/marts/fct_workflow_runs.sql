@@ -8,50 +8,110 @@ runs as (
 
 ),
 
+calls as (
+
+    select * from {{ ref('int_llm_calls_priced') }}
+
+),
+
+reconciliation as (
+
+    select * from {{ ref('mart_provider_reconciliation') }}
+
+),
+
+provider_day_factors as (
+
+    -- what the provider billed per rack dollar of traced usage that day, over the models it billed
+    select
+        provider,
+        usage_date,
+        {{ divide_exact('sum(billed_cost_usd - coalesce(untraced_spend_usd, 0))', 'sum(rack_cost_usd)') }}
+            as billed_factor
+    from reconciliation
+    where billed_cost_usd is not null
+    group by all
+
+),
+
+calls_with_factors as (
+
+    select
+        calls.run_id,
+        calls.cost_usd,
+        provider_day_factors.billed_factor,
+        {{ billed_outside_cost_report('coalesce(calls.provider, calls.price_provider_id)', 'calls.service_tier') }}
+            as is_billed_outside_cost_report
+    from calls
+    left join provider_day_factors
+        on
+            coalesce(calls.provider, calls.price_provider_id) = provider_day_factors.provider
+            and cast(calls.started_at as date) = provider_day_factors.usage_date
+
+),
+
+call_billing as (
+
+    -- each call's rack cost at its provider-day's billed factor; a costed call without one (no bill
+    -- for that provider and day, or usage billed outside the cost report) leaves the run unbilled
+    select
+        run_id,
+        count(*) filter (
+            where coalesce(cost_usd, 0) != 0 and (billed_factor is null or is_billed_outside_cost_report)
+        ) as calls_without_bill,
+        {{ money('coalesce(sum(cost_usd * billed_factor), 0)') }} as billed_cost_usd
+    from calls_with_factors
+    group by run_id
+
+),
+
 final as (
 
     select
         -- ids
-        run_id,
-        workflow,
-        account_id,
-        retry_of_run_id,
+        runs.run_id,
+        runs.workflow,
+        runs.account_id,
+        runs.retry_of_run_id,
 
         -- time
-        started_at,
-        run_date,
-        ended_at,
+        runs.started_at,
+        runs.run_date,
+        runs.ended_at,
 
         -- outcome
-        outcome,
-        outcome_source,
-        is_retry,
-        is_escalated as escalated,
-        rework_minutes,
-        rework_cost_usd,
+        runs.outcome,
+        runs.outcome_source,
+        runs.is_retry,
+        runs.is_escalated as escalated,
+        runs.rework_minutes,
+        runs.rework_cost_usd,
 
         -- shape
-        reasoning_effort,
-        llm_calls,
-        failed_calls,
-        unpriced_calls,
-        agents,
-        tool_calls,
-        total_tokens,
-        uncached_input_tokens,
-        cache_read_tokens,
-        cache_write_tokens,
-        output_tokens,
-        reasoning_tokens,
+        runs.reasoning_effort,
+        runs.llm_calls,
+        runs.failed_calls,
+        runs.unpriced_calls,
+        runs.agents,
+        runs.tool_calls,
+        runs.total_tokens,
+        runs.uncached_input_tokens,
+        runs.cache_read_tokens,
+        runs.cache_write_tokens,
+        runs.output_tokens,
+        runs.reasoning_tokens,
 
         -- money
-        cost_usd,
-        -- billed cost needs the provider's own report (provider usage and cost sources)
-        cast(null as decimal(38, 10)) as billed_cost_usd,
-        no_cache_cost_usd,
-        fully_priced
+        runs.cost_usd,
+        case
+            when coalesce(call_billing.calls_without_bill, 0) = 0
+                then coalesce(call_billing.billed_cost_usd, {{ money(0) }})
+        end as billed_cost_usd,
+        runs.no_cache_cost_usd,
+        runs.fully_priced
 
     from runs
+    left join call_billing on runs.run_id = call_billing.run_id
 
 )
 

@@ -777,16 +777,19 @@ LONG_CONTEXT_THRESHOLD = 200_000
 _RATE_KINDS = ("uncached", "cache_read", "write_5m", "write_1h", "output")
 
 
-@lru_cache(maxsize=1)
-def rate_card() -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
-    """USD per token for each priced model: (below the long-context tier, above it).
+# After o3's June 2025 cut; DeepSeek off-peak hours.
+RATE_CARD_AT = datetime(2026, 1, 15, 20, 0)
+
+
+@lru_cache(maxsize=4)
+def rate_card(at: datetime = RATE_CARD_AT) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
+    """USD per token for each priced model: (below the long-context tier, above it), at `at`.
 
     Derived once by pricing unit usages with `genai_prices.calc_price`, so that pricing millions
-    of simulated calls is a dot product rather than a library call each (~80 µs).
+    of simulated calls is a dot product rather than a library call each (~80 µs). The demo's
+    billing fakes ask for another hour of the day (DeepSeek's peak price).
     """
     from genai_prices import Usage, calc_price
-
-    at = datetime(2026, 1, 15, 20, 0)  # after o3's June 2025 cut; DeepSeek off-peak hours
 
     def price(model: Model, **usage: int) -> float:
         return float(

@@ -26,7 +26,7 @@ def findings_section(db_path: Path) -> str:
             return ""
         rows = conn.execute(
             """
-            select category, detected_on, severity, anomaly_type, coalesce(workflow, '—'), explanation
+            select category, detected_on, severity, anomaly_type, coalesce(workflow, subject, '—'), explanation
             from marts.mart_cost_anomalies
             order by category, detected_on, anomaly_type, workflow
             """

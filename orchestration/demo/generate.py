@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from orchestration.demo.catalog import (
+    LONG_CONTEXT_THRESHOLD,
     NORMAL,
     OUTREACH_SYSTEM_HASH,
     WORKFLOWS,
@@ -76,6 +77,7 @@ BLOAT_WINDOW_DAYS = 21
 DISPERSION_DAYS_BEFORE_END = 9
 COST_CREEP_WINDOW_DAYS = 42
 HIGH_EFFORT_WINDOW_DAYS = 35
+UNTRACED_DAYS_BEFORE_END = 30  # the OpenAI fake bills an uninstrumented bot from then on (demo/billing.py)
 OVERSIZED_SHARE = 0.12
 OUTLIER_DAYS_BEFORE_END = 38
 OUTLIER_COST_USD = 87.0
@@ -143,6 +145,7 @@ class AnomalyPlan:
     high_effort: tuple[date, date]
     no_cache: tuple[date, date]
     oversized: tuple[date, date]
+    untraced: tuple[date, date]
 
 
 def _days_before(start: date, end: date, n: int) -> date:
@@ -168,6 +171,7 @@ def anomaly_plan(start: date, end: date) -> AnomalyPlan:
         high_effort=(_days_before(start, end, HIGH_EFFORT_WINDOW_DAYS - 1), end),
         no_cache=(start, end),
         oversized=(start, end),
+        untraced=(_days_before(start, end, UNTRACED_DAYS_BEFORE_END), end),
     )
 
 
@@ -480,8 +484,8 @@ class DayResult:
     loop_run: tuple[str, float, int] | None = None
     outlier_run: str | None = None
     truncated: tuple[Path, int] | None = None
-    # ground truth for the billing and CRM fakes: (provider, model) → summed token kinds + requests
-    usage: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # ground truth for the billing and CRM fakes: (provider, model, context window) → token kinds + requests
+    usage: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
     runs: list[tuple] = field(default_factory=list)
 
 
@@ -528,7 +532,10 @@ def _generate_day(job: DayJob) -> DayResult:
         result.llm_calls += sum(run.llm_calls for run in out.runs)
         for run in out.runs:
             for provider, model, *tokens in run.usage:
-                totals = result.usage.setdefault((provider, model), [0] * 7)
+                # Providers bill a call above the long-context threshold at its own rates (Anthropic's
+                # usage report groups by this context window): the billing fakes need the split.
+                window = "200k-1M" if sum(tokens[:4]) > LONG_CONTEXT_THRESHOLD else "0-200k"
+                totals = result.usage.setdefault((provider, model, window), [0] * 7)
                 for index, value in enumerate(tokens):
                     totals[index] += value
                 totals[6] += 1
@@ -635,6 +642,15 @@ def _planted(plan: AnomalyPlan, loop_run: tuple[str, float, int] | None) -> list
             "share_of_runs": OVERSIZED_SHARE,
             "detail": "some runs paste a whole crawl (210k-680k tokens) into one call; success does not depend on it",
         },
+        {
+            "type": "untraced_spend",
+            "workflow": None,
+            "subject": "openai",
+            "run_id": None,
+            "start_date": plan.untraced[0].isoformat(),
+            "end_date": plan.untraced[1].isoformat(),
+            "detail": "an uninstrumented support bot on gpt-5-mini in its own OpenAI project: billed, never traced",
+        },
     ]
     return planted
 
@@ -645,14 +661,15 @@ FACTS_DIR = "demo-facts"
 class FactsWriter:
     """Ground truth the demo's billing and CRM fakes build on; not an input of the pipeline.
 
-    `usage_daily.csv`: tokens by kind and answered requests per day, provider and model, as generated
-    (spans later lost to the truncated line included, as a provider would still bill them).
+    `usage_daily.csv`: tokens by kind and answered requests per day, provider, model and context
+    window (`0-200k`, or `200k-1M` for calls above the long-context threshold, billed at that tier),
+    as generated (spans later lost to the truncated line included, as a provider would still bill them).
     `runs.csv`: every run with its account, start, true outcome and rack-rate cost.
     """
 
     USAGE_HEADER = (
         "day,provider,model,uncached_input_tokens,cache_read_tokens,cache_write_5m_tokens,"
-        "cache_write_1h_tokens,output_tokens,reasoning_tokens,requests\n"
+        "cache_write_1h_tokens,output_tokens,reasoning_tokens,requests,context_window\n"
     )
     RUNS_HEADER = "run_id,workflow,account_id,started_at,outcome,cost_usd\n"
 
@@ -667,8 +684,8 @@ class FactsWriter:
 
     def add(self, result: DayResult) -> None:
         """Append one day's facts (days arrive in order)."""
-        for (provider, model), totals in sorted(result.usage.items()):
-            self._usage.write(f"{result.day},{provider},{model}," + ",".join(map(str, totals)) + "\n")
+        for (provider, model, window), totals in sorted(result.usage.items()):
+            self._usage.write(f"{result.day},{provider},{model}," + ",".join(map(str, totals)) + f",{window}\n")
         for run_id, workflow, account, start_ns, outcome, cost in result.runs:
             started = datetime.fromtimestamp(start_ns / NS_PER_S, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._runs.write(f"{run_id},{workflow},{account},{started},{outcome},{cost}\n")

@@ -15,6 +15,7 @@ import duckdb
 
 from orchestration.demo.economics import cache_savings_findings, routing_findings
 from orchestration.demo.findings import findings_section
+from orchestration.demo.reconciliation import reconciliation_section
 from orchestration.settings import Settings
 
 MARKER = ".agentledger-demo"
@@ -106,6 +107,7 @@ def serve_demo_apis(stack: ExitStack, home: Path) -> None:
 DEMO_REPORT_SECTIONS: list[Callable[[Path], str]] = []
 DEMO_REPORT_SECTIONS.append(cache_savings_findings)
 DEMO_REPORT_SECTIONS.append(routing_findings)
+DEMO_REPORT_SECTIONS.append(reconciliation_section)
 
 
 def _roi_section(db_path: Path) -> str:
@@ -130,6 +132,7 @@ DEMO_REPORT_SECTIONS.append(_published)
 
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:
     """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
+    from orchestration.demo.billing import write_focus_exports
     from orchestration.demo.generate import generate_demo
     from orchestration.runner import run_partitions
 
@@ -138,6 +141,7 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
     print(f"agentledger demo: {days} days ({first}..{end_date}), seed {seed}, into {settings.home}", flush=True)
     started = time.monotonic()
     summary = generate_demo(settings.home, end_date=end_date, days=days, seed=seed, scale=scale)
+    write_focus_exports(settings.home)  # Google's and DeepSeek's bills as FOCUS files
     print(
         f"generated {summary.runs:,} runs, {summary.spans:,} spans, {summary.labels:,} labels "
         f"in {summary.files:,} files ({time.monotonic() - started:.0f} s)",

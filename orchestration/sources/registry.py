@@ -4,8 +4,11 @@ from types import ModuleType
 
 import dagster as dg
 
+from orchestration.sources.anthropic import assets as anthropic
+from orchestration.sources.focus import assets as focus
 from orchestration.sources.hubspot import assets as hubspot
 from orchestration.sources.labels import assets as labels
+from orchestration.sources.openai import assets as openai
 from orchestration.sources.otel import assets as otel
 from orchestration.sources.salesforce import assets as salesforce
 
@@ -14,6 +17,9 @@ SOURCES: list[ModuleType] = [
     labels,
     hubspot,
     salesforce,
+    openai,
+    anthropic,
+    focus,
 ]
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.demo.billing import write_focus_exports
 from orchestration.demo.generate import generate_demo
 from orchestration.demo.run import serve_demo_apis
 from orchestration.runner import RunOutcome, run_partitions
 from orchestration.settings import Settings
-from tests.integration import hand_calc, hand_routing
+from tests.integration import hand_calc, hand_reconciliation, hand_routing
 
 FIRST_DAY = date(2026, 11, 18)
 LAST_DAY = date(2026, 11, 21)
@@ -75,11 +76,14 @@ DEMO_SCALE = 0.2
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     """One run over 2026-11-18..21: a small demo data set (all sources, served by the fake APIs)
     plus the hand-computed trace sets, whose workflows (`hand_calc`, `hand_unpriced`, `hand_routing`)
-    and account (`acct_test`) no demo data touches."""
+    and account (`acct_test`) no demo data touches, and the hand-computed reconciliation
+    (`hand_reconciliation`: Mistral and Cohere, billed through a FOCUS file)."""
     home = tmp_path_factory.mktemp("agentledger-home")
     generate_demo(home, end_date=LAST_DAY, days=DEMO_DAYS, seed=7, scale=DEMO_SCALE, workers=1)
+    write_focus_exports(home)
     hand_calc.write(home)
     hand_routing.write(home)
+    hand_reconciliation.write(home)
     with ExitStack() as stack:
         serve_demo_apis(stack, home)
         outcome = run_job(home, FIRST_DAY, LAST_DAY)

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -109,10 +109,20 @@ def wait_for(url: str, seconds: float, process: subprocess.Popen) -> None:
     pytest.fail(f"{url} did not answer within {seconds:.0f} s")
 
 
+def dismiss_dialogs(driver: object) -> None:
+    """Close Dagster's first-visit dialogs (the newsletter offer can open seconds after the page)."""
+    for skip in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):  # type: ignore[attr-defined]
+        try:
+            skip.click()
+        except (ElementClickInterceptedException, StaleElementReferenceException):
+            driver.execute_script("arguments[0].click();", skip)  # type: ignore[attr-defined]
+    time.sleep(0.3)
+
+
 def expand_sidebar_groups(driver: object, groups: list[str]) -> None:
     """Open each asset group in the lineage page's sidebar (bottom first, so rows above do not move)."""
     for group in reversed(groups):
-        for _ in range(3):
+        for attempt in range(5):
             try:
                 toggle = driver.find_element(  # type: ignore[attr-defined]
                     By.XPATH,
@@ -122,6 +132,10 @@ def expand_sidebar_groups(driver: object, groups: list[str]) -> None:
                 break
             except StaleElementReferenceException:
                 time.sleep(0.3)
+            except ElementClickInterceptedException:
+                dismiss_dialogs(driver)  # a dialog's backdrop took the click: close it and try again
+                if attempt == 4:
+                    driver.execute_script("arguments[0].click();", toggle)  # type: ignore[attr-defined]
         time.sleep(0.5)
 
 
@@ -140,15 +154,14 @@ def test_make_dev_serves_the_asset_graph_with_every_asset_of_the_nightly_job(tmp
     groups = sorted({graph.get(key).group_name for key in graph.get_all_asset_keys()})
     try:
         wait_for(f"http://127.0.0.1:{port}/server_info", 180, process)
-        driver = start_chromium(width=1600, height=1800)  # tall enough for every sidebar row
+        driver = start_chromium(width=1600, height=3200)  # tall enough for every sidebar row (~80 assets)
         try:
             # when the lineage page is loaded and its groups opened
             driver.get(f"http://127.0.0.1:{port}/asset-groups")
             WebDriverWait(driver, 120).until(
                 lambda d: all(group in d.find_element(By.TAG_NAME, "body").text for group in groups)
             )
-            for skip in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
-                skip.click()  # the first-visit newsletter dialog
+            dismiss_dialogs(driver)
             # the canvas draws one box per group (SVG foreignObjects) with the edges between them
             WebDriverWait(driver, 60).until(
                 lambda d: len(d.find_elements(By.XPATH, "//*[local-name()='foreignObject']")) >= len(groups)

@@ -2,6 +2,7 @@
 
 import shutil
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -18,23 +19,41 @@ pytestmark = pytest.mark.integration
 HOOK = "/services/T0AGENT/B0LEDGER/t0k3n"
 
 
-def test_four_days_find_the_uncached_context_but_are_too_little_history_for_the_rest(warehouse: Warehouse) -> None:
+def test_four_days_find_uncached_contexts_and_untraced_spend_not_the_rest(warehouse: Warehouse) -> None:
     # given the session's 4 demo days (scale 0.2), which hold every planted pattern clamped into
     # 2026-11-18..21: the looping run and the dispersed day on the first day, the uncached playbook
     # of pr_backlink_outreach on all four
     loop = warehouse.query("select max(cost_usd) from marts.fct_workflow_runs where workflow = 'seo_audit'")[0][0]
     assert loop > 20
 
-    # then the only finding is the uncached repeated context, which needs 50 calls in 7 days and no
-    # longer history; the loop has no 14-day baseline of 20 runs, the dispersed day no usual level
-    findings = warehouse.query_dicts("select * from marts.mart_cost_anomalies")
-    assert [(f["anomaly_type"], f["workflow"], f["category"], f["severity"]) for f in findings] == [
-        ("cache_unused_on_repeated_context", "pr_backlink_outreach", "cost_bloat", "high")
+    # then the uncached repeated context, which needs 50 calls in 7 days and no longer history, is
+    # found twice: the demo's playbook, and the hand routing set's tiered route (60 sonnet calls of
+    # exactly 60,000 uncached input tokens by one agent: the same pattern, by construction; its opus
+    # calls mix 60,000 and 150,000 tokens, not one stable input); and
+    # the OpenAI support bot no trace sees (a provider-day is judged on its own); the loop has no
+    # 14-day baseline of 20 runs, the dispersed day no usual level
+    findings = warehouse.query_dicts("select * from marts.mart_cost_anomalies order by anomaly_type, workflow")
+    assert [(f["anomaly_type"], f["workflow"], f["subject"], f["category"]) for f in findings] == [
+        ("cache_unused_on_repeated_context", "hand_routing", None, "cost_bloat"),
+        ("cache_unused_on_repeated_context", "pr_backlink_outreach", None, "cost_bloat"),
+        ("untraced_spend", None, "openai", "cost_bloat"),
     ]
-    assert date(2026, 11, 18) <= findings[0]["detected_on"] <= date(2026, 11, 21)
-    assert (
-        findings[0]["observed"] == 0 and "read 0.0% of that input from the prompt cache" in findings[0]["explanation"]
+    hand, uncached, untraced = findings
+    assert hand["detected_on"] == date(2026, 11, 20) and "60 LLM calls" in hand["explanation"]
+    assert "agent reviewer on claude-sonnet-4-5" in hand["explanation"]
+    assert date(2026, 11, 18) <= uncached["detected_on"] <= date(2026, 11, 21) and uncached["severity"] == "high"
+    assert uncached["observed"] == 0 and "read 0.0% of that input from the prompt cache" in uncached["explanation"]
+    # the bot bills every day, twice the traced gpt-5-mini tokens; at this scale its spend passes
+    # the $1 floor (and 5% of the bill) on 11-19 only: one finding, on that day, with the
+    # reconciliation's untraced spend of that provider-day
+    days = warehouse.query(
+        "select usage_date, sum(untraced_spend_usd), sum(billed_cost_usd) from marts.mart_provider_reconciliation "
+        "where provider = 'openai' group by all order by 1"
     )
+    beyond = [(day, spend) for day, spend, bill in days if spend > max(1, Decimal("0.05") * bill)]
+    assert [day for day, _ in beyond] == [date(2026, 11, 19)]
+    assert (untraced["detected_on"], untraced["observed"]) == beyond[0]
+    assert untraced["expected"] == 1 and "all on gpt-5-mini" in untraced["explanation"]
     # and the alert step ran after the mart (it keeps its memory of sent findings) and sent nothing
     assert warehouse.query("select count(*) from alerts.sent_findings") == [(0,)]
 
@@ -66,7 +85,7 @@ def test_the_alert_step_sends_each_new_finding_once_across_two_runs(warehouse: W
     db_path = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse.db_path, db_path)
     session_findings = [row[0] for row in warehouse.query("select finding_id from marts.mart_cost_anomalies")]
-    assert len(session_findings) == 1
+    assert len(session_findings) == 3
     _add_finding(db_path, "f_aaaaaaaaaaaaaaaa", date(2026, 11, 20), "loop_spike", "seo_audit")
     _add_finding(db_path, "f_bbbbbbbbbbbbbbbb", date(2026, 11, 21), "context_bloat", "client_report")
     accepted: list[dict] = []

@@ -105,10 +105,10 @@ def test_effort_tiers_and_categories_account_for_every_run(warehouse: Warehouse)
 
     spend = warehouse.query("select sum(cost_usd), sum(runs) from marts.mart_spend_by_category")[0]
     assert spend == warehouse.query("select sum(cost_usd), count(*) from marts.fct_workflow_runs")[0]
-    # the hand sets are in no catalog
+    # the hand sets are in no catalog (hand_calc, hand_unpriced, hand_routing, hand_reconciliation)
     assert warehouse.query(
         "select workflows from marts.mart_spend_by_category where cost_category = 'uncategorized'"
-    ) == [(3,)]
+    ) == [(4,)]
 
 
 def test_the_demo_report_prints_the_routing_and_cache_findings(warehouse: Warehouse) -> None:

@@ -9,21 +9,24 @@ from orchestration.demo.findings import findings_section
 
 
 def test_findings_are_grouped_by_category_with_their_explanations(tmp_path: Path) -> None:
-    # given a warehouse with a loop and a health-target trigger
+    # given a warehouse with a loop, a provider's untraced spend and a health-target trigger
     db_path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(db_path)) as conn:
         conn.execute("create schema marts")
         conn.execute(
             "create table marts.mart_cost_anomalies (detected_on date, anomaly_type varchar, category varchar, "
-            "workflow varchar, severity varchar, explanation varchar)"
+            "workflow varchar, subject varchar, severity varchar, explanation varchar)"
         )
         conn.executemany(
-            "insert into marts.mart_cost_anomalies values (?, ?, ?, ?, ?, ?)",
+            "insert into marts.mart_cost_anomalies values (?, ?, ?, ?, ?, ?, ?)",
             [
-                [date(2026, 10, 1), "human_intervention_high", "optimization_trigger", "code_refactor", "low",
+                [date(2026, 10, 1), "human_intervention_high", "optimization_trigger", "code_refactor", None, "low",
                  "code_refactor's human intervention rate was 39.7% in September 2026, above the 20% target"],
-                [date(2026, 11, 5), "loop_spike", "anomaly", "seo_audit", "high",
+                [date(2026, 11, 5), "loop_spike", "anomaly", "seo_audit", None, "high",
                  "run wr_1 cost $91.27, 21.9× the 14-day median of $4.17 for seo_audit, in 564 LLM calls"],
+                [date(2026, 10, 24), "untraced_spend", "cost_bloat", None, "openai", "high",
+                 "openai billed $3.10 on 2026-10-24 that no trace explains "
+                 "(27.0% of its $11.48 bill, all on gpt-5-mini)"],
             ],
         )  # fmt: skip
 
@@ -32,11 +35,16 @@ def test_findings_are_grouped_by_category_with_their_explanations(tmp_path: Path
 
     # then anomalies come first, each finding with its explanation under it
     assert text.splitlines() == [
-        "Findings (marts.mart_cost_anomalies): 1 cost anomalies, 0 avoidable-spend patterns, 1 optimization triggers",
+        "Findings (marts.mart_cost_anomalies): 1 cost anomalies, 1 avoidable-spend patterns, 1 optimization triggers",
         "",
         "Cost anomalies",
         "  2026-11-05  high    loop_spike                        seo_audit",
         "              run wr_1 cost $91.27, 21.9× the 14-day median of $4.17 for seo_audit, in 564 LLM calls",
+        "",
+        "Avoidable spend (cost bloat)",
+        "  2026-10-24  high    untraced_spend                    openai",
+        "              openai billed $3.10 on 2026-10-24 that no trace explains (27.0% of its $11.48 bill, all on",
+        "              gpt-5-mini)",
         "",
         "Optimization triggers (health targets missed)",
         "  2026-10-01  low     human_intervention_high           code_refactor",

@@ -24,10 +24,9 @@
     the conditions of two cooldowns before it; the finding models evaluate those days too, so the
     result does not depend on how the days were split into runs.
 
-    Adding a finding type is one model and one line in `finding_models`. untraced_spend (a
-    provider-day whose billed cost no trace explains) joins here once mart_provider_reconciliation
-    exists: its workflow is NULL and its `subject` the provider (a finding's identity is its type,
-    workflow, run, subject and day).
+    Adding a finding type is one model and one line in `finding_models`. A finding about no one
+    workflow names what it is about in `subject` (untraced_spend: the provider, workflow NULL); a
+    finding's identity is its type, workflow, run, subject and day.
 -#}
 
 {%- set finding_models = [
@@ -38,6 +37,7 @@
     'int_anomalies__high_effort',
     'int_anomalies__cache_unused',
     'int_anomalies__oversized',
+    'int_anomalies__untraced',
     'int_anomalies__health_targets',
     'int_anomalies__cpst_rising',
 ] %}

@@ -22,9 +22,11 @@ class DemoApi:
     environment: Callable[[str], dict[str, str]]
 
 
-from orchestration.demo.apis import hubspot, salesforce  # noqa: E402 - the registry entries below
+from orchestration.demo.apis import anthropic, hubspot, openai, salesforce  # noqa: E402 - the registry entries below
 
 DEMO_APIS: list[DemoApi] = [
+    DemoApi("Anthropic Admin", anthropic.register, anthropic.environment),
+    DemoApi("OpenAI organization", openai.register, openai.environment),
     DemoApi("HubSpot", hubspot.register, hubspot.environment),
     DemoApi("Salesforce", salesforce.register, salesforce.environment),
 ]

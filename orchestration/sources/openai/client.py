@@ -1,0 +1,72 @@
+"""OpenAI organization Usage and Costs APIs: completions usage and costs, one flat record per (bucket, result)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import requests
+
+from orchestration.http import ApiConfig, ApiSource
+from orchestration.sources.provider_api import iter_pages
+
+OPENAI_API = ApiSource(
+    name="OpenAI organization API",
+    key_setting="OPENAI_ADMIN_KEY",
+    base_url_setting="OPENAI_BASE_URL",
+    default_base_url="https://api.openai.com",
+)
+USAGE_PATH = "/organization/usage/completions"
+COST_PATH = "/organization/costs"
+# Daily buckets: at most 31 per page for usage (reference §B.1); costs allow 180, 31 keeps pages alike.
+MAX_BUCKETS_PER_PAGE = 31
+USAGE_GROUP_BY = ("model", "project_id", "api_key_id", "batch", "service_tier")
+COST_GROUP_BY = ("project_id", "line_item")
+
+
+def unix_seconds(day: date) -> int:
+    """Midnight UTC of `day` as Unix seconds: buckets start where start_time says, so it must be day-aligned."""
+    return int(datetime.combine(day, time(), tzinfo=UTC).timestamp())
+
+
+class OpenAIClient:
+    """Reads the organization's completions usage and its costs over a window of days."""
+
+    def __init__(self, config: ApiConfig, session: requests.Session) -> None:
+        self.config = config
+        self.session = session
+        # OPENAI_BASE_URL is often set the SDK's way, with /v1 already on it.
+        self.prefix = "" if config.base_url.endswith("/v1") else "/v1"
+
+    def _headers(self) -> dict[str, str]:
+        # The key goes in a header, never in the URL: URLs end up in logs and error messages.
+        return {"Authorization": f"Bearer {self.config.secret}"}
+
+    def _records(self, path: str, first: date, last: date, group_by: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        params: list[tuple[str, Any]] = [
+            ("start_time", unix_seconds(first)),
+            ("end_time", unix_seconds(last + timedelta(days=1))),
+            ("bucket_width", "1d"),
+            ("limit", MAX_BUCKETS_PER_PAGE),
+            *(("group_by", name) for name in group_by),
+        ]
+        for page in iter_pages(self.session, self.config, self.prefix + path, params, self._headers()):
+            for bucket in page["data"]:
+                start = bucket.get("start_time")
+                day = datetime.fromtimestamp(int(start), UTC).date() if start is not None else None
+                for result in bucket.get("results") or []:
+                    record = {k: v for k, v in result.items() if k != "object"}
+                    amount = record.pop("amount", None)
+                    if isinstance(amount, dict):  # costs: {"value": 0.12, "currency": "usd"}
+                        record["amount_value"] = amount.get("value")
+                        record["amount_currency"] = amount.get("currency")
+                    yield {**record, "start_time": start, "end_time": bucket.get("end_time"), "_partition_date": day}
+
+    def iter_usage(self, first: date, last: date) -> Iterator[dict[str, Any]]:
+        """Yield one record per (day bucket, model, project, API key, batch, service tier) of completions usage."""
+        yield from self._records(USAGE_PATH, first, last, USAGE_GROUP_BY)
+
+    def iter_costs(self, first: date, last: date) -> Iterator[dict[str, Any]]:
+        """Yield one record per (day bucket, project, line item) of cost, in dollars."""
+        yield from self._records(COST_PATH, first, last, COST_GROUP_BY)

@@ -1,0 +1,114 @@
+"""The FOCUS source on real CSV and Parquet files: newest export wins, corrections restate their day."""
+
+import os
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from orchestration.sources.focus.load import load_focus
+
+HEADER = ["BilledCost", "BillingCurrency", "BillingAccountId", "BillingPeriodStart", "BillingPeriodEnd",
+          "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "ChargeClass", "ServiceCategory",
+          "ProviderName", "ConsumedQuantity", "ConsumedUnit", "SkuMeter", "Tags"]
+
+
+def row(day: str, billed: str, *, period: str = "2026-11", meter: str = "Input Tokens", charge_class: str = "",
+        currency: str = "USD", **extra: str) -> dict[str, str]:
+    start = f"{period}-01T00:00:00Z"
+    end = "2026-12-01T00:00:00Z" if period == "2026-11" else "2026-11-01T00:00:00Z"
+    following = date.fromisoformat(day) + timedelta(days=1)
+    return {
+        "BilledCost": billed, "BillingCurrency": currency, "BillingAccountId": "acct-1", "BillingPeriodStart": start,
+        "BillingPeriodEnd": end, "ChargePeriodStart": f"{day}T00:00:00Z", "ChargePeriodEnd": f"{following}T00:00:00Z",
+        "ChargeCategory": "Usage", "ChargeClass": charge_class, "ServiceCategory": "AI and Machine Learning",
+        "ProviderName": "Google Cloud", "ConsumedQuantity": "1000", "ConsumedUnit": "Tokens", "SkuMeter": meter,
+        "Tags": '{"model": "gemini-2.5-pro"}', **extra,
+    }
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], mtime: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(dict.fromkeys(name for r in rows for name in [*HEADER, *r]))
+    lines = [",".join(names)]
+    for r in rows:
+        lines.append(",".join('"' + r.get(name, "").replace('"', '""') + '"' for name in names))
+    path.write_text("\n".join(lines) + "\n")
+    os.utime(path, (mtime, mtime))
+
+
+def loaded(db: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return db.execute(
+        "select _partition_date, billed_cost, charge_class, _source_file like '%.parquet' "
+        "from raw.focus_charges order by 1, 2"
+    ).fetchall()
+
+
+def test_the_newest_export_wins_per_day_and_x_columns_pass_through(tmp_path: Path) -> None:
+    # given a month-to-date export, and a newer one restating 11-20 (with a vendor x_ column)
+    folder = tmp_path / "billing"
+    write_csv(folder / "google" / "export-1.csv",
+              [row("2026-11-19", "1.00"), row("2026-11-20", "0.80"), row("2026-11-20", "0.10", meter="Output Tokens")],
+              mtime=1_000)
+    write_csv(folder / "google" / "export-2.csv", [row("2026-11-20", "1.25", x_ExportTime="2026-11-22T00:00:00Z")],
+              mtime=2_000)
+    db = duckdb.connect()
+
+    # when the window 11-19..11-20 is loaded
+    report = load_focus(db, folder, date(2026, 11, 19), date(2026, 11, 20))
+
+    # then 11-20 comes from the newer export only (its two older rows superseded), 11-19 from the older
+    assert loaded(db) == [(date(2026, 11, 19), Decimal("1.0000000000"), None, False),
+                          (date(2026, 11, 20), Decimal("1.2500000000"), None, False)]
+    assert report.extra["superseded_rows"] == 2
+    extra = db.execute("select extra_columns from raw.focus_charges where _partition_date = '2026-11-20'").fetchone()
+    assert orjson.loads(extra[0]) == {"x_ExportTime": "2026-11-22T00:00:00Z"}
+
+
+def test_a_correction_in_a_later_period_restates_its_day_and_reloading_changes_nothing(tmp_path: Path) -> None:
+    # given October's export (a Parquet file) and November's CSV holding a correction of 10-31
+    folder = tmp_path / "billing"
+    october = [row("2026-10-30", "2.00", period="2026-10"), row("2026-10-31", "3.00", period="2026-10")]
+    (folder / "deepseek").mkdir(parents=True)
+    table = pa.Table.from_pylist([{**r, "BilledCost": Decimal(r["BilledCost"])} for r in october])
+    pq.write_table(table, folder / "deepseek" / "october.parquet")
+    os.utime(folder / "deepseek" / "october.parquet", (1_000, 1_000))
+    write_csv(folder / "deepseek" / "november.csv",
+              [row("2026-11-20", "4.00"), row("2026-10-31", "-0.30", charge_class="Correction")], mtime=2_000)
+    db = duckdb.connect()
+
+    # when a nightly window of November days is loaded, twice
+    load_focus(db, folder, date(2026, 11, 14), date(2026, 11, 20))
+    first = loaded(db)
+    load_focus(db, folder, date(2026, 11, 14), date(2026, 11, 20))
+
+    # then the window reached back to the corrected day: 10-31 holds its charge and the correction
+    # (billed in November, so the October export does not supersede it), 10-30 stays outside
+    assert first == [
+        (date(2026, 10, 31), Decimal("-0.3000000000"), "Correction", False),
+        (date(2026, 10, 31), Decimal("3.0000000000"), None, True),
+        (date(2026, 11, 20), Decimal("4.0000000000"), None, False),
+    ]
+    assert loaded(db) == first
+
+
+def test_a_row_in_another_currency_is_quarantined_with_the_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "billing"
+    write_csv(folder / "export.csv", [row("2026-11-20", "1.00"), row("2026-11-20", "9.00", currency="EUR")], 1_000)
+    db = duckdb.connect()
+
+    report = load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20))
+
+    assert (report.received, report.loaded, report.quarantined) == (2, 1, 1)
+    reason = db.execute("select reason from raw.quarantine where entity = 'focus_charges'").fetchone()[0]
+    assert "billing_currency" in reason and "EUR" in reason
+
+
+def test_a_missing_folder_means_no_exports_configured(tmp_path: Path) -> None:
+    db = duckdb.connect()
+    assert load_focus(db, tmp_path / "absent", date(2026, 11, 20), date(2026, 11, 20)) is None
+    assert db.execute("select count(*) from raw.focus_charges").fetchone() == (0,)
