@@ -7,7 +7,7 @@ export AGENTLEDGER_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(AGENTLEDGER_HOME)/dagster
 
 .DEFAULT_GOAL := help
-.PHONY: help install manifest demo test unit lint dev clean browser bi-venv report
+.PHONY: help install manifest demo test unit lint dev clean browser bi-venv report anomaly-acceptance
 
 # The browser tests drive Debian's Chromium through its chromedriver (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
@@ -63,6 +63,9 @@ unit: install manifest  ## the fast tests only (no Dagster runs)
 
 report: install  ## write $(AGENTLEDGER_HOME)/report.html from the published snapshot
 	$(BIN)/agentledger report
+
+anomaly-acceptance: install manifest  ## demo with and without planted anomalies, end to end: every planted pattern found, nothing else
+	$(BIN)/python bench/anomaly_acceptance.py
 
 dev: install manifest  ## the Dagster UI on this project (http://127.0.0.1:3000; DEV_PORT=… for another port)
 	mkdir -p $(DAGSTER_HOME)
