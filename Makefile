@@ -7,7 +7,7 @@ export AGENTLEDGER_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(AGENTLEDGER_HOME)/dagster
 
 .DEFAULT_GOAL := help
-.PHONY: help install manifest demo test unit lint dev clean browser bi-venv report bench bench-small
+.PHONY: help install manifest demo test unit lint dev clean browser bi-venv report anomaly-acceptance bench bench-small
 
 # The browser tests drive Debian's Chromium through its chromedriver (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
@@ -69,6 +69,9 @@ bench-small: install manifest  ## the same benchmark at a small scale, every pha
 
 report: install  ## write $(AGENTLEDGER_HOME)/report.html from the published snapshot
 	$(BIN)/agentledger report
+
+anomaly-acceptance: install manifest  ## demo with and without planted anomalies, end to end: every planted pattern found, nothing else
+	$(BIN)/python bench/anomaly_acceptance.py
 
 dev: install manifest  ## the Dagster UI on this project (http://127.0.0.1:3000; DEV_PORT=… for another port)
 	mkdir -p $(DAGSTER_HOME)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.alerts import cost_anomaly_alerts
 from orchestration.marts import mart_gates
 from orchestration.publish import build_publish_assets
 from orchestration.resources import dbt_project, make_resources
@@ -16,7 +17,7 @@ dbt_project.prepare_if_dev()
 ASSETS = [*registry.assets(), dbt_models]
 
 defs = dg.Definitions(
-    assets=[*ASSETS, *build_publish_assets(ASSETS)],
+    assets=[*ASSETS, *build_publish_assets(ASSETS), cost_anomaly_alerts],
     asset_checks=[*registry.asset_checks(), *mart_gates],
     jobs=[nightly_job],
     schedules=[nightly_schedule],

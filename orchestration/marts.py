@@ -8,6 +8,7 @@ from orchestration.schemas import (
     FctWorkflowRuns,
     MartAgentOverhead,
     MartCacheSavings,
+    MartCostAnomalies,
     MartModelMix,
     MartProviderReconciliation,
     MartReasoningEffort,
@@ -61,5 +62,12 @@ mart_gates = [
             ("mart_agent_overhead", MartAgentOverhead),
             ("mart_spend_by_category", MartSpendByCategory),
         )
+    ),
+    pandera_gate(
+        asset_key=dg.AssetKey(["marts", "mart_cost_anomalies"]),
+        relation="marts.mart_cost_anomalies",
+        model=MartCostAnomalies,
+        date_column="detected_on",
+        lookback_days=DBT_LOOKBACK_DAYS,
     ),
 ]

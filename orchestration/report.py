@@ -531,7 +531,7 @@ SECTIONS: list[SectionSpec] = [
     SectionSpec(
         id="spend_by_category", title="Spend by category over time", mart="mart_spend_by_category",
         columns={
-            "month": ("month", "period_start"), "category": ("category", "spend_category"),
+            "month": ("month", "period_start"), "category": ("cost_category", "category", "spend_category"),
             "spend": ("spend_usd", "cost_usd", "total_cost_usd"),
         },
         build=spend_by_category,

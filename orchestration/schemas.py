@@ -387,3 +387,44 @@ class MartSpendByCategory(pa.DataFrameModel):
     class Config:
         coerce = True
         unique = ["month", "cost_category"]
+
+
+ANOMALY_TYPES = [
+    "loop_spike",
+    "context_bloat",
+    "inconsistent_inputs",
+    "cost_up_outcomes_flat",
+    "high_effort_low_value",
+    "cache_unused_on_repeated_context",
+    "oversized_context",
+    "untraced_spend",
+    "cpst_rising",
+    "retry_rate_high",
+    "escalation_rate_high",
+    "human_intervention_high",
+]
+
+
+class MartCostAnomalies(pa.DataFrameModel):
+    """One finding: a known type, a stable unique id, a severity and an explanation to act on."""
+
+    finding_id: str = pa.Field(unique=True, str_startswith="f_")
+    detected_on: dt.date = pa.Field()
+    anomaly_type: str = pa.Field(isin=ANOMALY_TYPES)
+    category: str = pa.Field(isin=["anomaly", "cost_bloat", "optimization_trigger"])
+    workflow: str = pa.Field(nullable=True)
+    run_id: str = pa.Field(nullable=True)
+    subject: str = pa.Field(nullable=True)
+    severity: str = pa.Field(isin=["high", "medium", "low"])
+    measure: str = pa.Field()
+    observed: decimal.Decimal = pa.Field(nullable=True)
+    expected: decimal.Decimal = pa.Field(nullable=True)
+    explanation: str = pa.Field(str_length={"min_value": 20})
+
+    @pa.dataframe_check
+    def a_loop_names_its_run(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A loop_spike is about one run: its run_id is set."""
+        return data.lazyframe.select((pl.col("anomaly_type") != "loop_spike") | pl.col("run_id").is_not_null())
+
+    class Config:
+        coerce = True

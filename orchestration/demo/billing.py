@@ -7,7 +7,8 @@ then changed the way real bills differ from rack-rate token math (reference/doma
 - **Anthropic** (Admin API fake): cache reads billed at half the list price (a cache credit); a
   nightly Priority Tier batch job no trace sees, in the usage report only (Priority Tier is billed
   outside the cost report); the newest day first reported at 94 % and restated on the next pull.
-- **OpenAI** (organization API fake): list price, plus an uninstrumented support bot on
+- **OpenAI** (organization API fake): list price, plus (when the demo plants its anomalies, over
+  the days the manifest lists for `untraced_spend`) an uninstrumented support bot on
   `gpt-5-mini` in its own project — usage and cost no trace explains.
 - **Google** (FOCUS CSV, Cloud Billing export): a negotiated 15 % discount as daily Credit rows, and a
   re-export that restates the two newest days (the first export had the newest day 80 % complete).
@@ -22,6 +23,7 @@ same bills for the same generated data.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.demo.catalog import MODELS, rate_card
-from orchestration.demo.generate import FACTS_DIR
+from orchestration.demo.generate import FACTS_DIR, MANIFEST
 
 KINDS = ("uncached", "cache_read", "write_5m", "write_1h", "output")
 # The list price of every model at noon UTC: DeepSeek's standard (peak) price, the others' only one.
@@ -42,7 +44,7 @@ ANTHROPIC_CACHE_READ_BILLED = Decimal("0.5")
 ANTHROPIC_PRIORITY_SHARE = Decimal("0.2")  # the batch job's daily tokens, as a share of Sonnet's traced ones
 PRELIMINARY_SHARE = Decimal("0.94")
 OPENAI_UNTRACED_MODEL = "gpt-5-mini"
-OPENAI_UNTRACED_SHARE = Decimal("0.35")
+OPENAI_UNTRACED_SHARE = Decimal("2")  # the bot's tokens per traced gpt-5-mini token
 GOOGLE_DISCOUNT = Decimal("0.15")
 GOOGLE_FIRST_EXPORT_SHARE = Decimal("0.8")
 DEEPSEEK_REFUND_SHARE = Decimal("0.05")
@@ -242,11 +244,23 @@ def _openai_results(usage: DayUsage, project: str) -> tuple[dict[str, Any], list
     return result, lines
 
 
+def untraced_days(home: Path) -> tuple[date, date] | None:
+    """The days the demo plants untraced spend (its manifest's `untraced_spend` pattern), if it does."""
+    manifest = home / MANIFEST
+    if not manifest.exists():
+        return None
+    for pattern in json.loads(manifest.read_text()).get("planted", []):
+        if pattern["type"] == "untraced_spend":
+            return date.fromisoformat(pattern["start_date"]), date.fromisoformat(pattern["end_date"])
+    return None
+
+
 def openai_reports(home: Path) -> tuple[dict, dict]:
     """Usage and cost buckets by day for the OpenAI fake: the traced agents' project and an untraced bot."""
     usage: dict[date, list[dict[str, Any]]] = defaultdict(list)
     costs: dict[date, list[dict[str, Any]]] = defaultdict(list)
     merged: dict[tuple[date, str], DayUsage] = {}
+    bot = untraced_days(home)
     for row in read_usage(home):
         if row.provider != "openai":
             continue
@@ -261,7 +275,7 @@ def openai_reports(home: Path) -> tuple[dict, dict]:
         result, lines = _openai_results(row, "proj_demo_agents")
         usage[day].append(result)
         costs[day].extend(lines)
-        if model == OPENAI_UNTRACED_MODEL:
+        if model == OPENAI_UNTRACED_MODEL and bot and bot[0] <= day <= bot[1]:
             result, lines = _openai_results(row.scaled(OPENAI_UNTRACED_SHARE), "proj_demo_support_bot")
             usage[day].append(result)
             costs[day].extend(lines)

@@ -77,6 +77,7 @@ BLOAT_WINDOW_DAYS = 21
 DISPERSION_DAYS_BEFORE_END = 9
 COST_CREEP_WINDOW_DAYS = 42
 HIGH_EFFORT_WINDOW_DAYS = 35
+UNTRACED_DAYS_BEFORE_END = 30  # the OpenAI fake bills an uninstrumented bot from then on (demo/billing.py)
 OVERSIZED_SHARE = 0.12
 OUTLIER_DAYS_BEFORE_END = 38
 OUTLIER_COST_USD = 87.0
@@ -144,22 +145,33 @@ class AnomalyPlan:
     high_effort: tuple[date, date]
     no_cache: tuple[date, date]
     oversized: tuple[date, date]
+    untraced: tuple[date, date]
 
 
 def _days_before(start: date, end: date, n: int) -> date:
     return max(start, end - timedelta(days=n))
 
 
+def _weekday_on_or_before(day: date, start: date) -> date:
+    """`day`, or the Friday before it when it falls on a weekend (not before `start`)."""
+    return max(start, day - timedelta(days=max(0, day.weekday() - 4)))
+
+
 def anomaly_plan(start: date, end: date) -> AnomalyPlan:
-    """Place the anomalies relative to `end`, clamped into `start..end`."""
+    """Place the anomalies relative to `end`, clamped into `start..end`.
+
+    The inconsistent-inputs day is a weekday: a weekend holds a quarter of ad_copy_iteration's
+    runs (~4), too few to measure a day's run-to-run dispersion.
+    """
     return AnomalyPlan(
         loop_day=_days_before(start, end, LOOP_DAYS_BEFORE_END),
         bloat=(_days_before(start, end, BLOAT_WINDOW_DAYS - 1), end),
-        dispersion_day=_days_before(start, end, DISPERSION_DAYS_BEFORE_END),
+        dispersion_day=_weekday_on_or_before(_days_before(start, end, DISPERSION_DAYS_BEFORE_END), start),
         cost_creep=(_days_before(start, end, COST_CREEP_WINDOW_DAYS - 1), end),
         high_effort=(_days_before(start, end, HIGH_EFFORT_WINDOW_DAYS - 1), end),
         no_cache=(start, end),
         oversized=(start, end),
+        untraced=(_days_before(start, end, UNTRACED_DAYS_BEFORE_END), end),
     )
 
 
@@ -629,6 +641,15 @@ def _planted(plan: AnomalyPlan, loop_run: tuple[str, float, int] | None) -> list
             "end_date": plan.oversized[1].isoformat(),
             "share_of_runs": OVERSIZED_SHARE,
             "detail": "some runs paste a whole crawl (210k-680k tokens) into one call; success does not depend on it",
+        },
+        {
+            "type": "untraced_spend",
+            "workflow": None,
+            "subject": "openai",
+            "run_id": None,
+            "start_date": plan.untraced[0].isoformat(),
+            "end_date": plan.untraced[1].isoformat(),
+            "detail": "an uninstrumented support bot on gpt-5-mini in its own OpenAI project: billed, never traced",
         },
     ]
     return planted

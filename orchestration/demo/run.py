@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.demo.economics import cache_savings_findings, routing_findings
+from orchestration.demo.findings import findings_section
 from orchestration.demo.reconciliation import reconciliation_section
 from orchestration.settings import Settings
 
@@ -116,6 +117,7 @@ def _roi_section(db_path: Path) -> str:
 
 
 DEMO_REPORT_SECTIONS.append(_roi_section)
+DEMO_REPORT_SECTIONS.append(findings_section)
 
 
 def _published(db_path: Path) -> str:

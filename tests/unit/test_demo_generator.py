@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from orchestration.demo import generate_demo
+from orchestration.demo.billing import openai_reports
 from orchestration.demo.catalog import (
     CONVENTIONS,
     NORMAL,
@@ -381,9 +382,10 @@ def test_planted_anomalies_are_listed_and_visible(demo):
         "high_effort_low_value",
         "cache_unused_on_repeated_context",
         "oversized_context",
+        "untraced_spend",
     }
     for planted in summary.planted:
-        assert planted["workflow"] in WORKFLOWS
+        assert planted["workflow"] in WORKFLOWS or (planted["workflow"] is None and planted["subject"] == "openai")
         assert date.fromisoformat(planted["start_date"]) <= date.fromisoformat(planted["end_date"])
     loop = types["loop_spike"]
     assert loop["cost_usd"] >= 20 * loop["median_cost_usd"] and loop["llm_calls"] >= 20 * loop["median_llm_calls"]
@@ -406,6 +408,21 @@ def test_planted_anomalies_are_listed_and_visible(demo):
     # high effort everywhere in ticket triage
     triage = [s for s in parsed.spans if not s["parentSpanId"] and s["attrs"]["workflow.name"] == "ticket_triage"]
     assert triage and {s["attrs"]["workflow.reasoning_effort"] for s in triage} == {"high"}
+
+
+def bot_days(home: Path) -> set[date]:
+    """Days on which the OpenAI fake bills the uninstrumented support bot's project."""
+    usage, _ = openai_reports(home)
+    return {day for day, results in usage.items() if any(r["project_id"] == "proj_demo_support_bot" for r in results)}
+
+
+def test_untraced_spend_is_billed_on_its_planted_days_only(demo, plain):
+    home, summary, _ = demo
+    untraced = next(p for p in summary.planted if p["type"] == "untraced_spend")
+    first, last = date.fromisoformat(untraced["start_date"]), date.fromisoformat(untraced["end_date"])
+    days = bot_days(home)
+    assert days and min(days) == first and max(days) <= last
+    assert bot_days(plain[0]) == set()
 
 
 def test_no_anomalies_when_not_planted(plain):

@@ -1,0 +1,194 @@
+"""Alerts: every new finding of `marts.mart_cost_anomalies`, once, to a Slack-compatible webhook.
+
+The nightly job's `alerts/cost_anomaly_alerts` step runs after the mart and its gate. It posts each
+finding of the run's window (plus the dbt lookback, whose days the run re-evaluated) that it has not
+sent before, one message per finding, and records each delivery in `alerts.sent_findings` (keyed
+by the mart's stable `finding_id`) as soon as the webhook accepts it: a finding is sent once, however
+often its day is re-run, and a failed delivery is retried by the next run.
+
+The webhook URL is a secret (a Slack incoming webhook carries its token in the path): it is read
+from AGENTLEDGER_ALERT_WEBHOOK when the step runs and never logged, stored or put in an error.
+Without it nothing is sent and nothing is recorded, so the findings go out once a webhook is set.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+import duckdb
+import requests
+from dagster_duckdb import DuckDBResource
+
+from orchestration.http import TIMEOUT, make_session
+from orchestration.marts import DBT_LOOKBACK_DAYS
+from orchestration.partitions import daily_partitions, single_run, window_days
+
+WEBHOOK_ENV = "AGENTLEDGER_ALERT_WEBHOOK"
+MART = "marts.mart_cost_anomalies"
+SENT_TABLE = "alerts.sent_findings"
+MART_KEY = dg.AssetKey(["marts", "mart_cost_anomalies"])
+SEVERITY_EMOJI = {"high": ":rotating_light:", "medium": ":warning:", "low": ":information_source:"}
+CATEGORY_TITLES = {
+    "anomaly": "Cost anomaly",
+    "cost_bloat": "Avoidable spend",
+    "optimization_trigger": "Optimization trigger",
+}
+
+
+class AlertDeliveryError(RuntimeError):
+    """The webhook did not accept a finding after retries (the message never names the URL)."""
+
+
+@dataclass
+class AlertReport:
+    """What one alert step did."""
+
+    new: int = 0
+    sent: list[str] = field(default_factory=list)
+    skipped_reason: str | None = None
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Metadata of the step's materialization."""
+        return {"new_findings": self.new, "sent": len(self.sent), "not_sent_reason": self.skipped_reason or ""}
+
+
+def ensure_sent_table(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create `alerts.sent_findings` (one row per finding delivered) when it does not exist."""
+    conn.execute("create schema if not exists alerts")
+    conn.execute(
+        f"""
+        create table if not exists {SENT_TABLE} (
+            finding_id varchar primary key,
+            anomaly_type varchar not null,
+            workflow varchar,
+            detected_on date not null,
+            sent_at timestamp not null,
+            http_status integer not null
+        )
+        """
+    )
+
+
+def new_findings(conn: duckdb.DuckDBPyConnection, first: date, last: date) -> list[dict[str, Any]]:
+    """Findings detected on `first..last` that were never sent, most severe first, then oldest."""
+    ensure_sent_table(conn)
+    cursor = conn.execute(
+        f"""
+        select findings.*
+        from {MART} as findings
+        anti join {SENT_TABLE} as sent on findings.finding_id = sent.finding_id
+        where findings.detected_on between ? and ?
+        order by
+            case findings.severity when 'high' then 0 when 'medium' then 1 else 2 end,
+            findings.detected_on,
+            findings.finding_id
+        """,
+        [first, last],
+    )
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def slack_payload(finding: dict[str, Any]) -> dict[str, Any]:
+    """A Slack incoming-webhook message: `text` (notifications, plain clients) and Block Kit blocks."""
+    title = f"{CATEGORY_TITLES.get(finding['category'], 'Finding')}: {finding['anomaly_type']}" + (
+        f" in {finding['workflow']}" if finding.get("workflow") else ""
+    )
+    emoji = SEVERITY_EMOJI.get(finding["severity"], "")
+    context = f"detected {finding['detected_on']} · severity {finding['severity']} · finding {finding['finding_id']}"
+    return {
+        "text": f"{emoji} {title}: {finding['explanation']}".strip(),
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"{emoji} {finding['explanation']}".strip()}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
+        ],
+    }
+
+
+def _post(session: requests.Session, url: str, payload: dict[str, Any]) -> int:
+    """POST one message; the HTTP status after the session's retries. Errors never carry the URL."""
+    try:
+        response = session.post(url, json=payload, timeout=TIMEOUT)
+    except requests.RequestException as error:  # its text names the URL: report the kind only
+        raise AlertDeliveryError(f"alert webhook unreachable ({type(error).__name__})") from None
+    response.close()
+    return response.status_code
+
+
+def send_new_findings(
+    conn: duckdb.DuckDBPyConnection,
+    webhook_url: str | None,
+    first: date,
+    last: date,
+    *,
+    session: requests.Session | None = None,
+    log: Callable[[str], None] = print,
+) -> AlertReport:
+    """Send every finding detected on `first..last` not sent before; remember each one delivered.
+
+    Args:
+        conn: The warehouse (read `marts.mart_cost_anomalies`, write `alerts.sent_findings`).
+        webhook_url: The Slack-compatible incoming webhook, or None: then nothing is sent.
+        first: First day of findings to consider.
+        last: Last day, inclusive.
+        session: HTTP session (default: `make_session()`, which retries 429 and 5xx with backoff).
+        log: Where the one summary line goes.
+
+    Raises:
+        AlertDeliveryError: The webhook refused or could not take a finding after retries; the
+            findings delivered before it are recorded, the rest are retried by the next run.
+    """
+    findings = new_findings(conn, first, last)
+    report = AlertReport(new=len(findings))
+    window = f"{first}..{last}"
+    if not webhook_url:
+        report.skipped_reason = f"{WEBHOOK_ENV} is not set"
+        log(f"{WEBHOOK_ENV} is not set: {len(findings)} new finding(s) detected {window} not sent")
+        return report
+    session = session or make_session()
+    for finding in findings:
+        status = _post(session, webhook_url, slack_payload(finding))
+        if not 200 <= status < 300:
+            raise AlertDeliveryError(
+                f"alert webhook answered HTTP {status} after retries: {len(report.sent)} of {len(findings)} new "
+                f"finding(s) sent, the rest are retried by the next run"
+            )
+        conn.execute(
+            f"insert into {SENT_TABLE} values (?, ?, ?, ?, ?, ?)",
+            [
+                finding["finding_id"],
+                finding["anomaly_type"],
+                finding["workflow"],
+                finding["detected_on"],
+                datetime.now(UTC).replace(tzinfo=None),
+                status,
+            ],
+        )
+        report.sent.append(finding["finding_id"])
+    log(f"sent {len(report.sent)} new finding(s) detected {window} to the alert webhook")
+    return report
+
+
+@dg.asset(
+    key=dg.AssetKey(["alerts", "cost_anomaly_alerts"]),
+    deps=[MART_KEY],
+    group_name="alerts",
+    kinds={"slack", "duckdb"},
+    partitions_def=daily_partitions,
+    backfill_policy=single_run,
+    description="Each new finding of marts.mart_cost_anomalies, once, to AGENTLEDGER_ALERT_WEBHOOK "
+    "(Slack-compatible JSON); sent findings are remembered in alerts.sent_findings.",
+)
+def cost_anomaly_alerts(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    """Alert on the findings of the run's window (and the lookback days it re-evaluated)."""
+    first, last = window_days(context)
+    # the mart re-evaluates dbt's lookback days before the window: their findings can be new too
+    first = first - timedelta(days=DBT_LOOKBACK_DAYS)
+    webhook_url = os.environ.get(WEBHOOK_ENV, "").strip() or None
+    with duckdb.get_connection() as conn:
+        report = send_new_findings(conn, webhook_url, first, last, log=context.log.info)
+    return dg.MaterializeResult(metadata=report.as_metadata())

@@ -1,0 +1,171 @@
+"""Alerts: each new finding reaches a Slack-compatible webhook exactly once, through retries."""
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from orchestration.alerts import AlertDeliveryError, send_new_findings, slack_payload
+from orchestration.demo.server import FakeApiServer, FakeRequest, FakeResponse
+from orchestration.http import make_session
+
+HOOK = "/services/T0AGENT/B0LEDGER/s3cr3tw3bh00kt0k3n"
+FIRST, LAST = date(2026, 11, 18), date(2026, 11, 21)
+
+LOOP = (
+    "f_0000000000000001",
+    date(2026, 11, 20),
+    "loop_spike",
+    "anomaly",
+    "seo_audit",
+    "wr_loop",
+    "high",
+    "run_cost_usd",
+    91.27,
+    4.17,
+    "run wr_loop cost $91.27, 21.9× the 14-day median of $4.17 for seo_audit, in 564 LLM calls",
+)
+BLOAT = (
+    "f_0000000000000002",
+    date(2026, 11, 19),
+    "context_bloat",
+    "anomaly",
+    "client_report",
+    None,
+    "medium",
+    "input_tokens_per_call",
+    122356,
+    72810,
+    "client_report's input per LLM call grew from 72,810 to 122,356 tokens over the 14 days to 2026-11-19",
+)
+TRIGGER = (
+    "f_0000000000000003",
+    date(2026, 11, 21),
+    "human_intervention_high",
+    "optimization_trigger",
+    "code_refactor",
+    None,
+    "low",
+    "human_intervention_rate",
+    0.397,
+    0.2,
+    "code_refactor's human intervention rate was 39.7% in October 2026, above the 20% target",
+)
+OLD = ("f_0000000000000004", date(2026, 10, 1), *TRIGGER[2:])
+
+
+class Webhook:
+    """A Slack incoming webhook on the fake server: records the messages it accepted."""
+
+    def __init__(self, server: FakeApiServer) -> None:
+        self.accepted: list[dict] = []
+        server.route("POST", HOOK, self._accept)
+
+    def _accept(self, request: FakeRequest) -> FakeResponse:
+        self.accepted.append(request.json())
+        return FakeResponse(200, b"ok", {"Content-Type": "text/plain"})
+
+    def finding_ids(self) -> list[str]:
+        """The finding id each accepted message names, in order."""
+        return [message["blocks"][2]["elements"][0]["text"].rsplit(" ", 1)[1] for message in self.accepted]
+
+
+def warehouse(path: Path, *findings: tuple) -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect(str(path))
+    conn.execute("create schema if not exists marts")
+    conn.execute(
+        """
+        create table if not exists marts.mart_cost_anomalies (
+            finding_id varchar, detected_on date, anomaly_type varchar, category varchar, workflow varchar,
+            run_id varchar, severity varchar, measure varchar, observed decimal(38, 10),
+            expected decimal(38, 10), explanation varchar
+        )
+        """
+    )
+    for finding in findings:
+        conn.execute("insert into marts.mart_cost_anomalies values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(finding))
+    return conn
+
+
+def test_each_new_finding_is_sent_once_across_two_runs_through_a_5xx(tmp_path: Path) -> None:
+    # given two findings in the window (and one older), and a webhook that fails once with a 503
+    conn = warehouse(tmp_path / "w.duckdb", LOOP, BLOAT, OLD)
+    with FakeApiServer() as server:
+        webhook = Webhook(server)
+        server.inject(HOOK, FakeResponse(503, {"error": "unavailable"}))
+        url = server.base_url + HOOK
+
+        # when the alert step runs, then a third finding appears and it runs again
+        first = send_new_findings(conn, url, FIRST, LAST, log=lambda line: None)
+        conn.execute("insert into marts.mart_cost_anomalies values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(TRIGGER))
+        second = send_new_findings(conn, url, FIRST, LAST, log=lambda line: None)
+        third = send_new_findings(conn, url, FIRST, LAST, log=lambda line: None)
+
+    # then the webhook accepted each new finding exactly once, the most severe first; the 503 was retried
+    assert webhook.finding_ids() == [LOOP[0], BLOAT[0], TRIGGER[0]]
+    assert len(server.requests_to(HOOK)) == 4  # 503, then three accepted
+    assert (first.sent, second.sent, third.sent) == ([LOOP[0], BLOAT[0]], [TRIGGER[0]], [])
+    remembered = conn.execute("select finding_id, http_status from alerts.sent_findings order by 1").fetchall()
+    assert remembered == [(LOOP[0], 200), (BLOAT[0], 200), (TRIGGER[0], 200)]
+
+
+def test_messages_are_slack_compatible_json_with_the_numbers() -> None:
+    finding = dict(
+        zip(
+            ["finding_id", "detected_on", "anomaly_type", "category", "workflow", "run_id", "severity"],
+            LOOP[:7],
+            strict=True,
+        )
+    )
+    finding["explanation"] = LOOP[10]
+    payload = slack_payload(finding)
+    assert payload["text"] == f":rotating_light: Cost anomaly: loop_spike in seo_audit: {LOOP[10]}"
+    assert [block["type"] for block in payload["blocks"]] == ["header", "section", "context"]
+    assert payload["blocks"][1]["text"] == {"type": "mrkdwn", "text": f":rotating_light: {LOOP[10]}"}
+    assert orjson.loads(orjson.dumps(payload)) == payload
+
+
+def test_without_a_webhook_nothing_is_sent_and_one_line_says_so(tmp_path: Path) -> None:
+    conn = warehouse(tmp_path / "w.duckdb", LOOP, BLOAT)
+    lines: list[str] = []
+
+    report = send_new_findings(conn, None, FIRST, LAST, log=lines.append)
+
+    assert lines == ["AGENTLEDGER_ALERT_WEBHOOK is not set: 2 new finding(s) detected 2026-11-18..2026-11-21 not sent"]
+    assert (report.new, report.sent) == (2, [])
+    assert conn.execute("select count(*) from alerts.sent_findings").fetchone() == (0,)
+
+
+def test_a_webhook_that_keeps_failing_stops_the_step_without_naming_its_url(tmp_path: Path) -> None:
+    # given a webhook that answers 500 to every attempt (three: the first and two retries)
+    conn = warehouse(tmp_path / "w.duckdb", LOOP, BLOAT)
+    with FakeApiServer() as server:
+        webhook = Webhook(server)
+        server.inject(HOOK, *[FakeResponse(500, {"error": "boom"})] * 3)
+        session = make_session(total_retries=2, backoff_factor=0)
+
+        # when the step runs
+        with pytest.raises(AlertDeliveryError) as raised:
+            send_new_findings(conn, server.base_url + HOOK, FIRST, LAST, session=session, log=lambda line: None)
+
+        # then nothing is remembered as sent, the error says what happened but not the secret URL,
+        # and the next run delivers both
+        assert conn.execute("select count(*) from alerts.sent_findings").fetchone() == (0,)
+        message = str(raised.value)
+        assert "HTTP 500" in message and "0 of 2" in message
+        assert "s3cr3t" not in message and "127.0.0.1" not in message
+        report = send_new_findings(conn, server.base_url + HOOK, FIRST, LAST, log=lambda line: None)
+
+    assert report.sent == [LOOP[0], BLOAT[0]]
+    assert webhook.finding_ids() == [LOOP[0], BLOAT[0]]
+
+
+def test_an_unreachable_webhook_is_reported_without_its_url(tmp_path: Path) -> None:
+    conn = warehouse(tmp_path / "w.duckdb", LOOP)
+    with FakeApiServer() as server:
+        url = server.base_url + HOOK  # the server stops: nothing listens on that port any more
+    with pytest.raises(AlertDeliveryError) as raised:
+        send_new_findings(conn, url, FIRST, LAST, session=make_session(total_retries=0), log=lambda line: None)
+    assert str(raised.value) == "alert webhook unreachable (ConnectionError)"
