@@ -7,7 +7,7 @@ export AGENTLEDGER_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(AGENTLEDGER_HOME)/dagster
 
 .DEFAULT_GOAL := help
-.PHONY: help install manifest demo test unit lint dev clean browser bi-venv report anomaly-acceptance
+.PHONY: help install manifest demo test unit lint dev clean browser bi-venv report anomaly-acceptance bench bench-small
 
 # The browser tests drive Debian's Chromium through its chromedriver (never a downloaded browser).
 CHROMIUM := /usr/bin/chromium
@@ -60,6 +60,12 @@ test: install manifest lint browser bi-venv  ## lint, then the whole test suite 
 
 unit: install manifest  ## the fast tests only (no Dagster runs)
 	$(BIN)/pytest tests/unit
+
+bench: install manifest  ## scale benchmark: 10M spans / 90 days, 50 workflows (~50 min here); writes bench/RESULTS.md
+	$(BIN)/python -m bench.run
+
+bench-small: install manifest  ## the same benchmark at a small scale, every phase (~5 min here); writes bench/work/RESULTS-small.md
+	$(BIN)/python -m bench.run --small
 
 report: install  ## write $(AGENTLEDGER_HOME)/report.html from the published snapshot
 	$(BIN)/agentledger report

@@ -6,7 +6,18 @@
     workflow's hourly rate). Rates are over labeled runs. The median run cost carries a
     distribution-free 95% interval from order statistics (NULL under 6 runs).
     Money and rates are exact DECIMAL(38, 10).
+
+    Incremental: a nightly run recomputes the days, weeks and months its window touched, whole, and
+    `all` (macros/period_window.sql); the other periods' rows stay.
 -#}
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_touched_periods() }}",
+    )
+}}
 
 with
 
@@ -16,25 +27,33 @@ runs as (
 
 ),
 
+touched_runs as (
+
+    -- every run of a touched day, week or month
+    select * from runs
+    where {{ in_touched_periods_runs('run_date') }}
+
+),
+
 runs_by_period as (
 
     select
         'day' as period,
         run_date as period_start,
         *
-    from runs
+    from touched_runs
     union all
     select
         'week' as period,
         cast(date_trunc('week', run_date) as date) as period_start,
         *
-    from runs
+    from touched_runs
     union all
     select
         'month' as period,
         cast(date_trunc('month', run_date) as date) as period_start,
         *
-    from runs
+    from touched_runs
     union all
     -- all time, dated by the first run: CPST is a ratio, so it cannot be summed from months
     select
@@ -112,6 +131,8 @@ final as (
 
     from aggregated
     left join ci_ranks on aggregated.n = ci_ranks.n
+    -- periods that start before the touched ones were read in part: they are not rewritten
+    where {{ in_touched_periods('aggregated.period', 'aggregated.period_start') }}
 
 )
 

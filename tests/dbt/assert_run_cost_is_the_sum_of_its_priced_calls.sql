@@ -1,19 +1,22 @@
 {{ config(meta={"dagster": {"ref": {"name": "int_runs_rolled_up"}}}) }}
 
 -- A run's cost is exactly the sum of its priced calls' costs: nothing lost, nothing added.
+-- Checked for the runs of the run's window and its lookback (every run when there is no window).
 with
+
+runs as (
+
+    select run_id, cost_usd, llm_calls from {{ ref('int_runs_rolled_up') }}
+    where {{ in_window('started_at') }}
+
+),
 
 calls as (
 
     select run_id, coalesce(sum(cost_usd), 0) as calls_cost_usd, count(*) as calls
     from {{ ref('int_llm_calls_priced') }}
+    where run_id in (select run_id from runs)
     group by run_id
-
-),
-
-runs as (
-
-    select run_id, cost_usd, llm_calls from {{ ref('int_runs_rolled_up') }}
 
 )
 

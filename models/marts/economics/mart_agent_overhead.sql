@@ -10,7 +10,17 @@
     (a worker summarizing its work for the next agent). Its kind comes from that var (routing,
     hand_off, summarization), else `unclassified`. Every other call is work.
     Tokens are all input and output tokens of a call; money excludes calls without a price.
+
+    Incremental: a run recomputes the months its window touched, whole (macros/period_window.sql).
 -#}
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_touched_months() }}",
+    )
+}}
 
 {%- set prompt_kinds = var('coordination_prompt_kinds') %}
 
@@ -19,18 +29,21 @@ with
 spans as (
 
     select * from {{ ref('stg_otel__spans') }}
+    where {{ in_touched_months_input('started_at') }}
 
 ),
 
 calls as (
 
     select * from {{ ref('int_llm_calls_priced') }}
+    where {{ in_touched_months_input('started_at') }}
 
 ),
 
 runs as (
 
     select * from {{ ref('int_runs_rolled_up') }}
+    where {{ in_touched_months_input('run_date') }}
 
 ),
 
@@ -214,3 +227,5 @@ final as (
 )
 
 select * from final
+-- the months that start before the touched ones were not read whole: they are not rewritten
+where {{ in_touched_months() }}

@@ -7,13 +7,24 @@
     cost, in percent. Every workflow-month with runs has a row: a workflow whose input never hits a
     cache shows savings 0 and `cache_benefit = 'none'`; one whose writes cost more than its reads
     saved shows negative savings and `'net_cost'`. Calls without a price count in neither cost.
+
+    Incremental: a run recomputes the months its window touched, whole (macros/period_window.sql).
 -#}
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_touched_months() }}",
+    )
+}}
 
 with
 
 runs as (
 
     select * from {{ ref('int_runs_rolled_up') }}
+    where {{ in_touched_months_input('run_date') }}
 
 ),
 
@@ -82,3 +93,5 @@ final as (
 )
 
 select * from final
+-- the months that start before the touched ones were not read whole: they are not rewritten
+where {{ in_touched_months() }}

@@ -7,19 +7,31 @@
     model costs per success), while `model_cost_per_successful_task_usd` counts only this model's
     calls (its share of that CPST). Share of spend is the model's cost over the workflow-month's cost.
     A model without a price has NULL cost, never 0.
+
+    Incremental: a run recomputes the months its window touched, whole (macros/period_window.sql).
 -#}
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_touched_months() }}",
+    )
+}}
 
 with
 
 calls as (
 
     select * from {{ ref('int_llm_calls_priced') }}
+    where {{ in_touched_months_input('started_at') }}
 
 ),
 
 runs as (
 
     select * from {{ ref('int_runs_rolled_up') }}
+    where {{ in_touched_months_input('run_date') }}
 
 ),
 
@@ -132,3 +144,5 @@ final as (
 )
 
 select * from final
+-- the months that start before the touched ones were not read whole: they are not rewritten
+where {{ in_touched_months() }}

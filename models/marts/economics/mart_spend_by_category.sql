@@ -5,13 +5,24 @@
     Value counts only the workflows with a value per success in the catalog: their successful runs
     × that value. Value per token divides it by all tokens of those workflows' runs (failed runs
     included: their tokens bought no value), so it rises when the same value takes fewer tokens.
+
+    Incremental: a run recomputes the months its window touched, whole (macros/period_window.sql).
 -#}
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_touched_months() }}",
+    )
+}}
 
 with
 
 runs as (
 
     select * from {{ ref('int_runs_rolled_up') }}
+    where {{ in_touched_months_input('run_date') }}
 
 ),
 
@@ -83,3 +94,5 @@ final as (
 )
 
 select * from final
+-- the months that start before the touched ones were not read whole: they are not rewritten
+where {{ in_touched_months() }}

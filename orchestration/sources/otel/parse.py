@@ -229,25 +229,31 @@ def _create_docs(conn: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None
                 try(json_transform(line, '{OTLP_LINE_TYPE}')) as doc
             from numbered
             where line is not null and trim(line) <> ''
+        ),
+
+        classified as (
+            select
+                source_file,
+                line_number,
+                doc,
+                line,
+                case
+                    when doc.resourceSpans is not null or doc.resourceLogs is not null then null
+                    when doc is null or not json_valid(line) then 'line is not valid JSON (truncated or corrupt)'
+                    when json_type(line) <> 'OBJECT'
+                        then 'line is a JSON ' || lower(json_type(line)) || ', not an OTLP object'
+                    when json_exists(line, '$.resourceSpans') then 'resourceSpans is not a list of ResourceSpans'
+                    when json_exists(line, '$.resourceLogs') then 'resourceLogs is not a list of ResourceLogs'
+                    when json_exists(line, '$.context') and json_exists(line, '$.kind')
+                        then 'ConsoleSpanExporter output, not OTLP/JSON: export with the Collector file exporter'
+                    else 'valid JSON but not OTLP: no resourceSpans or resourceLogs'
+                end as reason
+            from parsed
         )
 
-        select
-            source_file,
-            line_number,
-            doc,
-            case
-                when doc.resourceSpans is not null or doc.resourceLogs is not null then null
-                when doc is null or not json_valid(line) then 'line is not valid JSON (truncated or corrupt)'
-                when json_type(line) <> 'OBJECT'
-                    then 'line is a JSON ' || lower(json_type(line)) || ', not an OTLP object'
-                when json_exists(line, '$.resourceSpans') then 'resourceSpans is not a list of ResourceSpans'
-                when json_exists(line, '$.resourceLogs') then 'resourceLogs is not a list of ResourceLogs'
-                when json_exists(line, '$.context') and json_exists(line, '$.kind')
-                    then 'ConsoleSpanExporter output, not OTLP/JSON: export with the Collector file exporter'
-                else 'valid JSON but not OTLP: no resourceSpans or resourceLogs'
-            end as reason,
-            line
-        from parsed
+        -- a good line's text is not kept: it is only needed to quarantine a bad one
+        select source_file, line_number, doc, reason, case when reason is not null then line end as line
+        from classified
         """,
         [[str(f) for f in files]],
     )

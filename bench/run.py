@@ -1,0 +1,502 @@
+"""The scale benchmark: one run on the same files, figures and ratios written to a Markdown table.
+
+    python -m bench.run                 # the issue's default: 10M spans over 90 days, 50 workflows
+    python -m bench.run --small         # `make bench-small`: a scale that runs in under 3 minutes
+
+What it measures (issue 7):
+
+1. **Ingest vs a bare scan**: the bare DuckDB scans of `bench/scan.py` over the trace files of the
+   main workload, then the real ingest of the same files (the `otel_traces` raw-load step of the
+   backfill run, from Dagster's event log, plus dbt's execution time of `stg_otel__spans` in the
+   same run). The acceptance ratio is against the issue's reference scan.
+2. **Full backfill**: the `nightly` job over the main workload's whole range as ONE run (the
+   single-run backfill policy), in a child process; peak RSS is the whole process tree's (the
+   Dagster process and the dbt it starts), sampled every 0.2 s.
+3. **Nightly after 30 vs 360 days of history**: one workload of 361 days; a second one links its
+   last 31 days (the same files). Each is backfilled up to the day before the last, then the
+   last day runs as a nightly partition run, three times, the two histories interleaved (a repeat
+   re-does the same day, as a re-run would); the fastest of each is the figure, all are listed.
+4. **Gate share**: every Pandera gate is its own Dagster step (a blocking asset check); its time
+   over the time of the step it gates (raw gates over their loader step, marts gates over the dbt
+   step), from the runs' event logs.
+
+Workloads live under `--root` (default `/tmp/agentledger-bench`, never in the repository) and are
+reused when their arguments match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+
+import duckdb
+import psutil
+
+from bench.scan import run_scan
+from bench.workload import DEFAULT_ROOT, generate_workload, link_days
+
+REPO = Path(__file__).resolve().parent.parent
+END_DATE = date(2026, 11, 21)
+DBT_STEP = "dbt_models"
+TRACE_STEP = "otel_traces"
+STAGING_NODE = "model.agentledger.stg_otel__spans"
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The sizes of one benchmark run."""
+
+    name: str
+    scale: float  # main workload, 1.0 = 10M spans over 90 days
+    days: int
+    history_scale: float  # the nightly comparison's workloads (same density for 30 and 360 days)
+    history_days: int = 360
+    nightly_repeats: int = 2
+    main_is_history: bool = False  # small: the 360-day history workload is also the backfill workload
+
+
+PROFILES = {
+    "default": Profile("default", scale=1.0, days=90, history_scale=0.1, nightly_repeats=3),
+    "small": Profile(
+        "small", scale=0.002, days=90, history_scale=0.002, history_days=90, nightly_repeats=1, main_is_history=True
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------------- workloads
+
+
+def ensure_workload(folder: Path, *, days: int, scale: float) -> dict:
+    """Generate `days` days ending END_DATE at `scale` under `folder/home`, unless already there."""
+    stamp = folder / "workload.json"
+    arguments = {"days": days, "scale": scale, "end_date": END_DATE.isoformat(), "workflows": 50}
+    if stamp.exists():
+        recorded = json.loads(stamp.read_text())
+        if recorded.get("arguments") == arguments:
+            return recorded
+    if folder.exists():
+        shutil.rmtree(folder)
+    print(f"generating {days} days at scale {scale} into {folder} …", flush=True)
+    summary = generate_workload(folder / "home", end_date=END_DATE, days=days, scale=scale)
+    recorded = {
+        "arguments": arguments,
+        "spans": summary.spans,
+        "runs": summary.runs,
+        "labels": summary.labels,
+        "workflows": len(summary.runs_by_workflow),
+        "bytes": summary.bytes_written,
+        "seconds": round(summary.seconds, 1),
+    }
+    stamp.write_text(json.dumps(recorded, indent=2))
+    return recorded
+
+
+def linked_history(source: Path, target: Path, days: int) -> None:
+    """`target/home` holds the last `days + 1` days of `source/home` as links to the same files."""
+    if target.exists():
+        shutil.rmtree(target)
+    (target / "home").mkdir(parents=True)
+    link_days(source / "home", target / "home", END_DATE - timedelta(days=days), END_DATE)
+
+
+def fresh_warehouse(home: Path) -> None:
+    """Remove what a previous benchmark run left in `home` (warehouse, run history, snapshot)."""
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "marts.duckdb", "dagster", "marts", "report.html"):
+        path = home / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def trace_files(home: Path) -> list[Path]:
+    """Every trace and log file of a workload, in the order the loader finds them."""
+    return sorted(p for p in (home / "traces").rglob("*") if p.is_file() and ".json" in p.name)
+
+
+# --------------------------------------------------------------------------------------------- runs
+
+
+class PeakRss:
+    """Samples the RSS of a process and all its descendants; keeps the peak of their sum."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self._stop.is_set():
+            total = 0
+            try:
+                processes = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                break
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+
+def run_job(home: Path, first: date, last: date, label: str) -> dict:
+    """Run the nightly job over `first..last` in a child process; timings, peak RSS, success."""
+    out = home.parent / f"job-{label}.json"
+    out.unlink(missing_ok=True)
+    print(f"  {label}: nightly job over {first}..{last} …", flush=True)
+    started = time.perf_counter()
+    log = (home.parent / f"job-{label}.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.job", str(home), first.isoformat(), last.isoformat(), str(out)],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    with PeakRss(process.pid) as rss:
+        process.wait()
+    log.close()
+    seconds = time.perf_counter() - started
+    if not out.exists():
+        raise RuntimeError(f"{label}: the job process failed before reporting; see {log.name}")
+    report = json.loads(out.read_text())
+    report["process_seconds"] = round(seconds, 3)
+    report["peak_rss_bytes"] = rss.peak
+    if not report["success"]:
+        raise RuntimeError(f"{label}: the nightly job failed: {report['failures']}; see {log.name}")
+    print(f"    {seconds:.1f} s, peak RSS {rss.peak / GIB:.2f} GiB", flush=True)
+    return report
+
+
+def gate_shares(report: dict) -> list[dict]:
+    """Each gated stage with data: its step seconds, its gates' seconds and their share.
+
+    Sources without credentials are skipped in the benchmark; their empty loads and gates (a few
+    tens of milliseconds of Dagster step overhead each) are left out.
+    """
+    steps = report["steps"]
+    checks = {k: v for k, v in steps.items() if k.endswith("_schema")}
+
+    def stage(name: str, step: str, gate_prefix: str) -> dict:
+        gates = sum(v for k, v in checks.items() if k.startswith(gate_prefix))
+        seconds = steps.get(step, 0.0)
+        return {"stage": name, "stage_seconds": seconds, "gate_seconds": gates,
+                "share": gates / seconds if seconds else None}
+
+    return [
+        stage("trace load (otel_traces) ← spans + eval-event gates", TRACE_STEP, "raw__otel_"),
+        stage("labels load ← labels gate", "raw__labels_reviews", "raw__labels_reviews_labels"),
+        stage("dbt build (dbt_models) ← marts gates", DBT_STEP, "marts__"),
+    ]
+
+
+def dbt_kind_seconds(report: dict) -> dict[str, float]:
+    """dbt execution seconds by node kind (model, test, unit_test, seed)."""
+    totals: dict[str, float] = {}
+    for node, seconds in report["dbt_nodes"].items():
+        kind = node.split(".")[0]
+        totals[kind] = round(totals.get(kind, 0.0) + seconds, 3)
+    return totals
+
+
+# --------------------------------------------------------------------------------------------- report
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on."""
+    memory = psutil.virtual_memory().total
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "date": datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.system()} {platform.release()}, {cpu}",
+        "cpus": str(os.cpu_count()),
+        "ram": f"{memory / GIB:.1f} GiB",
+        "versions": ", ".join(
+            [f"python {platform.python_version()}"]
+            + [f"{p} {version(p)}" for p in ("duckdb", "dbt-core", "dbt-duckdb", "dagster", "pandera", "polars")]
+        ),
+    }
+
+
+def _pass(ok: bool) -> str:
+    return "**pass**" if ok else "**FAIL**"
+
+
+def write_results(path: Path, profile: Profile, figures: dict) -> None:
+    """The Markdown report: machine, workloads, figures, ratios and the acceptance lines."""
+    m = figures["machine"]
+    main = figures["main_workload"]
+    scan_ref = figures["scan"]["reference"]
+    scan_fast = figures["scan"]["fastest"]
+    ingest = figures["ingest"]
+    backfill = figures["backfill"]
+    n30, n360 = figures["nightly"]["30"], figures["nightly"]["360"]
+    ratio_ref = ingest["seconds"] / scan_ref["seconds"]
+    ratio_fast = ingest["seconds"] / scan_fast["seconds"]
+    nightly_ratio = n360["best_seconds"] / n30["best_seconds"]
+    rss_gib = backfill["peak_rss_bytes"] / GIB
+    def worst(runs: tuple[str, ...]) -> float:
+        return max(s["share"] for run in runs for s in figures["gates"][run] if s["share"] is not None)
+
+    worst_backfill, worst_nightly = worst(("backfill",)), worst(("nightly_30", "nightly_360"))
+    lines = [
+        f"# Scale benchmark ({profile.name})",
+        "",
+        f"Written by `python -m bench.run{' --small' if profile.name == 'small' else ''}` "
+        f"(`make bench{'-small' if profile.name == 'small' else ''}`) on {m['date']}.",
+        "",
+        f"- machine: {m['machine']}; {m['cpus']} CPUs; {m['ram']} RAM",
+        f"- versions: {m['versions']}",
+        f"- main workload: {main['spans']:,} spans, {main['runs']:,} runs, {main['labels']:,} labels, "
+        f"{main['workflows']} workflows, {main['arguments']['days']} days ending {main['arguments']['end_date']}, "
+        f"scale {main['arguments']['scale']} (1.0 = 10M spans / 90 days), "
+        f"{main['bytes'] / 1e9:.2f} GB of OTLP/JSON + labels, generated in {main['seconds']} s",
+        f"- history workloads: {figures['history_workload']['spans']:,} spans over "
+        f"{profile.history_days + 1} days at scale {profile.history_scale}; the 30-day one links the last "
+        "31 days of the same files, so the nightly day is byte-identical in both",
+        "",
+        "## Acceptance",
+        "",
+        "| line | measured | target | result |",
+        "|---|---|---|---|",
+        f"| trace ingest vs bare DuckDB scan (issue's reference scan) | {ingest['seconds']:.1f} s / "
+        f"{scan_ref['seconds']:.1f} s = **{ratio_ref:.2f}×** | ≤ 1.5× | {_pass(ratio_ref <= 1.5)} |",
+        f"| full backfill peak RSS (process tree) | **{rss_gib:.2f} GiB** in {backfill['wall_seconds']:.0f} s "
+        f"| ≤ 6 GB | {_pass(backfill['peak_rss_bytes'] <= 6e9)} |",
+        f"| nightly after {profile.history_days} days vs after 30 days of history | {n360['best_seconds']:.1f} s / "
+        f"{n30['best_seconds']:.1f} s = **{nightly_ratio:.2f}×** | ≤ 1.25× | {_pass(nightly_ratio <= 1.25)} |",
+        f"| gate time as share of the stage it gates, worst stage of the full backfill | "
+        f"**{worst_backfill:.1%}** | ≤ 15% | {_pass(worst_backfill <= 0.15)} |",
+        f"| the same, worst stage of the one-day nightly runs (stages of 0.2–1.3 s) | "
+        f"**{worst_nightly:.1%}** | ≤ 15% | {_pass(worst_nightly <= 0.15)} |",
+        "",
+        "## Ingest vs bare scans (same files, same run)",
+        "",
+        "| what | seconds | spans | ratio of ingest to it |",
+        "|---|---|---|---|",
+        f"| bare scan, issue's reference (read_ndjson_objects + json_extract + json_transform) | "
+        f"{scan_ref['seconds']:.2f} | {scan_ref['spans']:,} | {ratio_ref:.2f}× |",
+        f"| bare scan, fastest here (lines as text + one json_transform to a narrow STRUCT) | "
+        f"{scan_fast['seconds']:.2f} | {scan_fast['spans']:,} | {ratio_fast:.2f}× |",
+        f"| ingest = raw load (`otel_traces` step) + staging (`stg_otel__spans` in dbt) | "
+        f"{ingest['seconds']:.2f} = {ingest['raw_load_seconds']:.2f} + {ingest['staging_seconds']:.2f} | "
+        f"{ingest['loaded_spans']:,} staged | 1.00× |",
+        "",
+        "## Full backfill (one Dagster run over the whole range)",
+        "",
+        f"- wall {backfill['wall_seconds']:.1f} s in the job, {backfill['process_seconds']:.1f} s with process "
+        f"start-up; peak RSS {rss_gib:.2f} GiB (Dagster process + dbt)",
+        "- steps (s): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(backfill["steps"].items(),
+                                                                        key=lambda kv: -kv[1])[:6]),
+        "- dbt execution by kind (s): " + ", ".join(f"{k} {v:.1f}" for k, v in dbt_kind_seconds(backfill).items()),
+        "",
+        "## Nightly run for one day",
+        "",
+        "| history | runs (s) | best (s) | dbt step (s) | dbt models / data tests / unit tests (s) | trace load (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, night in (("30 days", n30), (f"{profile.history_days} days", n360)):
+        best = night["best"]
+        kinds = dbt_kind_seconds(best)
+        lines.append(
+            f"| {label} | {', '.join(f'{s:.1f}' for s in night['all_seconds'])} | {night['best_seconds']:.1f} | "
+            f"{best['steps'].get(DBT_STEP, 0):.1f} | {kinds.get('model', 0):.1f} / {kinds.get('test', 0):.1f} / "
+            f"{kinds.get('unit_test', 0):.1f} | {best['steps'].get(TRACE_STEP, 0):.1f} |"
+        )
+    top360 = sorted(
+        ((k, v) for k, v in n360["best"]["dbt_nodes"].items() if not k.startswith("unit_test")),
+        key=lambda kv: -kv[1],
+    )[:8]
+    lines += [
+        "",
+        f"Slowest dbt nodes of the nightly after {profile.history_days} days (s): "
+        + ", ".join(f"{k.split('.', 2)[-1]} {v:.2f}" for k, v in top360),
+        "",
+        "## Gates (Pandera, blocking asset checks; every row of the run's window)",
+        "",
+        "| run | stage ← gates | stage (s) | gates (s) | share |",
+        "|---|---|---|---|---|",
+    ]
+    for run in ("backfill", "nightly_30", "nightly_360"):
+        for s in figures["gates"][run]:
+            share = "—" if s["share"] is None else f"{s['share']:.1%}"
+            lines.append(f"| {run} | {s['stage']} | {s['stage_seconds']:.2f} | {s['gate_seconds']:.2f} | {share} |")
+    lines += ["", *dict.fromkeys(figures.get("notes", []))]
+    path.write_text("\n".join(lines) + "\n")
+
+
+# --------------------------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for a profile and write its Markdown report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="the bench-small profile (under 3 minutes)")
+    parser.add_argument("--scale", type=float, help="main workload scale (1.0 = 10M spans over 90 days)")
+    parser.add_argument("--history-scale", type=float, help="density of the 30/360-day history workloads")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="where workloads are written")
+    parser.add_argument("--out", type=Path, help="the Markdown report (default bench/RESULTS.md)")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the last figures.json")
+    parser.add_argument(
+        "--reuse-history", action="store_true",
+        help="nightly phase: keep the history warehouses a previous run backfilled (re-run only the nightly day)",
+    )
+    parser.add_argument(
+        "--phases", default="main,nightly",
+        help="main (scans, ingest, backfill) and/or nightly; the report needs both, figures.json gets any",
+    )
+    args = parser.parse_args(argv)
+    profile = PROFILES["small" if args.small else "default"]
+    if args.scale is not None or args.history_scale is not None:
+        profile = Profile(
+            "custom", scale=args.scale or profile.scale, days=profile.days,
+            history_scale=args.history_scale or profile.history_scale, history_days=profile.history_days,
+            nightly_repeats=profile.nightly_repeats, main_is_history=profile.main_is_history,
+        )
+    out = args.out or (REPO / "bench" / "work" / "RESULTS-small.md" if args.small else REPO / "bench" / "RESULTS.md")
+    root = args.root / profile.name
+    if args.report_only:
+        figures = json.loads((root / "figures.json").read_text())
+        figures["gates"] = {
+            "backfill": gate_shares(figures["backfill"]),
+            "nightly_30": gate_shares(figures["nightly"]["30"]["best"]),
+            "nightly_360": gate_shares(figures["nightly"]["360"]["best"]),
+        }
+        write_results(out, profile, figures)
+        return 0
+    started = time.perf_counter()
+    figures: dict = {"machine": machine(), "notes": []}
+    previous = args.root / profile.name / "figures.json"
+    phases = set(args.phases.split(","))
+    if phases != {"main", "nightly"} and previous.exists():
+        # one phase at a time: the other phase's figures come from its last run
+        figures = {**json.loads(previous.read_text()), "machine": figures["machine"]}
+        phases_done = set(figures.get("phases", []))
+        figures["notes"] = [n for n in figures.get("notes", []) if not n.startswith("Whole benchmark")]
+    else:
+        phases_done = set()
+
+    history = ensure_workload(root / "history360", days=profile.history_days + 1, scale=profile.history_scale)
+    figures["history_workload"] = history
+    if profile.main_is_history:
+        main_dir, main = root / "history360", history
+        main_first, main_last = END_DATE - timedelta(days=profile.history_days), END_DATE - timedelta(days=1)
+        figures["notes"].append(
+            f"The small profile's full backfill is the {profile.history_days}-day history of the nightly comparison "
+            "(one run fewer), and its long history is 90 days, not 360: a smoke test of every phase in under "
+            "3 minutes, not a measurement (the loader parses one day per statement, ~0.3 s each here)."
+        )
+    else:
+        main_dir = root / "main"
+        main = ensure_workload(main_dir, days=profile.days, scale=profile.scale)
+        main_first, main_last = END_DATE - timedelta(days=profile.days - 1), END_DATE
+    figures["main_workload"] = main
+    home = main_dir / "home"
+    if "main" in phases:
+        measure_main(figures, root, home, main_first, main_last)
+    if "nightly" in phases:
+        measure_nightly(figures, root, main_dir, profile, reuse=args.reuse_history)
+        if args.reuse_history:
+            figures["notes"].append(
+                "The history warehouses were kept from an earlier run of this benchmark (`--reuse-history`): "
+                "only the nightly runs of the last day were measured in this one."
+            )
+    figures["gates"] = {
+        "backfill": gate_shares(figures["backfill"]) if "backfill" in figures else [],
+        "nightly_30": gate_shares(figures["nightly"]["30"]["best"]) if "nightly" in figures else [],
+        "nightly_360": gate_shares(figures["nightly"]["360"]["best"]) if "nightly" in figures else [],
+    }
+    figures["phases"] = sorted(phases | phases_done)
+    figures["notes"].append(f"Whole benchmark ({args.phases}): {time.perf_counter() - started:.0f} s.")
+    (root / "figures.json").write_text(json.dumps(figures, indent=2, default=str))
+    if {"main", "nightly"} <= phases | phases_done:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_results(out, profile, figures)
+        print(f"wrote {out} ({time.perf_counter() - started:.0f} s)", flush=True)
+    return 0
+
+
+def measure_main(figures: dict, root: Path, home: Path, first: date, last: date) -> None:
+    """Bare scans, then the full backfill of the main workload; ingest from the backfill's timings."""
+    files = trace_files(home)
+    print(f"bare scans over {len(files)} files …", flush=True)
+    figures["scan"] = {
+        method: run_scan(method, files, root / f"scan-{method}.duckdb") for method in ("reference", "fastest")
+    }
+    print(f"  {figures['scan']}", flush=True)
+
+    fresh_warehouse(home)
+    backfill = run_job(home, first, last, "backfill")
+    figures["backfill"] = backfill
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        loaded = conn.execute("select count(*) from staging.stg_otel__spans").fetchone()[0]
+    figures["ingest"] = {
+        "raw_load_seconds": backfill["steps"][TRACE_STEP],
+        "staging_seconds": backfill["dbt_nodes"].get(STAGING_NODE, 0.0),
+        "loaded_spans": loaded,
+    }
+    figures["ingest"]["seconds"] = figures["ingest"]["raw_load_seconds"] + figures["ingest"]["staging_seconds"]
+
+
+def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile, reuse: bool = False) -> None:
+    """The nightly run of the same day after 30 and after 360 days of history.
+
+    The two are interleaved (30, 360, 30, 360, …) and the fastest of each is the figure: the
+    machine is shared, and interleaving gives both the same chances of a quiet moment.
+    """
+    if not reuse or not (root / "history30" / "home" / "warehouse.duckdb").exists():
+        linked_history(root / "history360", root / "history30", 30)
+    homes = {"30": (root / "history30" / "home", 30), "360": (root / "history360" / "home", profile.history_days)}
+    for label, (night_home, days) in homes.items():
+        if night_home.parent != main_dir and not (reuse and (night_home / "warehouse.duckdb").exists()):
+            fresh_warehouse(night_home)
+            run_job(night_home, END_DATE - timedelta(days=days), END_DATE - timedelta(days=1), f"history{label}")
+    runs: dict[str, list[dict]] = {label: [] for label in homes}
+    for repeat in range(profile.nightly_repeats):
+        for label, (night_home, _) in homes.items():
+            runs[label].append(run_job(night_home, END_DATE, END_DATE, f"nightly{label}-{repeat}"))
+    nightly: dict[str, dict] = {}
+    for label, done in runs.items():
+        best = min(done, key=lambda r: r["wall_seconds"])
+        nightly[label] = {"all_seconds": [r["wall_seconds"] for r in done], "best_seconds": best["wall_seconds"],
+                          "best": best}
+    figures["nightly"] = nightly
+
+
+if __name__ == "__main__":
+    sys.exit(main())

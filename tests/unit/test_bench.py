@@ -1,0 +1,89 @@
+"""The benchmark's workload and bare scans, at a tiny scale (no Dagster)."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bench.run import gate_shares, trace_files
+from bench.scan import run_scan
+from bench.workload import link_days, variant_workflows
+from orchestration.demo import catalog
+
+
+def test_variants_keep_the_demo_volume_across_fifty_workflows():
+    variants = variant_workflows(50)
+    assert len(variants) == 50
+    assert len({w.service for w in variants.values()}) == 50  # one trace file per workflow and day
+    assert set(catalog.WORKFLOWS) <= set(variants)  # the first variant keeps the demo's name
+    for name, base in catalog.WORKFLOWS.items():
+        share = sum(w.runs_per_day for w in variants.values() if w.name == name or w.name.startswith(name + "_v"))
+        assert share == pytest.approx(base.runs_per_day)
+
+
+@pytest.fixture(scope="module")
+def tiny_workload(tmp_path_factory: pytest.TempPathFactory):
+    """Two days at 1/2000 of the default volume, generated in a child process.
+
+    The generator swaps the demo catalog for the 50 variants in its own process only, so this
+    test process keeps the demo's catalog for the other tests.
+    """
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("bench") / "home"
+    code = (
+        "from datetime import date; from pathlib import Path; import json;"
+        "from bench.workload import generate_workload;"
+        f"s = generate_workload(Path({str(home)!r}), end_date=date(2026, 11, 21), days=2, scale=0.0005);"
+        "print(json.dumps({'spans': s.spans, 'workflows': len(s.runs_by_workflow)}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    import json
+
+    return home, json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_both_bare_scans_find_every_span_of_the_workload(tiny_workload, tmp_path):
+    home, summary = tiny_workload
+    assert summary["workflows"] == 50
+    files = trace_files(home)
+    for method in ("reference", "fastest"):
+        result = run_scan(method, files, tmp_path / f"{method}.duckdb")
+        # the truncated line's spans are lost to both, as to the loader
+        assert result["spans"] == summary["spans"]
+        assert 0 < result["spans_with_usage"] < result["spans"]
+
+
+def test_history_links_share_the_same_files_and_the_loader_finds_them(tiny_workload, tmp_path):
+    from orchestration.sources.otel.client import discover_trace_files
+
+    home, _ = tiny_workload
+    made = link_days(home, tmp_path, date(2026, 11, 21), date(2026, 11, 21))
+    day = Path("traces") / "2026" / "11" / "21"
+    originals = sorted(p.name for p in (home / day).iterdir())
+    assert made >= len(originals) > 0
+    for name in originals:
+        assert (tmp_path / day / name).is_symlink()
+        assert (tmp_path / day / name).resolve() == (home / day / name).resolve()
+    assert not (tmp_path / "traces" / "2026" / "11" / "20").exists()
+    # the loader's discovery sees every linked file (it does not descend into linked folders)
+    found = discover_trace_files(tmp_path / "traces", date(2026, 11, 21), date(2026, 11, 21))
+    assert sorted(f.path.name for f in found) == originals
+
+
+def test_gate_shares_divide_gate_steps_by_the_step_they_gate():
+    report = {
+        "steps": {
+            "otel_traces": 10.0, "raw__labels_reviews": 2.0, "dbt_models": 20.0, "bi_snapshot": 5.0,
+            "openai_reports": 0.05, "raw__openai_usage_openai_usage_schema": 0.05,  # a skipped source
+            "raw__otel_spans_otel_spans_schema": 0.5, "raw__otel_eval_events_otel_eval_events_schema": 0.5,
+            "raw__labels_reviews_labels_reviews_schema": 0.2, "marts__fct_llm_calls_fct_llm_calls_schema": 1.0,
+            "marts__mart_unit_economics_mart_unit_economics_schema": 0.5,
+        }
+    }
+    trace, labels, marts = gate_shares(report)
+    assert trace["share"] == pytest.approx(1.0 / 10.0)
+    assert labels["share"] == pytest.approx(0.2 / 2.0)
+    assert marts["share"] == pytest.approx(1.5 / 20.0)
