@@ -70,3 +70,122 @@
 {% macro call_money(amount) -%}
     cast(case when not has_usage then 0 when is_priced then {{ amount }} end as decimal(38, 10))
 {%- endmacro %}
+
+
+{#- Every distinct `model_ref` of `relation` with its compact dates dashed (`model_ref_dashed`):
+    genai-prices retries an unmatched reference that way (gpt-4.1-20250414 → gpt-4.1-2025-04-14). -#}
+{% macro dashed_model_refs(relation) -%}
+    select
+        model_ref,
+        string_agg({{ dashed_compact_date('part', 'part_no') }}, '-' order by part_no) as model_ref_dashed
+    from (
+        select
+            model_ref,
+            unnest(string_split(model_ref, '-')) as part,
+            generate_subscripts(string_split(model_ref, '-'), 1) as part_no
+        from (select distinct model_ref from {{ relation }}) as refs
+    ) as model_ref_parts
+    group by model_ref
+{%- endmacro %}
+
+
+{#- The price book model each (provider, model) of `lookups` resolves to, by genai-prices' matching
+    rules (`match_rules`: seeds/model_match_rules.csv): the lookup provider's own rules first, then
+    its fallback providers' in order; the reference as given, then with its compact date dashed
+    (only when the first matched nothing); the first matching rule wins. `lookups` holds provider,
+    model, model_ref, model_ref_dashed and lookup_provider_id (NULL: not searched). One row per
+    matched (provider, model): lookup_provider_id, price_provider_id (the provider whose rule
+    matched), price_model_id and is_fallback_model. Both the traced calls' pricing and the
+    providers' reported model names go through here, so they meet on the same id. -#}
+{% macro matched_price_models(lookups, match_rules) -%}
+    with
+
+    searched_providers as (
+
+        select
+            provider,
+            model,
+            model_ref,
+            model_ref_dashed,
+            lookup_provider_id,
+            lookup_provider_id as searched_provider_id,
+            0 as fallback_rank
+        from {{ lookups }}
+        where lookup_provider_id is not null
+
+        union all
+
+        select
+            lookups.provider,
+            lookups.model,
+            lookups.model_ref,
+            lookups.model_ref_dashed,
+            lookups.lookup_provider_id,
+            match_rules.fallback_provider_id as searched_provider_id,
+            match_rules.match_order as fallback_rank
+        from {{ lookups }} as lookups
+        inner join {{ match_rules }} as match_rules
+            on
+                match_rules.rule_scope = 'fallback'
+                and lookups.lookup_provider_id = match_rules.lookup_provider_id
+
+    ),
+
+    search_attempts as (
+
+        select
+            *,
+            1 as attempt,
+            model_ref as searched_ref
+        from searched_providers
+
+        union all
+
+        select
+            *,
+            2 as attempt,
+            model_ref_dashed as searched_ref
+        from searched_providers
+        where model_ref_dashed != model_ref
+
+    ),
+
+    model_hits as (
+
+        select
+            search_attempts.provider,
+            search_attempts.model,
+            search_attempts.lookup_provider_id,
+            search_attempts.searched_provider_id,
+            search_attempts.fallback_rank,
+            search_attempts.attempt,
+            match_rules.match_order,
+            match_rules.model_id,
+            match_rules.rule_no,
+            bool_and(
+                {{ match_clause('match_rules.clause_kind', 'match_rules.clause_value', 'search_attempts.searched_ref') }}
+            ) as is_match
+        from search_attempts
+        inner join {{ match_rules }} as match_rules
+            on
+                match_rules.rule_scope = 'model'
+                and search_attempts.searched_provider_id = match_rules.lookup_provider_id
+        group by all
+
+    )
+
+    select
+        provider,
+        model,
+        lookup_provider_id,
+        searched_provider_id as price_provider_id,
+        model_id as price_model_id,
+        -- genai-prices ignores price variants for a model found through a fallback provider
+        fallback_rank > 0 as is_fallback_model
+    from model_hits
+    where is_match
+    qualify row_number() over (
+        partition by provider, model
+        order by attempt asc, fallback_rank asc, match_order asc
+    ) = 1
+{%- endmacro %}

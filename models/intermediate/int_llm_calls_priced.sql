@@ -47,31 +47,9 @@ model_refs as (
 
 ),
 
-distinct_model_refs as (
-
-    select distinct model_ref
-    from model_refs
-
-),
-
-model_ref_parts as (
-
-    select
-        model_ref,
-        unnest(string_split(model_ref, '-')) as part,
-        generate_subscripts(string_split(model_ref, '-'), 1) as part_no
-    from distinct_model_refs
-
-),
-
 dashed_model_refs as (
 
-    -- genai-prices retries an unmatched reference with compact dates dashed (gpt-4.1-20250414)
-    select
-        model_ref,
-        string_agg({{ dashed_compact_date('part', 'part_no') }}, '-' order by part_no) as model_ref_dashed
-    from model_ref_parts
-    group by model_ref
+    {{ dashed_model_refs('model_refs') }}
 
 ),
 
@@ -176,98 +154,9 @@ lookups as (
 
 ),
 
-searched_providers as (
-
-    -- the provider's own models first, then those of its fallback providers in order
-    select
-        provider,
-        model,
-        model_ref,
-        model_ref_dashed,
-        lookup_provider_id,
-        lookup_provider_id as searched_provider_id,
-        0 as fallback_rank
-    from lookups
-    where lookup_provider_id is not null
-
-    union all
-
-    select
-        lookups.provider,
-        lookups.model,
-        lookups.model_ref,
-        lookups.model_ref_dashed,
-        lookups.lookup_provider_id,
-        match_rules.fallback_provider_id as searched_provider_id,
-        match_rules.match_order as fallback_rank
-    from lookups
-    inner join match_rules
-        on
-            match_rules.rule_scope = 'fallback'
-            and lookups.lookup_provider_id = match_rules.lookup_provider_id
-
-),
-
-search_attempts as (
-
-    -- genai-prices retries with compact dates dashed only when the reference matched nothing
-    select
-        *,
-        1 as attempt,
-        model_ref as searched_ref
-    from searched_providers
-
-    union all
-
-    select
-        *,
-        2 as attempt,
-        model_ref_dashed as searched_ref
-    from searched_providers
-    where model_ref_dashed != model_ref
-
-),
-
-model_hits as (
-
-    select
-        search_attempts.provider,
-        search_attempts.model,
-        search_attempts.lookup_provider_id,
-        search_attempts.searched_provider_id,
-        search_attempts.fallback_rank,
-        search_attempts.attempt,
-        match_rules.match_order,
-        match_rules.model_id,
-        match_rules.rule_no,
-        bool_and(
-            {{ match_clause('match_rules.clause_kind', 'match_rules.clause_value', 'search_attempts.searched_ref') }}
-        ) as is_match
-    from search_attempts
-    inner join match_rules
-        on
-            match_rules.rule_scope = 'model'
-            and search_attempts.searched_provider_id = match_rules.lookup_provider_id
-    group by all
-
-),
-
 matched_models as (
 
-    select
-        provider,
-        model,
-        lookup_provider_id,
-        searched_provider_id as price_provider_id,
-        model_id as price_model_id,
-        -- genai-prices ignores price variants for a model found through a fallback provider
-        fallback_rank > 0 as is_fallback_model
-    from model_hits
-    where is_match
-    qualify row_number() over (
-        partition by provider, model
-        order by attempt asc, fallback_rank asc, match_order asc
-    ) = 1
+    {{ matched_price_models('lookups', 'match_rules') }}
 
 ),
 

@@ -52,110 +52,29 @@ reported as (
 
 ),
 
-model_ref_parts as (
-
-    select
-        model_ref,
-        unnest(string_split(model_ref, '-')) as part,
-        generate_subscripts(string_split(model_ref, '-'), 1) as part_no
-    from (select distinct model_ref from reported) as refs
-
-),
-
 dashed_refs as (
 
-    select
-        model_ref,
-        string_agg({{ dashed_compact_date('part', 'part_no') }}, '-' order by part_no) as model_ref_dashed
-    from model_ref_parts
-    group by model_ref
+    {{ dashed_model_refs('reported') }}
 
 ),
 
-searched_providers as (
+lookups as (
 
-    -- the provider's own models first, then those of its fallback providers in order
+    -- a provider's report names the provider itself: its id is the lookup provider
     select
         reported.provider,
         reported.model,
         reported.model_ref,
         dashed_refs.model_ref_dashed,
-        reported.provider_ref as searched_provider_id,
-        0 as fallback_rank
+        reported.provider_ref as lookup_provider_id
     from reported
     inner join dashed_refs on reported.model_ref = dashed_refs.model_ref
-
-    union all
-
-    select
-        reported.provider,
-        reported.model,
-        reported.model_ref,
-        dashed_refs.model_ref_dashed,
-        match_rules.fallback_provider_id as searched_provider_id,
-        match_rules.match_order as fallback_rank
-    from reported
-    inner join dashed_refs on reported.model_ref = dashed_refs.model_ref
-    inner join match_rules
-        on
-            match_rules.rule_scope = 'fallback'
-            and reported.provider_ref = match_rules.lookup_provider_id
-
-),
-
-attempts as (
-
-    select
-        *,
-        1 as attempt,
-        model_ref as searched_ref
-    from searched_providers
-
-    union all
-
-    select
-        *,
-        2 as attempt,
-        model_ref_dashed as searched_ref
-    from searched_providers
-    where model_ref_dashed != model_ref
-
-),
-
-rule_hits as (
-
-    select
-        attempts.provider,
-        attempts.model,
-        attempts.fallback_rank,
-        attempts.attempt,
-        match_rules.match_order,
-        match_rules.model_id,
-        match_rules.rule_no,
-        bool_and(
-            {{ match_clause('match_rules.clause_kind', 'match_rules.clause_value', 'attempts.searched_ref') }}
-        ) as is_match
-    from attempts
-    inner join match_rules
-        on
-            match_rules.rule_scope = 'model'
-            and attempts.searched_provider_id = match_rules.lookup_provider_id
-    group by all
 
 ),
 
 matched as (
 
-    select
-        provider,
-        model,
-        model_id as price_model_id
-    from rule_hits
-    where is_match
-    qualify row_number() over (
-        partition by provider, model
-        order by attempt asc, fallback_rank asc, match_order asc
-    ) = 1
+    {{ matched_price_models('lookups', 'match_rules') }}
 
 ),
 
