@@ -47,4 +47,5 @@ def test_dbt_gets_the_window_as_event_time_flags_not_vars() -> None:
     # --vars would make dbt re-parse the whole project on every run
     assert dbt_build_args(date(2026, 11, 20), date(2026, 11, 21)) == [
         "build", "--event-time-start", "2026-11-20T00:00:00", "--event-time-end", "2026-11-22T00:00:00",
+        "--exclude-resource-type", "unit_test",
     ]
