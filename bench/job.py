@@ -6,7 +6,8 @@ memory (this process, and the dbt it starts). The settings and resources are rea
 from AGENTLEDGER_HOME, so one process serves one warehouse.
 
 Writes to OUT.json: wall seconds, success, failures, per-step seconds (STEP_START → STEP_SUCCESS,
-from the event log), and dbt's per-node execution times from its run_results.json.
+from the event log), each gate's own seconds (its check metadata), and dbt's per-node execution
+times from its run_results.json.
 """
 
 from __future__ import annotations
@@ -39,6 +40,24 @@ def step_seconds(entries: list) -> dict[str, float]:
             started[event.step_key] = entry.timestamp
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key in started:
             seconds[event.step_key] = round(entry.timestamp - started[event.step_key], 3)
+    return seconds
+
+
+def gate_seconds(entries: list) -> dict[str, float]:
+    """`gate_seconds` of every Pandera gate evaluated in the run, by `<asset>:<check>`.
+
+    A raw table's gate runs inside its loader's step, so the step times cannot show it: the gate
+    records its own time in the check's metadata.
+    """
+    seconds: dict[str, float] = {}
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None or event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.event_specific_data
+        value = evaluation.metadata.get("gate_seconds")
+        if value is not None:
+            seconds[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = float(value.value)
     return seconds
 
 
@@ -85,7 +104,9 @@ def main(home: str, first: str, last: str, out: str) -> int:
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
-        steps = step_seconds(instance.all_logs(result.run_id))
+        entries = instance.all_logs(result.run_id)
+        steps = step_seconds(entries)
+        gates = gate_seconds(entries)
     wall = time.time() - started
     report = {
         "first": first,
@@ -94,6 +115,7 @@ def main(home: str, first: str, last: str, out: str) -> int:
         "success": result.success,
         "failures": describe_failures(result),
         "steps": steps,
+        "gates": gates,
         "dbt_nodes": dbt_node_seconds(PROJECT_ROOT / "target", started),
     }
     Path(out).write_text(json.dumps(report, indent=2))

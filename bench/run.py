@@ -16,9 +16,9 @@ What it measures (issue 7):
    last 31 days (the same files). Each is backfilled up to the day before the last, then the
    last day runs as a nightly partition run, three times, the two histories interleaved (a repeat
    re-does the same day, as a re-run would); the fastest of each is the figure, all are listed.
-4. **Gate share**: every Pandera gate is its own Dagster step (a blocking asset check); its time
-   over the time of the step it gates (raw gates over their loader step, marts gates over the dbt
-   step), from the runs' event logs.
+4. **Gate share**: a raw table's Pandera gate runs at the end of its loader's step and records its
+   own seconds in the check's metadata: its time over the rest of that step. The marts' gates are
+   Dagster steps of their own: their step times over the dbt step. From the runs' event logs.
 
 Workloads live under `--root` (default `/tmp/agentledger-bench`, never in the repository) and are
 reused when their arguments match.
@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version
@@ -65,12 +66,14 @@ class Profile:
     history_days: int = 360
     nightly_repeats: int = 2
     main_is_history: bool = False  # small: the 360-day history workload is also the backfill workload
+    side_by_side: bool = False  # small: the two histories' backfills, then the two nightly runs, run at once
 
 
 PROFILES = {
     "default": Profile("default", scale=1.0, days=90, history_scale=0.1, nightly_repeats=3),
     "small": Profile(
-        "small", scale=0.002, days=90, history_scale=0.002, history_days=90, nightly_repeats=1, main_is_history=True
+        "small", scale=0.002, days=90, history_scale=0.002, history_days=90, nightly_repeats=1, main_is_history=True,
+        side_by_side=True,
     ),
 }
 
@@ -196,24 +199,31 @@ def run_job(home: Path, first: date, last: date, label: str) -> dict:
 
 
 def gate_shares(report: dict) -> list[dict]:
-    """Each gated stage with data: its step seconds, its gates' seconds and their share.
+    """Each gated stage with data: its own seconds, its gates' seconds and their share.
 
-    Sources without credentials are skipped in the benchmark; their empty loads and gates (a few
-    tens of milliseconds of Dagster step overhead each) are left out.
+    A raw table's gate runs inside its loader's step and records its own time (`gates`, from the
+    check metadata): the stage is the step without its gates. The marts' gates are steps of their
+    own after the dbt step: their step times, Dagster's per-step cost included. Runs measured
+    before the gates moved into the loaders (no `gates` in the report) count check steps.
+
+    Sources without credentials are skipped in the benchmark; their empty loads and gates are left out.
     """
     steps = report["steps"]
-    checks = {k: v for k, v in steps.items() if k.endswith("_schema")}
+    check_steps = {k: v for k, v in steps.items() if k.endswith("_schema")}
+    in_step = report.get("gates", {})
 
-    def stage(name: str, step: str, gate_prefix: str) -> dict:
-        gates = sum(v for k, v in checks.items() if k.startswith(gate_prefix))
-        seconds = steps.get(step, 0.0)
+    def stage(name: str, step: str, gate_prefix: str, asset_prefix: str | None) -> dict:
+        own = sum(v for k, v in in_step.items() if asset_prefix and k.startswith(asset_prefix))
+        separate = sum(v for k, v in check_steps.items() if k.startswith(gate_prefix))
+        seconds = steps.get(step, 0.0) - own
+        gates = own + separate
         return {"stage": name, "stage_seconds": seconds, "gate_seconds": gates,
-                "share": gates / seconds if seconds else None}
+                "share": gates / seconds if seconds > 0 else None}
 
     return [
-        stage("trace load (otel_traces) ← spans + eval-event gates", TRACE_STEP, "raw__otel_"),
-        stage("labels load ← labels gate", "raw__labels_reviews", "raw__labels_reviews_labels"),
-        stage("dbt build (dbt_models) ← marts gates", DBT_STEP, "marts__"),
+        stage("trace load (otel_traces) ← spans + eval-event gates", TRACE_STEP, "raw__otel_", "raw/otel_"),
+        stage("labels load ← labels gate", "raw__labels_reviews", "raw__labels_reviews_labels", "raw/labels_reviews"),
+        stage("dbt build (dbt_models) ← marts gates", DBT_STEP, "marts__", None),
     ]
 
 
@@ -273,6 +283,8 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         return max(s["share"] for run in runs for s in figures["gates"][run] if s["share"] is not None)
 
     worst_backfill, worst_nightly = worst(("backfill",)), worst(("nightly_30", "nightly_360"))
+    stage_seconds = [s["stage_seconds"] for run in ("nightly_30", "nightly_360") for s in figures["gates"][run]]
+    nightly_stages = f"{min(stage_seconds):.2f}–{max(stage_seconds):.1f} s" if stage_seconds else "none"
     lines = [
         f"# Scale benchmark ({profile.name})",
         "",
@@ -301,7 +313,7 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         f"{n30['best_seconds']:.1f} s = **{nightly_ratio:.2f}×** | ≤ 1.25× | {_pass(nightly_ratio <= 1.25)} |",
         f"| gate time as share of the stage it gates, worst stage of the full backfill | "
         f"**{worst_backfill:.1%}** | ≤ 15% | {_pass(worst_backfill <= 0.15)} |",
-        f"| the same, worst stage of the one-day nightly runs (stages of 0.2–1.3 s) | "
+        f"| the same, worst stage of the one-day nightly runs (stages of {nightly_stages}) | "
         f"**{worst_nightly:.1%}** | ≤ 15% | {_pass(worst_nightly <= 0.15)} |",
         "",
         "## Ingest vs bare scans (same files, same run)",
@@ -426,10 +438,23 @@ def main(argv: list[str] | None = None) -> int:
         main_first, main_last = END_DATE - timedelta(days=profile.days - 1), END_DATE
     figures["main_workload"] = main
     home = main_dir / "home"
-    if "main" in phases:
-        measure_main(figures, root, home, main_first, main_last)
+    reuse = args.reuse_history
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        history30 = None
+        if profile.side_by_side and {"main", "nightly"} <= phases:
+            # a smoke test: the 30-day history is backfilled while the main backfill runs (two cores)
+            history30 = beside.submit(prepare_history30, root, reuse)
+            figures["notes"].append(
+                "Side by side (the small profile): the 30-day history was backfilled during the main backfill, "
+                "and the two nightly runs ran at the same time, each on one of the two cores."
+            )
+        if "main" in phases:
+            measure_main(figures, root, home, main_first, main_last)
+        if history30 is not None:
+            history30.result()
+            reuse = True
     if "nightly" in phases:
-        measure_nightly(figures, root, main_dir, profile, reuse=args.reuse_history)
+        measure_nightly(figures, root, main_dir, profile, reuse=reuse)
         if args.reuse_history:
             figures["notes"].append(
                 "The history warehouses were kept from an earlier run of this benchmark (`--reuse-history`): "
@@ -473,6 +498,16 @@ def measure_main(figures: dict, root: Path, home: Path, first: date, last: date)
     figures["ingest"]["seconds"] = figures["ingest"]["raw_load_seconds"] + figures["ingest"]["staging_seconds"]
 
 
+def prepare_history30(root: Path, reuse: bool) -> None:
+    """The 30-day history warehouse: the last 31 days of the long history's files, backfilled but the last."""
+    night_home = root / "history30" / "home"
+    if reuse and (night_home / "warehouse.duckdb").exists():
+        return
+    linked_history(root / "history360", root / "history30", 30)
+    fresh_warehouse(night_home)
+    run_job(night_home, END_DATE - timedelta(days=30), END_DATE - timedelta(days=1), "history30")
+
+
 def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile, reuse: bool = False) -> None:
     """The nightly run of the same day after 30 and after 360 days of history.
 
@@ -488,6 +523,15 @@ def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile,
             run_job(night_home, END_DATE - timedelta(days=days), END_DATE - timedelta(days=1), f"history{label}")
     runs: dict[str, list[dict]] = {label: [] for label in homes}
     for repeat in range(profile.nightly_repeats):
+        if profile.side_by_side:
+            with ThreadPoolExecutor(max_workers=len(homes)) as pool:
+                done = {
+                    label: pool.submit(run_job, night_home, END_DATE, END_DATE, f"nightly{label}-{repeat}")
+                    for label, (night_home, _) in homes.items()
+                }
+            for label, future in done.items():
+                runs[label].append(future.result())
+            continue
         for label, (night_home, _) in homes.items():
             runs[label].append(run_job(night_home, END_DATE, END_DATE, f"nightly{label}-{repeat}"))
     nightly: dict[str, dict] = {}

@@ -18,7 +18,7 @@ ASSETS = [*registry.assets(), dbt_models]
 
 defs = dg.Definitions(
     assets=[*ASSETS, *build_publish_assets(ASSETS), cost_anomaly_alerts],
-    asset_checks=[*registry.asset_checks(), *mart_gates],
+    asset_checks=mart_gates,
     jobs=[nightly_job],
     schedules=[nightly_schedule],
     resources=make_resources(get_settings()),

@@ -21,19 +21,23 @@ from orchestration.schemas import (
 # Incremental models rewrite the window plus dbt's `lookback_days` (3): the gate checks all of it.
 DBT_LOOKBACK_DAYS = 3
 
+# The facts whose rows belong to a day and change only when a run's window (plus lookback) covers
+# it: gated over the window, and updated in the published snapshot from the window's first day on.
+DAY_PARTITIONED_MARTS = {"fct_llm_calls": "started_date", "fct_workflow_runs": "run_date"}
+
 mart_gates = [
     pandera_gate(
         asset_key=dg.AssetKey(["marts", "fct_llm_calls"]),
         relation="marts.fct_llm_calls",
         model=FctLlmCalls,
-        date_column="started_date",
+        date_column=DAY_PARTITIONED_MARTS["fct_llm_calls"],
         lookback_days=DBT_LOOKBACK_DAYS,
     ),
     pandera_gate(
         asset_key=dg.AssetKey(["marts", "fct_workflow_runs"]),
         relation="marts.fct_workflow_runs",
         model=FctWorkflowRuns,
-        date_column="run_date",
+        date_column=DAY_PARTITIONED_MARTS["fct_workflow_runs"],
         lookback_days=DBT_LOOKBACK_DAYS,
     ),
     pandera_gate(

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.marts import DAY_PARTITIONED_MARTS, DBT_LOOKBACK_DAYS
 from orchestration.partitions import run_window_days
 from orchestration.report import write_report
 from orchestration.resources import dbt_project
@@ -72,8 +73,10 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
         deps=mart_keys,
         kinds={"duckdb", "parquet"},
         description="Read-only copy of every mart for BI tools: $AGENTLEDGER_HOME/marts.duckdb (DuckDB 1.x storage, "
-        "swapped in atomically, so open readers keep a consistent view) and marts/<mart>.parquet. Runs only "
-        "when every mart gate passed.",
+        "swapped in atomically, so open readers keep a consistent view) and marts/<mart>.parquet "
+        "(marts/<fact>/YYYY-MM.parquet for the day-partitioned facts). A nightly run updates the previous "
+        "snapshot from its window's first day on instead of copying all history. Runs only when every mart "
+        "gate passed.",
     )
     def bi_snapshot(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
         """Copy every mart out of the warehouse into marts.duckdb and Parquet, atomically."""
@@ -100,10 +103,15 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
                 docs=mart_docs(dbt_project.manifest_path),
                 run_id=context.run.run_id,
                 window=run_window_days(context.run.tags),
+                windowed={table: column for table, column in DAY_PARTITIONED_MARTS.items() if table in tables},
+                lookback_days=DBT_LOOKBACK_DAYS,
+                log=context.log.info,
             )
+        refreshed = [f"{t.name} from {t.refreshed_from}" for t in snapshot.tables if t.refreshed_from]
         context.log.info(
             f"published {len(snapshot.tables)} marts ({snapshot.total_rows:,} rows) to {snapshot.path} "
-            f"and {snapshot.parquet_dir}"
+            f"and {snapshot.parquet_dir}; "
+            + (f"kept the previous snapshot's rows except {', '.join(refreshed)}" if refreshed else "written whole")
         )
         return dg.MaterializeResult(
             metadata={
@@ -117,6 +125,10 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
                 "preview": dg.MetadataValue.md(_preview_markdown(snapshot)),
                 **{f"rows/{table.name}": table.rows for table in snapshot.tables},
                 "removed_parquet": ", ".join(snapshot.removed_parquet) or "none",
+                "refreshed_from": ", ".join(
+                    f"{t.name}: {t.refreshed_from}" for t in snapshot.tables if t.refreshed_from
+                ) or f"none: written whole ({snapshot.rebuilt_because})",
+                "parquet_files_written": sum(t.parquet_files_written for t in snapshot.tables),
                 "not_published": ", ".join(unpublished) or "none",
             }
         )

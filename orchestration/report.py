@@ -745,7 +745,7 @@ def published_summary(db_path: Path) -> str:
     with duckdb.connect(str(settings.snapshot_path), read_only=True) as conn:
         marts = conn.execute(f"select published_tables from {INFO_TABLE}").fetchone()[0]
     lines = [
-        f"published {len(marts)} marts for BI tools: {settings.snapshot_path}  (and {settings.parquet_dir}/*.parquet)",
+        f"published {len(marts)} marts for BI tools: {settings.snapshot_path}  (and Parquet in {settings.parquet_dir})",
         f"  query:  duckdb -readonly {settings.snapshot_path}   (never the warehouse: it locks out the nightly run)",
     ]
     if settings.report_path.exists():

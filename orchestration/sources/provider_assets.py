@@ -13,7 +13,7 @@ import dagster as dg
 import requests
 from dagster_duckdb import DuckDBResource
 
-from orchestration.checks import pandera_gate
+from orchestration.checks import PanderaGate
 from orchestration.http import ApiConfig, ApiSource, make_session
 from orchestration.loading import RawTable
 from orchestration.partitions import daily_partitions, single_run
@@ -38,8 +38,8 @@ def report_assets(
     costs: RawTable,
     usage_description: str,
     cost_description: str,
-) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
-    """The partitioned asset writing `raw/<usage>` and `raw/<costs>`, and the two tables' blocking gates.
+) -> list[dg.AssetsDefinition]:
+    """The partitioned asset writing `raw/<usage>` and `raw/<costs>`, with the two tables' blocking gates.
 
     Each run pulls the partition window plus the provider lookback, reading both reports whole
     before the warehouse is opened: a failed page fails the run with nothing written, and no lock is
@@ -47,6 +47,12 @@ def report_assets(
     """
     usage_key = dg.AssetKey(["raw", usage.name])
     costs_key = dg.AssetKey(["raw", costs.name])
+    lookback_days = get_settings().provider_lookback_days
+    gates = [
+        PanderaGate(asset_key=key, relation=table.qualified, model=table.model, date_column="_partition_date",
+                    lookback_days=lookback_days, quarantine_entity=table.name)
+        for key, table in ((usage_key, usage), (costs_key, costs))
+    ]
 
     @dg.multi_asset(
         name=name,
@@ -57,6 +63,7 @@ def report_assets(
         partitions_def=daily_partitions,
         backfill_policy=single_run,
         can_subset=False,
+        check_specs=[gate.spec for gate in gates],
     )
     def _reports(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         """Pull the window's usage and cost reports, then replace those days; nothing is written if a pull fails."""
@@ -65,8 +72,10 @@ def report_assets(
         if config is None:
             with duckdb.get_connection() as conn:
                 skipped = skip_unconfigured(conn, api, [usage, costs], context.log.info)
+                results = [gate.evaluate(conn, context.run.tags, context.log.error) for gate in gates]
             yield dg.MaterializeResult(asset_key=usage_key, metadata=skipped)
             yield dg.MaterializeResult(asset_key=costs_key, metadata=skipped)
+            yield from results
             return
         reports = client(config, make_session())
         usage_records = list(reports.iter_usage(first, last))
@@ -74,13 +83,9 @@ def report_assets(
         with duckdb.get_connection() as conn:
             usage_report = load_records(conn, usage, usage_records, first, last)
             cost_report = load_records(conn, costs, cost_records, first, last)
+            results = [gate.evaluate(conn, context.run.tags, context.log.error) for gate in gates]
         yield dg.MaterializeResult(asset_key=usage_key, metadata=usage_report.as_metadata())
         yield dg.MaterializeResult(asset_key=costs_key, metadata=cost_report.as_metadata())
+        yield from results
 
-    lookback_days = get_settings().provider_lookback_days
-    gates = [
-        pandera_gate(asset_key=key, relation=table.qualified, model=table.model, date_column="_partition_date",
-                     lookback_days=lookback_days, quarantine_entity=table.name)
-        for key, table in ((usage_key, usage), (costs_key, costs))
-    ]
-    return [_reports], gates
+    return [_reports]

@@ -26,8 +26,3 @@ SOURCES: list[ModuleType] = [
 def assets() -> list[dg.AssetsDefinition]:
     """The assets of every registered source."""
     return [asset for source in SOURCES for asset in source.assets]
-
-
-def asset_checks() -> list[dg.AssetChecksDefinition]:
-    """The gates of every registered source."""
-    return [check for source in SOURCES for check in source.asset_checks]

@@ -17,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.checks import pandera_gate
 from orchestration.definitions import defs
 from orchestration.demo.run import serve_demo_apis
-from orchestration.marts import mart_gates
+from orchestration.marts import DAY_PARTITIONED_MARTS, mart_gates
 from orchestration.publish import REPORT_KEY, SNAPSHOT_KEY, build_publish_assets
 from orchestration.schemas import FctWorkflowRuns
 from orchestration.settings import PROJECT_ROOT
@@ -36,6 +36,13 @@ def old_duckdb() -> Path:
     if not OLD_DUCKDB_PYTHON.exists():
         pytest.fail(f"{OLD_DUCKDB_PYTHON} is missing: `make bi-venv` creates it (duckdb 1.1.3)")
     return OLD_DUCKDB_PYTHON
+
+
+def parquet_glob(parquet_dir: Path, mart: str) -> str:
+    """The Parquet files of a mart: one file, or a folder of monthly files for a day-partitioned fact."""
+    if mart in DAY_PARTITIONED_MARTS:
+        return str(parquet_dir / mart / "*.parquet")
+    return str(parquet_dir / f"{mart}.parquet")
 
 
 def snapshot_tables(path: Path) -> dict[str, int]:
@@ -57,9 +64,14 @@ def test_the_snapshot_holds_every_mart_of_the_warehouse_as_tables_and_parquet(wa
 
     assert published == {**marts, "snapshot_info": 1}
     for name, rows in marts.items():
-        parquet = warehouse.home / "marts" / f"{name}.parquet"
-        assert duckdb.sql(f"select count(*) from '{parquet}'").fetchone()[0] == rows
-    assert sorted(p.name for p in (warehouse.home / "marts").iterdir()) == sorted(f"{n}.parquet" for n in marts)
+        parquet = parquet_glob(warehouse.home / "marts", name)
+        assert duckdb.sql(f"select count(*) from read_parquet('{parquet}')").fetchone()[0] == rows
+    # the day-partitioned facts as one file per month, every other mart as one file
+    parquet_dir = warehouse.home / "marts"
+    assert sorted(str(p.relative_to(parquet_dir)) for p in parquet_dir.rglob("*")) == sorted(
+        [f"{n}.parquet" for n in marts if n not in DAY_PARTITIONED_MARTS]
+        + [*DAY_PARTITIONED_MARTS, *(f"{n}/2026-11.parquet" for n in DAY_PARTITIONED_MARTS)]
+    )
     assert not list(warehouse.home.glob("*.tmp")) and not (warehouse.home / "marts.duckdb.wal").exists()
 
 
@@ -169,6 +181,33 @@ def test_a_reader_holding_the_snapshot_keeps_its_view_while_a_nightly_run_replac
         ).fetchone())
     assert after == [outcome.run_id, before[1] + 1, 1]
 
+    # the run updated the previous snapshot from its window's first day (less the lookback) instead
+    # of copying all history, and what it published is the warehouse's marts row for row, the same in
+    # Parquet, in a file the older reader still opens
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster"))) as instance:
+        metadata = instance.get_latest_materialization_event(SNAPSHOT_KEY).asset_materialization.metadata
+    assert metadata["refreshed_from"].value == "fct_llm_calls: 2026-11-19, fct_workflow_runs: 2026-11-19"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        conn.execute(f"attach '{home / 'marts.duckdb'}' as published (read_only)")
+        for mart in [key.split("/", 1)[1] for key in metadata if key.startswith("rows/")]:
+            differing = conn.execute(
+                f"select count(*) from ((select * from marts.{mart} except all select * from published.{mart}) "
+                f"union all (select * from published.{mart} except all select * from marts.{mart}))"
+            ).fetchone()[0]
+            in_parquet = conn.execute(
+                f"select count(*) from ((select * from marts.{mart} except all "
+                f"select * from read_parquet('{parquet_glob(home / 'marts', mart)}')) union all "
+                f"(select * from read_parquet('{parquet_glob(home / 'marts', mart)}') except all "
+                f"select * from marts.{mart}))"
+            ).fetchone()[0]
+            assert (mart, differing, in_parquet) == (mart, 0, 0)
+    completed = subprocess.run(
+        [str(old_duckdb), "-c", OLD_READER, str(home / "marts.duckdb")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["rows"]["fct_llm_calls"] == before[1] + 1
+
 
 # --- a failed marts gate leaves the previous snapshot untouched ----------------------------------
 
@@ -196,8 +235,8 @@ def publish_graph(rows: list[str]) -> list:
 
 
 def published_files(home: Path) -> dict[str, tuple[int, str]]:
-    files = [home / "marts.duckdb", home / "report.html", *sorted((home / "marts").iterdir())]
-    return {f.name: (f.stat().st_ino, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files}
+    files = [home / "marts.duckdb", home / "report.html", *sorted((home / "marts").rglob("*.parquet"))]
+    return {str(f.relative_to(home)): (f.stat().st_ino, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files}
 
 
 def test_a_failed_marts_gate_leaves_the_previous_snapshot_untouched(tmp_path: Path) -> None:

@@ -53,14 +53,16 @@ def test_the_openai_asset_loads_the_window_from_the_fake_api(tmp_path: Path, mon
 
         # when the partition 2026-11-20 and its gates materialize
         result = dg.materialize(
-            [*openai.assets, *openai.asset_checks],
+            openai.assets,
             partition_key="2026-11-20",
             resources={"duckdb": DuckDBResource(database=str(db_path))},
         )
 
     # then day-aligned Unix seconds were asked for the window, with the groupings, page after page
     assert result.success
-    assert all(check.passed for check in result.get_asset_check_evaluations())
+    # both tables' gates ran in the loading step and passed
+    gates = sorted((check.check_name, check.passed) for check in result.get_asset_check_evaluations())
+    assert gates == [("openai_costs_schema", True), ("openai_usage_schema", True)]
     usage_requests = server.requests_to("/v1/organization/usage/completions")
     assert len(usage_requests) == 3
     assert usage_requests[0].param("start_time") == str(int(datetime(2026, 11, 18, tzinfo=UTC).timestamp()))

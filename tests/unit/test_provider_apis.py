@@ -132,7 +132,7 @@ def materialize(provider: Provider, server: FakeApiServer, db_path: Path, monkey
     monkeypatch.setenv(provider.source.base_url_setting, server.base_url)
     monkeypatch.setenv("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "2")
     return dg.materialize(
-        [*provider.assets.assets, *provider.assets.asset_checks],
+        provider.assets.assets,
         partition_key=day.isoformat(),
         resources={"duckdb": DuckDBResource(database=str(db_path))},
         raise_on_error=False,

@@ -139,3 +139,125 @@ def test_table_and_column_descriptions_travel_as_comments(warehouse: duckdb.Duck
             "select column_name, comment from duckdb_columns() where table_name = 'fct_calls' order by column_index"
         ).fetchall()
     assert comments == [("call_id", None), ("workflow", None), ("cost_usd", "USD, exact.")]
+
+
+# --- day-partitioned facts: the previous snapshot is updated from the window's first day on -----------
+
+
+@pytest.fixture
+def daily(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A warehouse with a day-partitioned fact over October and November and a small mart."""
+    conn = duckdb.connect(str(tmp_path / "daily.duckdb"))
+    conn.execute("create schema marts")
+    conn.execute(
+        """
+        create table marts.fct_calls as
+        select 'c' || i as call_id, date '2026-10-15' + cast(i as integer) as started_date,
+            cast(i as decimal(38, 10)) / 100 as cost_usd
+        from range(0, 36) as r(i)
+        """
+    )  # 2026-10-15 … 2026-11-19
+    conn.execute("create table marts.mart_totals as select sum(cost_usd) as cost_usd from marts.fct_calls")
+    yield conn
+    conn.close()
+
+
+def publish(conn: duckdb.DuckDBPyConnection, tmp_path: Path, first: date, last: date):
+    return write_snapshot(
+        conn, ["fct_calls", "mart_totals"], tmp_path / "marts.duckdb", tmp_path / "marts",
+        window=(first, last), windowed={"fct_calls": "started_date"}, lookback_days=3, log=LOGGED.append,
+    )
+
+
+LOGGED: list[str] = []
+
+
+def published_rows(tmp_path: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(tmp_path / "marts.duckdb"), read_only=True) as conn:
+        return conn.execute(f"select * from {table} order by all").fetchall()
+
+
+def parquet_rows(folder: Path) -> list[tuple]:
+    return duckdb.sql(f"select * from read_parquet('{folder}/*.parquet') order by all").fetchall()
+
+
+def test_a_nightly_publish_replaces_only_the_window_and_its_months(
+    daily: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a first publish (a backfill: no previous snapshot) …
+    first = publish(daily, tmp_path, date(2026, 10, 15), date(2026, 11, 19))
+    assert first.rebuilt_because == "no previous snapshot" and first.tables[0].refreshed_from is None
+    october = tmp_path / "marts" / "fct_calls" / "2026-10.parquet"
+    assert sorted(p.name for p in october.parent.iterdir()) == ["2026-10.parquet", "2026-11.parquet"]
+    october_inode = october.stat().st_ino
+
+    # when the warehouse changes inside the next run's window (11-20, lookback 3 → from 11-17): a
+    # late label changed 11-18's row, 11-19's row vanished, 11-20 is new
+    daily.execute("update marts.fct_calls set cost_usd = 9 where started_date = date '2026-11-18'")
+    daily.execute("delete from marts.fct_calls where started_date = date '2026-11-19'")
+    daily.execute("insert into marts.fct_calls values ('new', date '2026-11-20', 0.5)")
+    daily.execute("create or replace table marts.mart_totals as select sum(cost_usd) as cost_usd from marts.fct_calls")
+    second = publish(daily, tmp_path, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the published fact equals the warehouse's, only November's Parquet file was rewritten
+    assert second.rebuilt_because is None
+    assert [(t.name, t.refreshed_from, t.parquet_files_written) for t in second.tables] == [
+        ("fct_calls", date(2026, 11, 17), 1), ("mart_totals", None, 1)
+    ]
+    expected = daily.execute("select * from marts.fct_calls order by all").fetchall()
+    assert published_rows(tmp_path, "fct_calls") == expected == parquet_rows(october.parent)
+    assert published_rows(tmp_path, "mart_totals") == daily.execute("select * from marts.mart_totals").fetchall()
+    assert october.stat().st_ino == october_inode
+    with duckdb.connect(str(tmp_path / "marts.duckdb"), read_only=True) as conn:
+        info = conn.execute("select first_partition_date, last_partition_date from snapshot_info").fetchall()
+    assert info == [(date(2026, 11, 20), date(2026, 11, 20))]
+
+
+def test_rows_before_the_window_that_no_longer_match_make_the_fact_copied_whole(
+    daily: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a published snapshot, then a full refresh that dropped October's first day
+    publish(daily, tmp_path, date(2026, 10, 15), date(2026, 11, 19))
+    daily.execute("delete from marts.fct_calls where started_date = date '2026-10-15'")
+    LOGGED.clear()
+
+    # when the next nightly run publishes
+    snapshot = publish(daily, tmp_path, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the fact is copied whole (and says why), October's Parquet rewritten without the day
+    assert snapshot.tables[0].refreshed_from is None and snapshot.tables[0].parquet_files_written == 2
+    assert LOGGED == [
+        "snapshot: fct_calls: 33 rows before 2026-11-17 in the previous snapshot, 32 in the warehouse; copying it whole"
+    ]
+    expected = daily.execute("select * from marts.fct_calls order by all").fetchall()
+    assert published_rows(tmp_path, "fct_calls") == expected == parquet_rows(tmp_path / "marts" / "fct_calls")
+
+
+def test_a_changed_column_or_mart_list_rebuilds_and_the_old_single_file_parquet_goes(
+    daily: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a snapshot published before facts had monthly Parquet files (one fct_calls.parquet)
+    write_snapshot(daily, ["fct_calls", "mart_totals"], tmp_path / "marts.duckdb", tmp_path / "marts")
+    assert (tmp_path / "marts" / "fct_calls.parquet").exists()
+
+    # when a column is added to the fact and the next nightly run publishes
+    daily.execute("alter table marts.fct_calls add column tokens integer default 7")
+    LOGGED.clear()
+    snapshot = publish(daily, tmp_path, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the fact is copied whole with its new column, in monthly files only
+    assert LOGGED == ["snapshot: fct_calls: its columns changed; copying it whole"]
+    assert snapshot.removed_parquet == ["fct_calls.parquet"]
+    assert sorted(str(p.relative_to(tmp_path / "marts")) for p in (tmp_path / "marts").rglob("*.parquet")) == [
+        "fct_calls/2026-10.parquet", "fct_calls/2026-11.parquet", "mart_totals.parquet"
+    ]
+    assert published_rows(tmp_path, "fct_calls")[0] == ("c0", date(2026, 10, 15), Decimal("0.0000000000"), 7)
+
+    # and a snapshot publishing another list of marts is not a starting point at all
+    LOGGED.clear()
+    other = write_snapshot(
+        daily, ["fct_calls"], tmp_path / "marts.duckdb", tmp_path / "marts",
+        window=(date(2026, 11, 20), date(2026, 11, 20)), windowed={"fct_calls": "started_date"}, log=LOGGED.append,
+    )
+    assert other.rebuilt_because == "the previous snapshot publishes other marts"
+    assert other.removed_parquet == ["mart_totals.parquet"]

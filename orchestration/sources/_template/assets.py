@@ -9,7 +9,7 @@ SOURCE = "template"
 USAGE = RawTable(source=SOURCE, name="template_usage", columns=USAGE_COLUMNS, model=TemplateUsageRaw)
 COSTS = RawTable(source=SOURCE, name="template_costs", columns=COST_COLUMNS, model=TemplateCostRaw)
 
-assets, asset_checks = report_assets(
+assets = report_assets(
     name="template_reports",
     api=TEMPLATE_API,
     client=TemplateClient,

@@ -9,7 +9,7 @@ SOURCE = "anthropic"
 USAGE = RawTable(source=SOURCE, name="anthropic_usage", columns=USAGE_COLUMNS, model=AnthropicUsageRaw)
 COSTS = RawTable(source=SOURCE, name="anthropic_costs", columns=COST_COLUMNS, model=AnthropicCostRaw)
 
-assets, asset_checks = report_assets(
+assets = report_assets(
     name="anthropic_reports",
     api=ANTHROPIC_API,
     client=AnthropicClient,

@@ -5,7 +5,7 @@ import os
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.checks import pandera_gate
+from orchestration.checks import PanderaGate
 from orchestration.http import make_session
 from orchestration.loading import ensure_table
 from orchestration.sources.hubspot.client import HubSpotClient
@@ -15,6 +15,14 @@ from orchestration.sources.hubspot.schemas import HubSpotDealCompaniesRaw, HubSp
 DEALS_KEY = dg.AssetKey(["raw", "hubspot_deals"])
 DEAL_COMPANIES_KEY = dg.AssetKey(["raw", "hubspot_deal_companies"])
 DEFAULT_BASE_URL = "https://api.hubapi.com"
+
+deals_gate = PanderaGate(
+    asset_key=DEALS_KEY, relation=DEALS.qualified, model=HubSpotDealRaw, quarantine_entity=DEALS.name
+)
+deal_companies_gate = PanderaGate(
+    asset_key=DEAL_COMPANIES_KEY, relation=DEAL_COMPANIES.qualified, model=HubSpotDealCompaniesRaw
+)
+GATES = (deals_gate, deal_companies_gate)
 
 
 @dg.multi_asset(
@@ -34,6 +42,7 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
         ),
     ],
     can_subset=False,
+    check_specs=[gate.spec for gate in GATES],
 )
 def hubspot_deals(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Sync deals changed since the stored high-water mark; skipped when HUBSPOT_ACCESS_TOKEN is unset."""
@@ -47,21 +56,16 @@ def hubspot_deals(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             skipped = {"skipped": "HUBSPOT_ACCESS_TOKEN is not set"}
             yield dg.MaterializeResult(asset_key=DEALS_KEY, metadata=skipped)
             yield dg.MaterializeResult(asset_key=DEAL_COMPANIES_KEY, metadata=skipped)
+            yield from (gate.evaluate(conn, context.run.tags, context.log.error) for gate in GATES)
             return
         client = HubSpotClient(token, os.environ.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL, make_session())
         sync = sync_hubspot(conn, client, progress=context.log.info)
+        gates = [gate.evaluate(conn, context.run.tags, context.log.error) for gate in GATES]
     deals_metadata = sync.deals.as_metadata()
     deals_metadata["high_water_mark"] = str(sync.high_water_mark)
     yield dg.MaterializeResult(asset_key=DEALS_KEY, metadata=deals_metadata)
     yield dg.MaterializeResult(asset_key=DEAL_COMPANIES_KEY, metadata=sync.companies.as_metadata())
+    yield from gates
 
-
-deals_gate = pandera_gate(
-    asset_key=DEALS_KEY, relation=DEALS.qualified, model=HubSpotDealRaw, quarantine_entity=DEALS.name
-)
-deal_companies_gate = pandera_gate(
-    asset_key=DEAL_COMPANIES_KEY, relation=DEAL_COMPANIES.qualified, model=HubSpotDealCompaniesRaw
-)
 
 assets = [hubspot_deals]
-asset_checks = [deals_gate, deal_companies_gate]

@@ -9,7 +9,7 @@ SOURCE = "openai"
 USAGE = RawTable(source=SOURCE, name="openai_usage", columns=USAGE_COLUMNS, model=OpenAIUsageRaw)
 COSTS = RawTable(source=SOURCE, name="openai_costs", columns=COST_COLUMNS, model=OpenAICostRaw)
 
-assets, asset_checks = report_assets(
+assets = report_assets(
     name="openai_reports",
     api=OPENAI_API,
     client=OpenAIClient,

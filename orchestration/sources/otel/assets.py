@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.checks import pandera_gate
+from orchestration.checks import PanderaGate
 from orchestration.partitions import daily_partitions, single_run, window_days
 from orchestration.settings import get_settings
 from orchestration.sources.otel.load import EVAL_EVENTS, SPANS, load_traces
@@ -11,6 +11,21 @@ from orchestration.sources.otel.schemas import OtelEvalEventRaw, OtelSpanRaw
 
 SPANS_KEY = dg.AssetKey(["raw", "otel_spans"])
 EVAL_EVENTS_KEY = dg.AssetKey(["raw", "otel_eval_events"])
+
+spans_gate = PanderaGate(
+    asset_key=SPANS_KEY,
+    relation=SPANS.qualified,
+    model=OtelSpanRaw,
+    date_column="_partition_date",
+    quarantine_entity=SPANS.name,
+)
+eval_events_gate = PanderaGate(
+    asset_key=EVAL_EVENTS_KEY,
+    relation=EVAL_EVENTS.qualified,
+    model=OtelEvalEventRaw,
+    date_column="_partition_date",
+    quarantine_entity=EVAL_EVENTS.name,
+)
 
 
 @dg.multi_asset(
@@ -32,6 +47,7 @@ EVAL_EVENTS_KEY = dg.AssetKey(["raw", "otel_eval_events"])
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     can_subset=False,
+    check_specs=[spans_gate.spec, eval_events_gate.spec],
 )
 def otel_traces(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Parse the window's trace and log files inside DuckDB and load them idempotently per day."""
@@ -47,28 +63,14 @@ def otel_traces(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             lookback_days=settings.trace_lookback_days,
             progress=context.log.info,
         )
+        gates = [gate.evaluate(conn, context.run.tags, context.log.error) for gate in (spans_gate, eval_events_gate)]
     context.log.info(
         f"spans: received {spans.received}, loaded {spans.loaded}, quarantined {spans.quarantined}; "
         f"evaluations: loaded {evaluations.loaded}, quarantined {evaluations.quarantined}"
     )
     yield dg.MaterializeResult(asset_key=SPANS_KEY, metadata=spans.as_metadata())
     yield dg.MaterializeResult(asset_key=EVAL_EVENTS_KEY, metadata=evaluations.as_metadata())
+    yield from gates
 
-
-spans_gate = pandera_gate(
-    asset_key=SPANS_KEY,
-    relation=SPANS.qualified,
-    model=OtelSpanRaw,
-    date_column="_partition_date",
-    quarantine_entity=SPANS.name,
-)
-eval_events_gate = pandera_gate(
-    asset_key=EVAL_EVENTS_KEY,
-    relation=EVAL_EVENTS.qualified,
-    model=OtelEvalEventRaw,
-    date_column="_partition_date",
-    quarantine_entity=EVAL_EVENTS.name,
-)
 
 assets = [otel_traces]
-asset_checks = [spans_gate, eval_events_gate]

@@ -5,7 +5,7 @@ import os
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.checks import pandera_gate
+from orchestration.checks import PanderaGate
 from orchestration.http import make_session
 from orchestration.loading import ensure_table
 from orchestration.sources.salesforce.client import SalesforceClient
@@ -14,11 +14,19 @@ from orchestration.sources.salesforce.schemas import SalesforceOpportunityRaw
 
 OPPORTUNITIES_KEY = dg.AssetKey(["raw", "salesforce_opportunities"])
 
+opportunities_gate = PanderaGate(
+    asset_key=OPPORTUNITIES_KEY,
+    relation=OPPORTUNITIES.qualified,
+    model=SalesforceOpportunityRaw,
+    quarantine_entity=OPPORTUNITIES.name,
+)
+
 
 @dg.asset(
     key=OPPORTUNITIES_KEY,
     group_name="extract",
     kinds={"duckdb", "salesforce"},
+    check_specs=[opportunities_gate.spec],
     description="One row per Salesforce opportunity (latest version; deleted ones flagged), upserted by id "
     "from the opportunities modified since the last sync.",
 )
@@ -34,20 +42,14 @@ def salesforce_opportunities(context: dg.AssetExecutionContext, duckdb: DuckDBRe
                 if not value
             )
             context.log.info(f"Salesforce skipped: {missing} not set")
-            return dg.MaterializeResult(metadata={"skipped": f"{missing} not set"})
+            gate = opportunities_gate.evaluate(conn, context.run.tags, context.log.error)
+            return dg.MaterializeResult(metadata={"skipped": f"{missing} not set"}, check_results=[gate])
         client = SalesforceClient(instance_url, token, make_session())
         report, high_water_mark = sync_salesforce(conn, client, progress=context.log.info)
+        gate = opportunities_gate.evaluate(conn, context.run.tags, context.log.error)
     metadata = report.as_metadata()
     metadata["high_water_mark"] = str(high_water_mark)
-    return dg.MaterializeResult(metadata=metadata)
+    return dg.MaterializeResult(metadata=metadata, check_results=[gate])
 
-
-opportunities_gate = pandera_gate(
-    asset_key=OPPORTUNITIES_KEY,
-    relation=OPPORTUNITIES.qualified,
-    model=SalesforceOpportunityRaw,
-    quarantine_entity=OPPORTUNITIES.name,
-)
 
 assets = [salesforce_opportunities]
-asset_checks = [opportunities_gate]
