@@ -12,8 +12,9 @@
     by its provider-day's billed factor (from the reconciliation, which providers restate for days
     long past, so the factor is applied in the view, never stored here).
 
-    Keyed by the run's start as well (`started_at`): a run window on fct_workflow_runs (a nightly
-    data test) reaches this table through the join on it and reads the window's rows only.
+    Keyed by the run's start and day as well (`started_at`, `run_date`): a window on either in
+    fct_workflow_runs (a nightly data test on started_at, the Pandera gate and the snapshot on
+    run_date) reaches this table through the join on them and reads the window's rows only.
     Incremental: runs started in the window are recomputed, their calls read one day wider, as
     int_runs_rolled_up reads them.
 -#}
@@ -43,6 +44,7 @@ run_calls as (
     select
         runs.run_id,
         runs.started_at,
+        runs.run_date,
         coalesce(calls.provider, calls.price_provider_id) as provider,
         cast(calls.started_at as date) as usage_date,
         {{ billed_outside_cost_report('coalesce(calls.provider, calls.price_provider_id)', 'calls.service_tier') }}
@@ -58,6 +60,7 @@ final as (
     select
         run_id,
         started_at,
+        run_date,
         provider,
         usage_date,
         is_billed_outside_cost_report,

@@ -39,6 +39,7 @@ costs_with_factors as (
     select
         run_costs.run_id,
         run_costs.started_at,
+        run_costs.run_date,
         run_costs.cost_usd,
         run_costs.costed_calls,
         run_costs.is_billed_outside_cost_report,
@@ -59,10 +60,11 @@ call_billing as (
     select
         run_id,
         started_at,
+        run_date,
         sum(costed_calls) filter (where billed_factor is null or is_billed_outside_cost_report) as calls_without_bill,
         {{ money('coalesce(sum(cost_usd * billed_factor), 0)') }} as billed_cost_usd
     from costs_with_factors
-    group by run_id, started_at
+    group by run_id, started_at, run_date
 
 ),
 
@@ -112,8 +114,12 @@ final as (
         runs.fully_priced
 
     from runs
-    -- joined on the start too: a filter on the run's start reaches int_run_provider_day_costs
-    left join call_billing on runs.run_id = call_billing.run_id and runs.started_at = call_billing.started_at
+    -- joined on the start and day too: a filter on either reaches int_run_provider_day_costs
+    left join call_billing
+        on
+            runs.run_id = call_billing.run_id
+            and runs.started_at = call_billing.started_at
+            and runs.run_date = call_billing.run_date
 
 )
 
