@@ -5,7 +5,14 @@
     Baseline revenue per engagement = the baseline engagements' revenue ÷ their number. A run with
     no matching engagement has no baseline and no lift (NULL, `has_baseline` false): it is counted
     and reported, never compared with zero.
+
+    A view: a run's credit and baseline change whenever a deal or an engagement does, however old
+    the run, so a table had to be rebuilt whole every night (every successful run × four models);
+    its one reader, mart_workflow_roi, reads the published model only, and data tests read the
+    run's window (event_time started_at), which the view's run filter takes.
 -#}
+
+{{ config(materialized='view') }}
 
 with
 

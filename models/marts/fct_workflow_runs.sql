@@ -8,9 +8,9 @@ runs as (
 
 ),
 
-calls as (
+run_costs as (
 
-    select * from {{ ref('int_llm_calls_priced') }}
+    select * from {{ ref('int_run_provider_day_costs') }}
 
 ),
 
@@ -34,34 +34,37 @@ provider_day_factors as (
 
 ),
 
-calls_with_factors as (
+costs_with_factors as (
 
     select
-        calls.run_id,
-        calls.cost_usd,
-        provider_day_factors.billed_factor,
-        {{ billed_outside_cost_report('coalesce(calls.provider, calls.price_provider_id)', 'calls.service_tier') }}
-            as is_billed_outside_cost_report
-    from calls
+        run_costs.run_id,
+        run_costs.started_at,
+        run_costs.run_date,
+        run_costs.cost_usd,
+        run_costs.costed_calls,
+        run_costs.is_billed_outside_cost_report,
+        provider_day_factors.billed_factor
+    from run_costs
     left join provider_day_factors
         on
-            coalesce(calls.provider, calls.price_provider_id) = provider_day_factors.provider
-            and cast(calls.started_at as date) = provider_day_factors.usage_date
+            run_costs.provider = provider_day_factors.provider
+            and run_costs.usage_date = provider_day_factors.usage_date
 
 ),
 
 call_billing as (
 
-    -- each call's rack cost at its provider-day's billed factor; a costed call without one (no bill
-    -- for that provider and day, or usage billed outside the cost report) leaves the run unbilled
+    -- each call's rack cost at its provider-day's billed factor (one factor per provider-day, so
+    -- summed per provider-day first); a costed call without one (no bill for that provider and
+    -- day, or usage billed outside the cost report) leaves the run unbilled
     select
         run_id,
-        count(*) filter (
-            where coalesce(cost_usd, 0) != 0 and (billed_factor is null or is_billed_outside_cost_report)
-        ) as calls_without_bill,
+        started_at,
+        run_date,
+        sum(costed_calls) filter (where billed_factor is null or is_billed_outside_cost_report) as calls_without_bill,
         {{ money('coalesce(sum(cost_usd * billed_factor), 0)') }} as billed_cost_usd
-    from calls_with_factors
-    group by run_id
+    from costs_with_factors
+    group by run_id, started_at, run_date
 
 ),
 
@@ -111,7 +114,12 @@ final as (
         runs.fully_priced
 
     from runs
-    left join call_billing on runs.run_id = call_billing.run_id
+    -- joined on the start and day too: a filter on either reaches int_run_provider_day_costs
+    left join call_billing
+        on
+            runs.run_id = call_billing.run_id
+            and runs.started_at = call_billing.started_at
+            and runs.run_date = call_billing.run_date
 
 )
 

@@ -15,7 +15,11 @@ calls as (
 
     select run_id, coalesce(sum(cost_usd), 0) as calls_cost_usd, count(*) as calls
     from {{ ref('int_llm_calls_priced') }}
-    where run_id in (select run_id from runs)
+    where
+        run_id in (select run_id from runs)
+        -- a run's calls start within a day of it, as int_runs_rolled_up reads them: the window
+        -- (a day wider) skips other days' row groups instead of probing every call of history
+        and {{ in_window('started_at', pad_days=1) }}
     group by run_id
 
 )

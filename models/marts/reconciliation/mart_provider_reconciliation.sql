@@ -18,14 +18,16 @@
     Anthropic Priority Tier usage is billed outside the cost report (reference §A.2): it is shown
     as `priority_tier_tokens`, left out of the token totals on both sides, and a row with nothing
     else is `priority_tier`, not a gap.
+
+    The traced side comes summed by provider, day and model (int_traced_usage_daily, incremental:
+    a night re-reads the window's calls only); the providers' side is small and re-read whole.
 -#}
 
 with
 
-calls as (
+traced as (
 
-    select * from {{ ref('int_llm_calls_priced') }}
-    where has_usage
+    select * from {{ ref('int_traced_usage_daily') }}
 
 ),
 
@@ -38,44 +40,6 @@ usage as (
 costs as (
 
     select * from {{ ref('int_provider_cost_daily') }}
-
-),
-
-traced_calls as (
-
-    select
-        -- a span naming a provider no alias knows, on a model no price book knows: '(unknown)'
-        coalesce(provider, price_provider_id, '(unknown)') as provider,
-        cast(started_at as date) as usage_date,
-        coalesce(price_model_id, lower(model), '(no model)') as model,
-        model as traced_model,
-        {{ billed_outside_cost_report('coalesce(provider, price_provider_id)', 'service_tier') }} as is_outside,
-        coalesce(uncached_input_tokens, 0) as uncached_input_tokens,
-        coalesce(cache_read_tokens, 0) as cache_read_tokens,
-        coalesce(cache_write_tokens, 0) as cache_write_tokens,
-        coalesce(output_tokens, 0) as output_tokens,
-        cost_usd,
-        needs_price
-    from calls
-
-),
-
-traced as (
-
-    select
-        provider,
-        usage_date,
-        model,
-        count(*) filter (where not is_outside) as traced_calls,
-        count(*) filter (where not is_outside and needs_price) as unpriced_calls,
-        coalesce(sum(uncached_input_tokens) filter (where not is_outside), 0) as uncached_input_tokens,
-        coalesce(sum(cache_read_tokens) filter (where not is_outside), 0) as cache_read_tokens,
-        coalesce(sum(cache_write_tokens) filter (where not is_outside), 0) as cache_write_tokens,
-        coalesce(sum(output_tokens) filter (where not is_outside), 0) as output_tokens,
-        {{ money('coalesce(sum(cost_usd) filter (where not is_outside), 0)') }} as rack_cost_usd,
-        string_agg(distinct traced_model, ', ' order by traced_model) as traced_models
-    from traced_calls
-    group by all
 
 ),
 
