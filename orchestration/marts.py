@@ -17,28 +17,34 @@ from orchestration.schemas import (
     MartUnitEconomics,
     MartWorkflowRoi,
 )
+from orchestration.settings import get_settings
 
 # Incremental models rewrite the window plus dbt's `lookback_days` (3): the gate checks all of it.
 DBT_LOOKBACK_DAYS = 3
 
-# The facts whose rows belong to a day and change only when a run's window (plus lookback) covers
-# it: gated over the window, and updated in the published snapshot from the window's first day on.
-DAY_PARTITIONED_MARTS = {"fct_llm_calls": "started_date", "fct_workflow_runs": "run_date"}
+# The facts whose rows belong to a day and change only when a run's window (plus a lookback) covers
+# it: gated over those days, and updated in the published snapshot from the first of them on.
+# A run's billed cost follows its provider-day's bill, which every night re-pulls over the provider
+# lookback (7 days: providers restate, FOCUS exports are corrected), so runs look back that far.
+DAY_PARTITIONED_MARTS = {
+    "fct_llm_calls": ("started_date", DBT_LOOKBACK_DAYS),
+    "fct_workflow_runs": ("run_date", max(DBT_LOOKBACK_DAYS, get_settings().provider_lookback_days)),
+}
 
 mart_gates = [
     pandera_gate(
         asset_key=dg.AssetKey(["marts", "fct_llm_calls"]),
         relation="marts.fct_llm_calls",
         model=FctLlmCalls,
-        date_column=DAY_PARTITIONED_MARTS["fct_llm_calls"],
-        lookback_days=DBT_LOOKBACK_DAYS,
+        date_column=DAY_PARTITIONED_MARTS["fct_llm_calls"][0],
+        lookback_days=DAY_PARTITIONED_MARTS["fct_llm_calls"][1],
     ),
     pandera_gate(
         asset_key=dg.AssetKey(["marts", "fct_workflow_runs"]),
         relation="marts.fct_workflow_runs",
         model=FctWorkflowRuns,
-        date_column=DAY_PARTITIONED_MARTS["fct_workflow_runs"],
-        lookback_days=DBT_LOOKBACK_DAYS,
+        date_column=DAY_PARTITIONED_MARTS["fct_workflow_runs"][0],
+        lookback_days=DAY_PARTITIONED_MARTS["fct_workflow_runs"][1],
     ),
     pandera_gate(
         asset_key=dg.AssetKey(["marts", "mart_unit_economics"]),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.marts import DAY_PARTITIONED_MARTS, DBT_LOOKBACK_DAYS
+from orchestration.marts import DAY_PARTITIONED_MARTS
 from orchestration.partitions import run_window_days
 from orchestration.report import write_report
 from orchestration.resources import dbt_project
@@ -103,8 +103,7 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
                 docs=mart_docs(dbt_project.manifest_path),
                 run_id=context.run.run_id,
                 window=run_window_days(context.run.tags),
-                windowed={table: column for table, column in DAY_PARTITIONED_MARTS.items() if table in tables},
-                lookback_days=DBT_LOOKBACK_DAYS,
+                windowed={table: spec for table, spec in DAY_PARTITIONED_MARTS.items() if table in tables},
                 log=context.log.info,
             )
         refreshed = [f"{t.name} from {t.refreshed_from}" for t in snapshot.tables if t.refreshed_from]

@@ -246,14 +246,15 @@ def _copy_tables(
     parquet_dir: Path,
     docs: Mapping[str, TableDoc],
     *,
-    windowed: Mapping[str, str],
-    since: date | None,
+    windowed: Mapping[str, tuple[str, int]],
+    since: Mapping[str, date],
     log: Callable[[str], None],
 ) -> tuple[list[PublishedTable], list[Path], list[Path]]:
     """Bring each mart of the attached snapshot up to date and write its Parquet copy (.tmp files).
 
     With `since`, the attached snapshot is a copy of the previous one: the marts in `windowed`
-    (name → date column) get their rows from `since` on replaced, the others are replaced whole.
+    (name → (date column, lookback)) get their rows from `since[name]` on replaced, the others are
+    replaced whole.
 
     Returns the published tables, the final paths of the Parquet files written (as .tmp for now)
     and the Parquet files to remove (months that lost their rows, old single-file copies).
@@ -262,12 +263,12 @@ def _copy_tables(
     existing = set(relations_in_schema_of(conn, SNAPSHOT_ALIAS, "main"))
     for table in tables:
         target = f"{SNAPSHOT_ALIAS}.main.{quote_identifier(table)}"
-        date_column = windowed.get(table)
+        date_column = windowed[table][0] if table in windowed else None
         refreshed_from = None
-        if since is not None and date_column is not None and table in existing:
-            why_not = _refresh_window(conn, schema, table, date_column, since)
+        if table in since and date_column is not None and table in existing:
+            why_not = _refresh_window(conn, schema, table, date_column, since[table])
             if why_not is None:
-                refreshed_from = since
+                refreshed_from = since[table]
             else:
                 log(f"snapshot: {why_not}; copying it whole")
         if refreshed_from is None:
@@ -342,8 +343,7 @@ def write_snapshot(
     docs: Mapping[str, TableDoc] | None = None,
     run_id: str | None = None,
     window: tuple[date, date] | None = None,
-    windowed: Mapping[str, str] | None = None,
-    lookback_days: int = 0,
+    windowed: Mapping[str, tuple[str, int]] | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> Snapshot:
     """Publish `schema.<table>` for each of `tables` to `snapshot_path` and Parquet under `parquet_dir`.
@@ -360,9 +360,9 @@ def write_snapshot(
         run_id: The Dagster run that built it, recorded in `snapshot_info`.
         window: First and last partition day of that run, recorded in `snapshot_info`; with
             `windowed`, the previous snapshot is updated from the window's first day on.
-        windowed: Marts partitioned by day (name → DATE column) whose rows outside a run's window
-            do not change; published as monthly Parquet files.
-        lookback_days: Days before the window's first day that the run also rewrote (dbt's lookback).
+        windowed: Marts partitioned by day (name → (DATE column, lookback days)) whose rows before
+            the window's first day less the lookback do not change in a run; published as monthly
+            Parquet files.
         log: Where to say why the previous snapshot was not reused.
 
     Raises:
@@ -379,19 +379,19 @@ def write_snapshot(
     _remove(tmp, tmp_wal, *leftovers)  # leftovers of a run that died half-way
     built_at = datetime.now(tz=UTC).replace(tzinfo=None)
 
-    since = None
+    since: dict[str, date] = {}
     rebuilt_because = "no day-partitioned marts" if not windowed else "the run has no partition window"
     if window is not None and windowed:
         rebuilt_because = _previous_snapshot_usable(snapshot_path, tables)
         if rebuilt_because is None:
-            since = window[0] - timedelta(days=lookback_days)
+            since = {table: window[0] - timedelta(days=lookback) for table, (_, lookback) in windowed.items()}
             shutil.copyfile(snapshot_path, tmp)
         else:
             log(f"snapshot: written whole ({rebuilt_because})")
 
     version = quote_literal(SNAPSHOT_STORAGE_VERSION)
     written: list[Path] = []
-    options = "" if since is not None else f" (storage_version {version})"
+    options = "" if since else f" (storage_version {version})"
     conn.execute(f"attach {quote_literal(str(tmp))} as {SNAPSHOT_ALIAS}{options}")
     try:
         published, written, stale = _copy_tables(

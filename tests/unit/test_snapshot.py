@@ -165,7 +165,7 @@ def daily(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 def publish(conn: duckdb.DuckDBPyConnection, tmp_path: Path, first: date, last: date):
     return write_snapshot(
         conn, ["fct_calls", "mart_totals"], tmp_path / "marts.duckdb", tmp_path / "marts",
-        window=(first, last), windowed={"fct_calls": "started_date"}, lookback_days=3, log=LOGGED.append,
+        window=(first, last), windowed={"fct_calls": ("started_date", 3)}, log=LOGGED.append,
     )
 
 
@@ -257,7 +257,8 @@ def test_a_changed_column_or_mart_list_rebuilds_and_the_old_single_file_parquet_
     LOGGED.clear()
     other = write_snapshot(
         daily, ["fct_calls"], tmp_path / "marts.duckdb", tmp_path / "marts",
-        window=(date(2026, 11, 20), date(2026, 11, 20)), windowed={"fct_calls": "started_date"}, log=LOGGED.append,
+        window=(date(2026, 11, 20), date(2026, 11, 20)), windowed={"fct_calls": ("started_date", 0)},
+        log=LOGGED.append,
     )
     assert other.rebuilt_because == "the previous snapshot publishes other marts"
     assert other.removed_parquet == ["mart_totals.parquet"]
