@@ -72,7 +72,7 @@ class Profile:
 PROFILES = {
     "default": Profile("default", scale=1.0, days=90, history_scale=0.1, nightly_repeats=3),
     "small": Profile(
-        "small", scale=0.002, days=90, history_scale=0.002, history_days=90, nightly_repeats=1, main_is_history=True,
+        "small", scale=0.002, days=40, history_scale=0.002, history_days=40, nightly_repeats=1, main_is_history=True,
         side_by_side=True,
     ),
 }
@@ -429,8 +429,10 @@ def main(argv: list[str] | None = None) -> int:
         main_first, main_last = END_DATE - timedelta(days=profile.history_days), END_DATE - timedelta(days=1)
         figures["notes"].append(
             f"The small profile's full backfill is the {profile.history_days}-day history of the nightly comparison "
-            "(one run fewer), and its long history is 90 days, not 360: a smoke test of every phase in under "
-            "3 minutes, not a measurement (the loader parses one day per statement, ~0.3 s each here)."
+            "(one run fewer), and its long history is 40 days, not 360: a smoke test of every phase in under "
+            "3 minutes, not a measurement. At this size a run's time is Dagster's and dbt's fixed cost: a "
+            "single-run backfill records every asset's materialization and checks per partition day "
+            "(13,054 events for 90 days), and dbt spends ~0.15 s per node outside the SQL."
         )
     else:
         main_dir = root / "main"
