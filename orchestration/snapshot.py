@@ -96,12 +96,12 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def relations_in_schema(conn: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
-    """Names of the tables and views in `schema` of the connection's own database."""
+def relations_in_schema(conn: duckdb.DuckDBPyConnection, schema: str, database: str | None = None) -> list[str]:
+    """Names of the tables and views in `schema` of `database` (default: the connection's own)."""
     rows = conn.execute(
         "select table_name from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = ? order by table_name",
-        [schema],
+        "where table_catalog = coalesce(?, current_database()) and table_schema = ? order by table_name",
+        [database, schema],
     ).fetchall()
     return [row[0] for row in rows]
 
@@ -151,13 +151,15 @@ def _comment(conn: duckdb.DuckDBPyConnection, table: str, doc: TableDoc | None, 
             conn.execute(f"comment on column {target}.{quote_identifier(column)} is {quote_literal(text)}")
 
 
-def _columns(conn: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
-    """(name, type) of a relation's columns, in order."""
+def _columns(
+    conn: duckdb.DuckDBPyConnection, database: str | None, schema: str, table: str
+) -> list[tuple[str, str]]:
+    """(name, type) of a relation's columns, in order; `database` None is the connection's own."""
     return [
         (row[0], row[1])
         for row in conn.execute(
-            "select column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? "
-            "and table_name = ? order by column_index",
+            "select column_name, data_type from duckdb_columns() where database_name = coalesce(?, current_database()) "
+            "and schema_name = ? and table_name = ? order by column_index",
             [database, schema, table],
         ).fetchall()
     ]
@@ -221,7 +223,7 @@ def _refresh_window(
     """
     target = f"{SNAPSHOT_ALIAS}.main.{quote_identifier(table)}"
     source = f"{quote_identifier(schema)}.{quote_identifier(table)}"
-    if _columns(conn, SNAPSHOT_ALIAS, "main", table) != _columns(conn, current_database(conn), schema, table):
+    if _columns(conn, SNAPSHOT_ALIAS, "main", table) != _columns(conn, None, schema, table):
         return f"{table}: its columns changed"
     column = quote_identifier(date_column)
     before = f"{column} < date '{since}'"
@@ -232,11 +234,6 @@ def _refresh_window(
     conn.execute(f"delete from {target} where {column} >= date '{since}' or {column} is null")
     conn.execute(f"insert into {target} select * from {source} where {column} >= date '{since}' or {column} is null")
     return None
-
-
-def current_database(conn: duckdb.DuckDBPyConnection) -> str:
-    """Name of the connection's own database (the warehouse)."""
-    return conn.execute("select current_database()").fetchone()[0]
 
 
 def _copy_tables(
@@ -260,7 +257,7 @@ def _copy_tables(
     and the Parquet files to remove (months that lost their rows, old single-file copies).
     """
     published, written, stale = [], [], []
-    existing = set(relations_in_schema_of(conn, SNAPSHOT_ALIAS, "main"))
+    existing = set(relations_in_schema(conn, "main", SNAPSHOT_ALIAS))
     for table in tables:
         target = f"{SNAPSHOT_ALIAS}.main.{quote_identifier(table)}"
         date_column = windowed[table][0] if table in windowed else None
@@ -299,15 +296,6 @@ def _copy_tables(
             )
         )
     return published, written, stale
-
-
-def relations_in_schema_of(conn: duckdb.DuckDBPyConnection, database: str, schema: str) -> list[str]:
-    """Names of the tables in `database.schema` (an attached database)."""
-    rows = conn.execute(
-        "select table_name from duckdb_tables() where database_name = ? and schema_name = ? order by table_name",
-        [database, schema],
-    ).fetchall()
-    return [row[0] for row in rows]
 
 
 def _write_info(
