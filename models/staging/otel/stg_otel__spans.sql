@@ -279,10 +279,10 @@ run_firsts as (
     -- window over the whole row: at 10M spans the window spilled the full rows to disk.
     select
         run_id,
-        arg_min(inherited_workflow, {'depth': depth, 'started_at': started_at})
-            filter (where inherited_workflow is not null) as run_workflow,
-        arg_min(inherited_account_id, {'depth': depth, 'started_at': started_at})
-            filter (where inherited_account_id is not null) as run_account_id
+        arg_min(inherited_workflow, struct_pack(depth := depth, started_at := started_at))
+        filter (where inherited_workflow is not null) as run_workflow,
+        arg_min(inherited_account_id, struct_pack(depth := depth, started_at := started_at))
+        filter (where inherited_account_id is not null) as run_account_id
     from inherited
     group by run_id
 
@@ -365,9 +365,10 @@ deduplicated as (
         )
     from classified
     left join call_copies
-        on classified.trace_id = call_copies.trace_id
-        and classified.response_id = call_copies.response_id
-        and classified.is_llm_call = call_copies.is_llm_call
+        on
+            classified.trace_id = call_copies.trace_id
+            and classified.response_id = call_copies.response_id
+            and classified.is_llm_call = call_copies.is_llm_call
     where call_copies.kept_span_id is null or call_copies.kept_span_id = classified.span_id
 
 ),
