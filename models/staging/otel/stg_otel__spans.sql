@@ -272,30 +272,23 @@ inherited as (
 
 ),
 
-run_firsts as (
-
-    -- a run's workflow and account hold for all of its spans, even where set on a sibling: the
-    -- value nearest the root, earliest first. An aggregate over three narrow columns, not a
-    -- window over the whole row: at 10M spans the window spilled the full rows to disk.
-    select
-        run_id,
-        arg_min(inherited_workflow, struct_pack(depth := depth, started_at := started_at))
-        filter (where inherited_workflow is not null) as run_workflow,
-        arg_min(inherited_account_id, struct_pack(depth := depth, started_at := started_at))
-        filter (where inherited_account_id is not null) as run_account_id
-    from inherited
-    group by run_id
-
-),
-
 run_attributes as (
 
     select
-        inherited.*,
-        coalesce(inherited.inherited_workflow, run_firsts.run_workflow, 'unassigned') as workflow,
-        coalesce(inherited.inherited_account_id, run_firsts.run_account_id) as account_id
+        *,
+        -- a run's workflow and account hold for all of its spans, even where set on a sibling
+        coalesce(
+            inherited_workflow,
+            first_value(inherited_workflow ignore nulls) over run_spans,
+            'unassigned'
+        ) as workflow,
+        coalesce(inherited_account_id, first_value(inherited_account_id ignore nulls) over run_spans)
+            as account_id
     from inherited
-    left join run_firsts on inherited.run_id = run_firsts.run_id
+    window run_spans as (
+        partition by run_id order by depth, started_at
+        rows between unbounded preceding and unbounded following
+    )
 
 ),
 
@@ -323,53 +316,46 @@ classified as (
 
 call_copies as (
 
-    -- The same call exported by two libraries (provider SDK + instrumentation, one
-    -- gen_ai.response.id in a trace): keep the copy that reports the most usage kinds, then the
-    -- most tokens, then the lowest span id. What one copy says about its prompt holds for the kept
-    -- one (the SDK's copy often reports richer usage but no gen_ai.prompt.name or system-prompt
-    -- hash). One narrow row per call, joined back.
+    -- what one copy of a call says about its prompt holds for the copy that is kept (the provider
+    -- SDK's copy often reports richer usage but no gen_ai.prompt.name or system-prompt hash)
     select
-        trace_id,
-        response_id,
-        is_llm_call,
-        max(prompt_name) as any_prompt_name,
-        max(system_prompt_hash) as any_system_prompt_hash,
-        arg_min(span_id, {
-            'usage_kinds': -(
+        * replace (
+            case
+                when response_id is null or not is_llm_call then prompt_name
+                else coalesce(prompt_name, max(prompt_name) over copies)
+            end as prompt_name,
+            case
+                when response_id is null or not is_llm_call then system_prompt_hash
+                else coalesce(system_prompt_hash, max(system_prompt_hash) over copies)
+            end as system_prompt_hash
+        )
+    from classified
+    window copies as (partition by trace_id, response_id, is_llm_call)
+
+),
+
+deduplicated as (
+
+    select *
+    from call_copies
+    -- the same call exported by two libraries: keep the copy that reports the most usage kinds
+    qualify
+        response_id is null
+        or not is_llm_call
+        or row_number() over (
+            partition by trace_id, response_id, is_llm_call
+            order by
                 (reported_cache_read_tokens is not null)::int
                 + (reported_cache_write_tokens is not null or reported_cache_write_5m_tokens is not null)::int
                 -- the 5m / 1h split prices 1-hour writes right: a copy that reports it wins a tie
                 + (reported_cache_write_5m_tokens is not null or reported_cache_write_1h_tokens is not null)::int
                 + (reported_reasoning_tokens is not null)::int
                 + (reported_input_tokens is not null)::int
-                + (reported_output_tokens is not null)::int
-            ),
-            'tokens': -(
+                + (reported_output_tokens is not null)::int desc,
                 coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)
-                + coalesce(cache_write_tokens, 0) + coalesce(output_tokens, 0)
-            ),
-            'span_id': span_id
-        }) as kept_span_id
-    from classified
-    where response_id is not null and is_llm_call
-    group by trace_id, response_id, is_llm_call
-
-),
-
-deduplicated as (
-
-    select
-        classified.* replace (
-            coalesce(classified.prompt_name, call_copies.any_prompt_name) as prompt_name,
-            coalesce(classified.system_prompt_hash, call_copies.any_system_prompt_hash) as system_prompt_hash
-        )
-    from classified
-    left join call_copies
-        on
-            classified.trace_id = call_copies.trace_id
-            and classified.response_id = call_copies.response_id
-            and classified.is_llm_call = call_copies.is_llm_call
-    where call_copies.kept_span_id is null or call_copies.kept_span_id = classified.span_id
+                + coalesce(cache_write_tokens, 0) + coalesce(output_tokens, 0) desc,
+                span_id
+        ) = 1
 
 ),
 
