@@ -83,6 +83,24 @@ def test_malformed_lines_are_quarantined_and_the_counts_add_up(tmp_path: Path, c
     assert '"startTimeUnixNano":"not-a-number"' in raw_of_line_3.replace(" ", "")
 
 
+def test_blank_and_whitespace_lines_are_skipped_not_quarantined(tmp_path: Path, conn) -> None:
+    # given: a blank line, a whitespace-only line and a line of only spaces before a bad one
+    traces = tmp_path / "traces"
+    write_lines(
+        traces / "2026-11-20" / "traces.jsonl",
+        [traces_data([span(1)]), b"", b"   \t  ", traces_data([span(2)]), b" " * 40, b"{not json"],
+    )
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then: only the corrupt line is quarantined, under its own line number (6)
+    assert (spans.received, spans.loaded, spans.quarantined) == (3, 2, 1)
+    assert conn.execute(
+        "select _line_number, reason from raw.quarantine where entity = 'otel_spans'"
+    ).fetchall() == [(6, "line is not valid JSON (truncated or corrupt)")]
+
+
 def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn) -> None:
     # given
     content = {
