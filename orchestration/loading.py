@@ -228,6 +228,171 @@ def _insert_columns(table: RawTable, extracted_at_sql: str) -> tuple[str, str]:
     return columns, select_columns
 
 
+class PartitionWriter:
+    """Replace a set of partitions of one raw table from one or more batches of candidates.
+
+    `write()` validates a batch and sends its good rows on, keeping its rejects; `publish()`
+    deletes the partitions' rows and quarantine rows and writes what was kept, and `finish()`
+    checks *loaded + quarantined = received*. Two ways to run it:
+
+    - direct (`buffered=False`): `write()` inserts into the raw table itself, so the caller opens
+      one transaction around `clear()`, the writes and `publish()` (`write_partitions` does).
+    - buffered: `write()` commits each batch's good rows to `raw._loading_<table>` and `publish()`
+      moves them into the raw table inside the caller's transaction. For loads parsed batch by
+      batch: inside one long transaction DuckDB keeps every dropped temp table until commit, so a
+      90-day trace backfill held (and spilled) every day's parse tables; outside it, each batch's
+      are freed, and the raw table is still only replaced in one transaction at the end.
+    """
+
+    def __init__(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        table: RawTable,
+        partitions: Sequence[date],
+        extracted_at_sql: str = "now()::timestamp",
+        *,
+        buffered: bool = False,
+    ) -> None:
+        self.conn = conn
+        self.table = table
+        self.extracted_at_sql = extracted_at_sql
+        first, last = min(partitions), max(partitions)
+        self.in_partitions = f"_partition_date between date '{first}' and date '{last}'"
+        self.report = LoadReport(table=table.qualified, partitions=sorted(partitions))
+        self.buffered = buffered
+        self.target = f"raw._loading_{table.name}" if buffered else table.qualified
+        self.rejects = f"_rejects_{table.name}"
+        self.rejected_lines: list[str] = []
+        ensure_table(conn, table)
+        if buffered:
+            conn.execute(f"create or replace table {self.target} as select * from {table.qualified} limit 0")
+        conn.execute(
+            f"""
+            create or replace temp table {self.rejects} (
+                _partition_date date, _source_file varchar, _line_number bigint, record_key varchar,
+                raw_record varchar, reason varchar
+            )
+            """
+        )
+
+    def clear(self) -> None:
+        """Delete the partitions' rows and their quarantine rows (inside the caller's transaction)."""
+        self.conn.execute(f"delete from {self.table.qualified} where {self.in_partitions}")
+        self.conn.execute(f"delete from raw.quarantine where entity = ? and {self.in_partitions}", [self.table.name])
+
+    def write(
+        self,
+        candidates: str,
+        *,
+        rejected_lines: str | None = None,
+        raw_records: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
+    ) -> None:
+        """Validate `candidates`, send the partitions' good rows on and keep the rejects.
+
+        `rejected_lines` (input that never became a candidate) are copied now and quarantined by
+        `publish()`; the candidates of other partitions are ignored.
+        """
+        conn, table = self.conn, self.table
+        candidate_columns = collect_rejections(conn, table, candidates, self.in_partitions)
+        has_raw_record = "_raw_record" in candidate_columns
+        conn.execute(
+            "create or replace temp table _rejected_records as "
+            f"select r._row_id, r.reason, c._partition_date, c._source_file, c._line_number, "
+            f"{'c._raw_record' if has_raw_record else 'null::varchar'} as raw_record "
+            f"from _rejected r join {candidates} c using (_row_id)"
+        )
+        if raw_records is not None and not has_raw_record:
+            raw_records(conn, "_rejected_records")
+
+        columns, select_columns = _insert_columns(table, self.extracted_at_sql)
+        conn.execute(
+            f"insert into {self.target} ({columns}) select {select_columns} from {candidates} c "
+            f"where {self.in_partitions} and not exists (select 1 from _rejected r where r._row_id = c._row_id)"
+        )
+        conn.execute(
+            f"""
+            insert into {self.rejects}
+            select _partition_date, _source_file, _line_number, cast(_row_id as varchar), raw_record, reason
+            from _rejected_records
+            """
+        )
+        for reason, count in conn.execute(
+            "select reason, count(*) from _rejected_records group by reason"
+        ).fetchall():
+            self.report.reasons[_reason_family(reason)] += count
+            self.report.quarantined += count
+        self.report.received += conn.execute(
+            f"select count(*) from {candidates} where {self.in_partitions}"
+        ).fetchone()[0]
+
+        if rejected_lines is not None:
+            copy = f"_rejected_lines_{table.name}_{len(self.rejected_lines)}"
+            conn.execute(f"create or replace temp table {copy} as select * from {rejected_lines}")
+            self.rejected_lines.append(copy)
+            for reason, count in conn.execute(f"select reason, count(*) from {copy} group by reason").fetchall():
+                self.report.reasons[reason] += count
+                self.report.quarantined += count
+                self.report.received += count
+
+    def publish(self) -> None:
+        """Write what the writes kept into the cleared partitions (inside the caller's transaction).
+
+        Buffered, it clears them itself; direct, the caller called `clear()` before the writes.
+        """
+        conn, table = self.conn, self.table
+        if self.buffered:
+            self.clear()
+            conn.execute(f"insert into {table.qualified} select * from {self.target}")
+            conn.execute(f"drop table {self.target}")
+        conn.execute(
+            f"""
+            insert into raw.quarantine
+            select ?, ?, _partition_date, _source_file, _line_number, record_key, raw_record, reason,
+                   {self.extracted_at_sql}
+            from {self.rejects}
+            """,
+            [table.source, table.name],
+        )
+        for lines in self.rejected_lines:
+            # A line read again by a later run (an undated file) is quarantined once, not per run.
+            conn.execute(
+                f"""
+                delete from raw.quarantine q where q.entity = ? and exists (
+                    select 1 from {lines} l
+                    where l._source_file = q._source_file and l._line_number = q._line_number
+                )
+                """,
+                [table.name],
+            )
+            conn.execute(
+                f"""
+                insert into raw.quarantine
+                select ?, ?, _partition_date, _source_file, _line_number, record_key, raw_record,
+                       reason, {self.extracted_at_sql}
+                from {lines}
+                """,
+                [table.source, table.name],
+            )
+
+    def finish(self) -> LoadReport:
+        """Count what the partitions hold now and check that nothing was dropped silently."""
+        report = self.report
+        report.loaded = self.conn.execute(
+            f"select count(*) from {self.table.qualified} where {self.in_partitions}"
+        ).fetchone()[0]
+        if report.loaded + report.quarantined != report.received:
+            raise RuntimeError(
+                f"{self.table.qualified}: loaded {report.loaded} + quarantined {report.quarantined} "
+                f"!= received {report.received}; nothing may be dropped silently"
+            )
+        log.info(
+            "%s %s..%s: received %d, loaded %d, quarantined %d",
+            self.table.qualified, report.partitions[0], report.partitions[-1],
+            report.received, report.loaded, report.quarantined,
+        )
+        return report
+
+
 def write_partitions(
     conn: duckdb.DuckDBPyConnection,
     *,
@@ -256,96 +421,17 @@ def write_partitions(
     Returns:
         The load's counts and the most frequent quarantine reasons.
     """
-    ensure_table(conn, table)
-    first, last = min(partitions), max(partitions)
-    in_partitions = f"_partition_date between date '{first}' and date '{last}'"
-    report = LoadReport(table=table.qualified, partitions=sorted(partitions))
-
-    candidate_columns = collect_rejections(conn, table, candidates, in_partitions)
-    has_raw_record = "_raw_record" in candidate_columns
-
-    conn.execute(
-        "create or replace temp table _rejected_records as "
-        f"select r._row_id, r.reason, c._partition_date, c._source_file, c._line_number, "
-        f"{'c._raw_record' if has_raw_record else 'null::varchar'} as raw_record "
-        f"from _rejected r join {candidates} c using (_row_id)"
-    )
-    if raw_records is not None and not has_raw_record:
-        raw_records(conn, "_rejected_records")
-
-    columns, select_columns = _insert_columns(table, extracted_at_sql)
+    writer = PartitionWriter(conn, table, partitions, extracted_at_sql)
     conn.execute("begin transaction")
     try:
-        conn.execute(f"delete from {table.qualified} where {in_partitions}")
-        conn.execute(
-            f"insert into {table.qualified} ({columns}) select {select_columns} from {candidates} c "
-            f"where {in_partitions} and not exists (select 1 from _rejected r where r._row_id = c._row_id)"
-        )
-        conn.execute(
-            f"delete from raw.quarantine where entity = ? and {in_partitions}", [table.name]
-        )
-        conn.execute(
-            f"""
-            insert into raw.quarantine
-            select ?, ?, _partition_date, _source_file, _line_number, cast(_row_id as varchar),
-                   raw_record, reason, {extracted_at_sql}
-            from _rejected_records
-            """,
-            [table.source, table.name],
-        )
-        if rejected_lines is not None:
-            # A line read again by a later run (an undated file) is quarantined once, not per run.
-            conn.execute(
-                f"""
-                delete from raw.quarantine q where q.entity = ? and exists (
-                    select 1 from {rejected_lines} l
-                    where l._source_file = q._source_file and l._line_number = q._line_number
-                )
-                """,
-                [table.name],
-            )
-            conn.execute(
-                f"""
-                insert into raw.quarantine
-                select ?, ?, _partition_date, _source_file, _line_number, record_key, raw_record,
-                       reason, {extracted_at_sql}
-                from {rejected_lines}
-                """,
-                [table.source, table.name],
-            )
+        writer.clear()
+        writer.write(candidates, rejected_lines=rejected_lines, raw_records=raw_records)
+        writer.publish()
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
         raise
-
-    report.loaded = conn.execute(f"select count(*) from {table.qualified} where {in_partitions}").fetchone()[0]
-    report.quarantined = conn.execute(
-        "select count(*) from _rejected_records"
-    ).fetchone()[0]
-    lines_quarantined = 0
-    if rejected_lines is not None:
-        lines_quarantined = conn.execute(f"select count(*) from {rejected_lines}").fetchone()[0]
-        for reason, count in conn.execute(
-            f"select reason, count(*) from {rejected_lines} group by reason"
-        ).fetchall():
-            report.reasons[reason] += count
-    for reason, count in conn.execute(
-        "select reason, count(*) from _rejected_records group by reason"
-    ).fetchall():
-        report.reasons[_reason_family(reason)] += count
-    report.quarantined += lines_quarantined
-    received = conn.execute(f"select count(*) from {candidates} where {in_partitions}").fetchone()[0]
-    report.received = received + lines_quarantined
-    if report.loaded + report.quarantined != report.received:
-        raise RuntimeError(
-            f"{table.qualified}: loaded {report.loaded} + quarantined {report.quarantined} "
-            f"!= received {report.received}; nothing may be dropped silently"
-        )
-    log.info(
-        "%s %s..%s: received %d, loaded %d, quarantined %d",
-        table.qualified, first, last, report.received, report.loaded, report.quarantined,
-    )
-    return report
+    return writer.finish()
 
 
 def _reason_family(reason: str) -> str:

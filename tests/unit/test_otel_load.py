@@ -265,3 +265,41 @@ def test_a_line_longer_than_the_limit_fails_the_load_naming_the_file_not_the_con
     with pytest.raises(ValueError, match=expected) as error:
         load_traces(conn, traces, DAY, DAY)
     assert "secret" not in str(error.value)
+
+
+def test_a_span_exported_again_in_the_next_days_file_is_quarantined_as_a_duplicate(tmp_path: Path, conn) -> None:
+    # given span 1 of the 20th in the 20th's file and again (a Collector retry) in the 21st's file,
+    # which the load of the 20th reads for late spans; the loader parses and sets aside one day's
+    # files at a time, so the first copy is in an earlier chunk than the second
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20" / "traces.jsonl", [traces_data([span(1), span(2)])])
+    write_lines(traces / "2026-11-21" / "traces.jsonl", [traces_data([span(3), span(1)])])
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then
+    assert (spans.received, spans.loaded, spans.quarantined) == (4, 3, 1)
+    assert spans.extra["duplicate_exports"] == 1
+    file, line, reason = conn.execute("select _source_file, _line_number, reason from raw.quarantine").fetchone()
+    assert (file.endswith("2026-11-21/traces.jsonl"), line) == (True, 1)
+    first_copy = traces / "2026-11-20" / "traces.jsonl"
+    assert reason == f"duplicate export of span {1:016x} (first seen in {first_copy} line 1)"
+
+
+def test_a_load_that_fails_on_a_later_day_leaves_the_raw_tables_as_they_were(tmp_path: Path, conn) -> None:
+    # given a loaded day, then a reload of two days whose second day's file is not gzip at all
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20" / "traces.jsonl", [traces_data([span(1), span(2)])])
+    load_traces(conn, traces, DAY, DAY)
+    write_lines(traces / "2026-11-20" / "traces.jsonl", [traces_data([span(5)])])
+    (traces / "2026-11-21").mkdir()
+    (traces / "2026-11-21" / "traces.jsonl.gz").write_bytes(b"\x1f\x8bnot gzip at all" * 100)
+
+    # when
+    with pytest.raises(duckdb.Error):
+        load_traces(conn, traces, DAY, date(2026, 11, 21))
+
+    # then the first load's rows are untouched and nothing set aside is left behind
+    assert conn.execute("select span_id from raw.otel_spans order by 1").fetchall() == [(f"{1:016x}",), (f"{2:016x}",)]
+    assert count(conn, "select count(*) from duckdb_tables() where table_name like '_loading_%'") == 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -144,21 +145,9 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
 
 
 def create_staging_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the temp tables one load fills chunk by chunk."""
+    """(Re)create the temp tables one load fills chunk by chunk (span candidates: per chunk)."""
     conn.execute("create or replace temp sequence _otel_row_ids start 1")
-    conn.execute(
-        """
-        create or replace temp table _otel_span_candidates (
-            _row_id bigint, trace_id varchar, span_id varchar, parent_span_id varchar, name varchar,
-            kind integer, start_time_unix_nano bigint, end_time_unix_nano bigint, status_code integer,
-            status_message varchar, attributes map(varchar, varchar), resource_attributes map(varchar, varchar),
-            scope_name varchar, scope_version varchar,
-            events struct(time_unix_nano bigint, name varchar, attributes map(varchar, varchar))[],
-            _source_file varchar, _line_number bigint, _resource_index integer, _scope_index integer,
-            _span_index integer, _partition_date date, _reject_reason varchar
-        )
-        """
-    )
+    create_span_candidates(conn)
     conn.execute(
         """
         create or replace temp table _otel_eval_candidates (
@@ -178,6 +167,22 @@ def create_staging_tables(conn: duckdb.DuckDBPyConnection) -> None:
         """
     )
 
+
+def create_span_candidates(conn: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the empty span candidate table: one chunk's spans, written before the next."""
+    conn.execute(
+        """
+        create or replace temp table _otel_span_candidates (
+            _row_id bigint, trace_id varchar, span_id varchar, parent_span_id varchar, name varchar,
+            kind integer, start_time_unix_nano bigint, end_time_unix_nano bigint, status_code integer,
+            status_message varchar, attributes map(varchar, varchar), resource_attributes map(varchar, varchar),
+            scope_name varchar, scope_version varchar,
+            events struct(time_unix_nano bigint, name varchar, attributes map(varchar, varchar))[],
+            _source_file varchar, _line_number bigint, _resource_index integer, _scope_index integer,
+            _span_index integer, _partition_date date, _reject_reason varchar
+        )
+        """
+    )
 
 def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback_day: str) -> dict[str, int]:
     """Parse `files` and append their spans, evaluation events and bad lines to the temp tables.
@@ -451,9 +456,14 @@ def stage_span_events(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def mark_duplicate_spans(conn: duckdb.DuckDBPyConnection) -> int:
-    """Quarantine a span exported twice (Collector retries), keeping its first occurrence."""
-    return conn.execute(
+def mark_duplicate_spans(conn: duckdb.DuckDBPyConnection, written: str, first: date, last: date) -> int:
+    """Quarantine a span exported twice (Collector retries), keeping its first occurrence.
+
+    The first copy is either earlier in this chunk or in `written` (this load's spans of
+    `first..last` set aside from the earlier chunks). Both copies of a span start at the same moment,
+    so only the chunk's own partitions of `written` are searched.
+    """
+    duplicates = conn.execute(
         """
         update _otel_span_candidates c
         set _reject_reason = 'duplicate export of span ' || c.span_id || ' (first seen in '
@@ -470,6 +480,28 @@ def mark_duplicate_spans(conn: duckdb.DuckDBPyConnection) -> int:
         ) as first_seen
         where c._row_id = first_seen._row_id and first_seen.copy_number > 1
             and c.trace_id is not null and c.span_id is not null
+        """
+    ).fetchone()[0]
+    low, high = conn.execute(
+        f"""
+        select min(_partition_date), max(_partition_date) from _otel_span_candidates
+        where _reject_reason is null and _partition_date between date '{first}' and date '{last}'
+        """
+    ).fetchone()
+    if low is None:
+        return duplicates
+    in_chunk_days = f"_partition_date between date '{low}' and date '{high}'"
+    return duplicates + conn.execute(
+        f"""
+        update _otel_span_candidates c
+        set _reject_reason = 'duplicate export of span ' || c.span_id || ' (first seen in '
+            || w._source_file || ' line ' || w._line_number || ')'
+        from (
+            select trace_id, span_id, _partition_date, _source_file, _line_number
+            from {written} where {in_chunk_days}
+        ) as w
+        where c._reject_reason is null and c.{in_chunk_days}
+            and w.trace_id = c.trace_id and w.span_id = c.span_id and w._partition_date = c._partition_date
         """
     ).fetchone()[0]
 
