@@ -145,9 +145,21 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
 
 
 def create_staging_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the temp tables one load fills chunk by chunk (span candidates: per chunk)."""
+    """(Re)create the temp tables one load fills chunk by chunk."""
     conn.execute("create or replace temp sequence _otel_row_ids start 1")
-    create_span_candidates(conn)
+    conn.execute(
+        """
+        create or replace temp table _otel_span_candidates (
+            _row_id bigint, trace_id varchar, span_id varchar, parent_span_id varchar, name varchar,
+            kind integer, start_time_unix_nano bigint, end_time_unix_nano bigint, status_code integer,
+            status_message varchar, attributes map(varchar, varchar), resource_attributes map(varchar, varchar),
+            scope_name varchar, scope_version varchar,
+            events struct(time_unix_nano bigint, name varchar, attributes map(varchar, varchar))[],
+            _source_file varchar, _line_number bigint, _resource_index integer, _scope_index integer,
+            _span_index integer, _partition_date date, _reject_reason varchar
+        )
+        """
+    )
     conn.execute(
         """
         create or replace temp table _otel_eval_candidates (
@@ -167,22 +179,6 @@ def create_staging_tables(conn: duckdb.DuckDBPyConnection) -> None:
         """
     )
 
-
-def create_span_candidates(conn: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the empty span candidate table: one chunk's spans, written before the next."""
-    conn.execute(
-        """
-        create or replace temp table _otel_span_candidates (
-            _row_id bigint, trace_id varchar, span_id varchar, parent_span_id varchar, name varchar,
-            kind integer, start_time_unix_nano bigint, end_time_unix_nano bigint, status_code integer,
-            status_message varchar, attributes map(varchar, varchar), resource_attributes map(varchar, varchar),
-            scope_name varchar, scope_version varchar,
-            events struct(time_unix_nano bigint, name varchar, attributes map(varchar, varchar))[],
-            _source_file varchar, _line_number bigint, _resource_index integer, _scope_index integer,
-            _span_index integer, _partition_date date, _reject_reason varchar
-        )
-        """
-    )
 
 def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback_day: str) -> dict[str, int]:
     """Parse `files` and append their spans, evaluation events and bad lines to the temp tables.
