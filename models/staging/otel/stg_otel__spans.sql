@@ -211,15 +211,31 @@ normalized as (
 
 ),
 
+span_tree as (
+
+    -- the narrow tree the ancestry walk reads (four scans of it at depth 4), ids as integers
+    select
+        {{ trace_key('trace_id') }} as trace_key,
+        {{ span_key('span_id') }} as span_key,
+        {{ span_key('parent_span_id') }} as parent_key,
+        own_run_id,
+        own_workflow,
+        own_account_id,
+        own_reasoning_effort,
+        own_agent_name
+    from normalized
+
+),
+
 roots as (
 
     select child.*
-    from normalized as child
+    from span_tree as child
     where
-        child.parent_span_id is null
+        child.parent_key is null
         or not exists (
-            select 1 from normalized as parent
-            where parent.trace_id = child.trace_id and parent.span_id = child.parent_span_id
+            select 1 from span_tree as parent
+            where parent.trace_key = child.trace_key and parent.span_key = child.parent_key
         )
 
 ),
@@ -227,8 +243,8 @@ roots as (
 lineage as (
 
     select
-        trace_id,
-        span_id,
+        trace_key,
+        span_key,
         own_run_id as run_id,
         own_workflow as workflow,
         own_account_id as account_id,
@@ -240,17 +256,17 @@ lineage as (
     union all
 
     select
-        child.trace_id,
-        child.span_id,
+        child.trace_key,
+        child.span_key,
         coalesce(child.own_run_id, parent.run_id) as run_id,
         coalesce(child.own_workflow, parent.workflow) as workflow,
         coalesce(child.own_account_id, parent.account_id) as account_id,
         coalesce(child.own_reasoning_effort, parent.reasoning_effort) as reasoning_effort,
         coalesce(child.own_agent_name, parent.agent_name) as agent_name,
         parent.depth + 1 as depth
-    from normalized as child
+    from span_tree as child
     inner join lineage as parent
-        on child.trace_id = parent.trace_id and child.parent_span_id = parent.span_id
+        on child.trace_key = parent.trace_key and child.parent_key = parent.span_key
     -- a parent cycle in malformed data must not recurse forever
     where parent.depth < 64
 
@@ -268,7 +284,9 @@ inherited as (
         coalesce(lineage.depth, 0) as depth
     from normalized
     left join lineage
-        on normalized.trace_id = lineage.trace_id and normalized.span_id = lineage.span_id
+        on
+            {{ trace_key('normalized.trace_id') }} = lineage.trace_key
+            and {{ span_key('normalized.span_id') }} = lineage.span_key
 
 ),
 
