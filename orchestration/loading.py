@@ -128,12 +128,18 @@ def stage_text_records(
     return frame.height
 
 
+def create_table_sql(table: RawTable, name: str, *, replace: bool = False) -> str:
+    """The DDL of `table`'s declared columns (types and NOT NULL constraints) under `name`."""
+    columns = ",\n    ".join(f"{column} {dtype}" for column, dtype in table.columns.items())
+    create = "create or replace table" if replace else "create table if not exists"
+    return f"{create} {name} (\n    {columns}\n)"
+
+
 def ensure_table(conn: duckdb.DuckDBPyConnection, table: RawTable) -> None:
     """Create `raw.<table>` and `raw.quarantine` if missing, adding columns a newer version declares."""
     conn.execute("create schema if not exists raw")
     conn.execute(QUARANTINE_DDL)
-    columns = ",\n    ".join(f"{name} {dtype}" for name, dtype in table.columns.items())
-    conn.execute(f"create table if not exists {table.qualified} (\n    {columns}\n)")
+    conn.execute(create_table_sql(table, table.qualified))
     existing = {
         row[0]
         for row in conn.execute(
@@ -241,7 +247,9 @@ class PartitionWriter:
       moves them into the raw table inside the caller's transaction. For loads parsed batch by
       batch: inside one long transaction DuckDB keeps every dropped temp table until commit, so a
       90-day trace backfill held (and spilled) every day's parse tables; outside it, each batch's
-      are freed, and the raw table is still only replaced in one transaction at the end.
+      are freed, and the raw table is still only replaced in one transaction at the end. When
+      the raw table holds nothing outside the partitions, the set-aside table becomes it (a
+      rename) instead of being copied.
     """
 
     def __init__(
@@ -265,7 +273,7 @@ class PartitionWriter:
         self.rejected_lines: list[str] = []
         ensure_table(conn, table)
         if buffered:
-            conn.execute(f"create or replace table {self.target} as select * from {table.qualified} limit 0")
+            conn.execute(create_table_sql(table, self.target, replace=True))
         conn.execute(
             f"""
             create or replace temp table {self.rejects} (
@@ -278,7 +286,39 @@ class PartitionWriter:
     def clear(self) -> None:
         """Delete the partitions' rows and their quarantine rows (inside the caller's transaction)."""
         self.conn.execute(f"delete from {self.table.qualified} where {self.in_partitions}")
+        self._clear_quarantine()
+
+    def _clear_quarantine(self) -> None:
         self.conn.execute(f"delete from raw.quarantine where entity = ? and {self.in_partitions}", [self.table.name])
+
+    def _can_swap(self) -> bool:
+        """Whether the set-aside table can simply become the raw table.
+
+        True when the raw table holds no row outside the partitions (a first load, or a backfill
+        over all it holds) and has exactly the declared columns, so replacing it loses nothing.
+        Copying 10M set-aside spans was ~10% of a backfill's trace load.
+        """
+        conn, table = self.conn, self.table
+        outside = conn.execute(
+            f"select count(*) from {table.qualified} where coalesce(not ({self.in_partitions}), true)"
+        ).fetchone()[0]
+        if outside:
+            return False
+        existing = conn.execute(
+            """
+            select column_name, data_type, is_nullable from information_schema.columns
+            where table_schema = 'raw' and table_name = ? order by ordinal_position
+            """,
+            [table.name],
+        ).fetchall()
+        declared = conn.execute(
+            """
+            select column_name, data_type, is_nullable from information_schema.columns
+            where table_schema = 'raw' and table_name = ? order by ordinal_position
+            """,
+            [self.target.removeprefix("raw.")],
+        ).fetchall()
+        return existing == declared
 
     def write(
         self,
@@ -340,9 +380,14 @@ class PartitionWriter:
         Buffered, it clears them itself; direct, the caller called `clear()` before the writes.
         """
         conn, table = self.conn, self.table
-        if self.buffered:
+        if self.buffered and self._can_swap():
+            self._clear_quarantine()
+            conn.execute(f"drop table {table.qualified}")
+            conn.execute(f"alter table {self.target} rename to {table.name}")
+        elif self.buffered:
             self.clear()
-            conn.execute(f"insert into {table.qualified} select * from {self.target}")
+            columns = ", ".join(table.columns)
+            conn.execute(f"insert into {table.qualified} ({columns}) select {columns} from {self.target}")
             conn.execute(f"drop table {self.target}")
         conn.execute(
             f"""

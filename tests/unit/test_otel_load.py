@@ -303,3 +303,26 @@ def test_a_load_that_fails_on_a_later_day_leaves_the_raw_tables_as_they_were(tmp
     # then the first load's rows are untouched and nothing set aside is left behind
     assert conn.execute("select span_id from raw.otel_spans order by 1").fetchall() == [(f"{1:016x}",), (f"{2:016x}",)]
     assert count(conn, "select count(*) from duckdb_tables() where table_name like '_loading_%'") == 0
+
+
+def test_a_reload_keeps_the_other_days_and_the_raw_table_keeps_its_constraints(tmp_path: Path, conn) -> None:
+    # given the 20th and the 21st loaded one by one
+    traces = tmp_path / "traces"
+    next_day = T0 + 24 * 3600 * 10**9
+    write_lines(traces / "2026-11-20" / "traces.jsonl", [traces_data([span(1), span(2)])])
+    late_span = span(7, start_ns=next_day, end_ns=next_day + 9)
+    write_lines(traces / "2026-11-21" / "traces.jsonl", [traces_data([late_span])])
+    load_traces(conn, traces, DAY, DAY)
+    load_traces(conn, traces, date(2026, 11, 21), date(2026, 11, 21))
+
+    # when the 21st alone is loaded again (other rows: copied in), then both days (nothing else: swapped in)
+    load_traces(conn, traces, date(2026, 11, 21), date(2026, 11, 21))
+    by_day = "select _partition_date::varchar, count(*) from raw.otel_spans group by 1 order by 1"
+    after_one_day = conn.execute(by_day).fetchall()
+    load_traces(conn, traces, DAY, date(2026, 11, 21))
+
+    # then no day is lost or doubled, and the table still refuses a span without a trace id
+    assert after_one_day == [("2026-11-20", 2), ("2026-11-21", 1)]
+    assert conn.execute(by_day).fetchall() == [("2026-11-20", 2), ("2026-11-21", 1)]
+    with pytest.raises(duckdb.ConstraintException):
+        conn.execute("insert into raw.otel_spans (trace_id) values (null)")
