@@ -206,8 +206,48 @@ normalized as (
         case
             when input_excludes_cache then 'input_excludes_cache'
             when has_usage then 'input_includes_cache'
-        end as token_convention
+        end as token_convention,
+        coalesce(
+            operation in ('chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding')
+            or openinference_kind in ('LLM', 'EMBEDDING')
+            or (coalesce(response_model, request_model) is not null and has_usage),
+            false
+        ) as is_llm_call
     from tokens
+
+),
+
+span_context as (
+
+    -- what the run windows and the call de-duplication read, narrow: sorting whole normalized
+    -- rows for three windows was most of this model's time on 10M spans
+    select
+        {{ trace_key('trace_id') }} as trace_key,
+        {{ span_key('span_id') }} as span_key,
+        {{ span_key('parent_span_id') }} as parent_key,
+        trace_id,
+        span_id,
+        started_at,
+        response_id,
+        is_llm_call,
+        prompt_name,
+        system_prompt_hash,
+        own_run_id,
+        own_workflow,
+        own_account_id,
+        own_reasoning_effort,
+        own_agent_name,
+        -- the same call exported by two libraries: the copy that reports the most usage kinds wins
+        (reported_cache_read_tokens is not null)::int
+        + (reported_cache_write_tokens is not null or reported_cache_write_5m_tokens is not null)::int
+        -- the 5m / 1h split prices 1-hour writes right: a copy that reports it wins a tie
+        + (reported_cache_write_5m_tokens is not null or reported_cache_write_1h_tokens is not null)::int
+        + (reported_reasoning_tokens is not null)::int
+        + (reported_input_tokens is not null)::int
+        + (reported_output_tokens is not null)::int as usage_kinds,
+        coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)
+        + coalesce(cache_write_tokens, 0) + coalesce(output_tokens, 0) as usage_total
+    from normalized
 
 ),
 
@@ -215,15 +255,15 @@ span_tree as (
 
     -- the narrow tree the ancestry walk reads (four scans of it at depth 4), ids as integers
     select
-        {{ trace_key('trace_id') }} as trace_key,
-        {{ span_key('span_id') }} as span_key,
-        {{ span_key('parent_span_id') }} as parent_key,
+        trace_key,
+        span_key,
+        parent_key,
         own_run_id,
         own_workflow,
         own_account_id,
         own_reasoning_effort,
         own_agent_name
-    from normalized
+    from span_context
 
 ),
 
@@ -275,25 +315,28 @@ lineage as (
 inherited as (
 
     select
-        normalized.*,
-        coalesce(lineage.run_id, normalized.own_run_id, normalized.trace_id) as run_id,
-        coalesce(lineage.workflow, normalized.own_workflow) as inherited_workflow,
-        coalesce(lineage.account_id, normalized.own_account_id) as inherited_account_id,
-        coalesce(lineage.reasoning_effort, normalized.own_reasoning_effort) as reasoning_effort,
-        coalesce(lineage.agent_name, normalized.own_agent_name) as agent_name,
+        span_context.*,
+        coalesce(lineage.run_id, span_context.own_run_id, span_context.trace_id) as run_id,
+        coalesce(lineage.workflow, span_context.own_workflow) as inherited_workflow,
+        coalesce(lineage.account_id, span_context.own_account_id) as inherited_account_id,
+        coalesce(lineage.reasoning_effort, span_context.own_reasoning_effort) as reasoning_effort,
+        coalesce(lineage.agent_name, span_context.own_agent_name) as agent_name,
         coalesce(lineage.depth, 0) as depth
-    from normalized
+    from span_context
     left join lineage
-        on
-            {{ trace_key('normalized.trace_id') }} = lineage.trace_key
-            and {{ span_key('normalized.span_id') }} = lineage.span_key
+        on span_context.trace_key = lineage.trace_key and span_context.span_key = lineage.span_key
 
 ),
 
-run_attributes as (
+span_facts as (
 
     select
-        *,
+        trace_key,
+        span_key,
+        run_id,
+        reasoning_effort,
+        agent_name,
+        depth,
         -- a run's workflow and account hold for all of its spans, even where set on a sibling
         coalesce(
             inherited_workflow,
@@ -301,79 +344,51 @@ run_attributes as (
             'unassigned'
         ) as workflow,
         coalesce(inherited_account_id, first_value(inherited_account_id ignore nulls) over run_spans)
-            as account_id
+            as account_id,
+        -- what one copy of a call says about its prompt holds for the copy that is kept (the provider
+        -- SDK's copy often reports richer usage but no gen_ai.prompt.name or system-prompt hash)
+        case
+            when response_id is null or not is_llm_call then prompt_name
+            else coalesce(prompt_name, max(prompt_name) over copies)
+        end as prompt_name,
+        case
+            when response_id is null or not is_llm_call then system_prompt_hash
+            else coalesce(system_prompt_hash, max(system_prompt_hash) over copies)
+        end as system_prompt_hash,
+        response_id is null
+        or not is_llm_call
+        or row_number() over (copies order by usage_kinds desc, usage_total desc, span_id asc) = 1 as is_kept_copy
     from inherited
-    window run_spans as (
-        partition by run_id order by depth, started_at
-        rows between unbounded preceding and unbounded following
-    )
-
-),
-
-classified as (
-
-    select
-        run_attributes.*,
-        provider_aliases.provider,
-        coalesce(run_attributes.response_model, run_attributes.request_model) as model,
-        coalesce(
-            run_attributes.operation in (
-                'chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding'
-            )
-            or run_attributes.openinference_kind in ('LLM', 'EMBEDDING')
-            or (
-                coalesce(run_attributes.response_model, run_attributes.request_model) is not null
-                and run_attributes.has_usage
-            ),
-            false
-        ) as is_llm_call
-    from run_attributes
-    left join provider_aliases on run_attributes.provider_name = provider_aliases.alias
-
-),
-
-call_copies as (
-
-    -- what one copy of a call says about its prompt holds for the copy that is kept (the provider
-    -- SDK's copy often reports richer usage but no gen_ai.prompt.name or system-prompt hash)
-    select
-        * replace (
-            case
-                when response_id is null or not is_llm_call then prompt_name
-                else coalesce(prompt_name, max(prompt_name) over copies)
-            end as prompt_name,
-            case
-                when response_id is null or not is_llm_call then system_prompt_hash
-                else coalesce(system_prompt_hash, max(system_prompt_hash) over copies)
-            end as system_prompt_hash
-        )
-    from classified
-    window copies as (partition by trace_id, response_id, is_llm_call)
+    window
+        run_spans as (
+            partition by run_id order by depth, started_at
+            rows between unbounded preceding and unbounded following
+        ),
+        copies as (partition by trace_id, response_id, is_llm_call)
 
 ),
 
 deduplicated as (
 
-    select *
-    from call_copies
-    -- the same call exported by two libraries: keep the copy that reports the most usage kinds
-    qualify
-        response_id is null
-        or not is_llm_call
-        or row_number() over (
-            partition by trace_id, response_id, is_llm_call
-            order by
-                (reported_cache_read_tokens is not null)::int
-                + (reported_cache_write_tokens is not null or reported_cache_write_5m_tokens is not null)::int
-                -- the 5m / 1h split prices 1-hour writes right: a copy that reports it wins a tie
-                + (reported_cache_write_5m_tokens is not null or reported_cache_write_1h_tokens is not null)::int
-                + (reported_reasoning_tokens is not null)::int
-                + (reported_input_tokens is not null)::int
-                + (reported_output_tokens is not null)::int desc,
-                coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)
-                + coalesce(cache_write_tokens, 0) + coalesce(output_tokens, 0) desc,
-                span_id
-        ) = 1
+    select
+        normalized.* replace (
+            span_facts.prompt_name as prompt_name, span_facts.system_prompt_hash as system_prompt_hash
+        ),
+        span_facts.run_id,
+        span_facts.workflow,
+        span_facts.account_id,
+        span_facts.reasoning_effort,
+        span_facts.agent_name,
+        span_facts.depth,
+        provider_aliases.provider,
+        coalesce(normalized.response_model, normalized.request_model) as model
+    from normalized
+    inner join span_facts
+        on
+            {{ trace_key('normalized.trace_id') }} = span_facts.trace_key
+            and {{ span_key('normalized.span_id') }} = span_facts.span_key
+    left join provider_aliases on normalized.provider_name = provider_aliases.alias
+    where span_facts.is_kept_copy
 
 ),
 
