@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +19,8 @@ from typing import Any
 import duckdb
 import pandera.polars as pa
 import polars as pl
+
+from orchestration import pandera_sql
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +45,18 @@ VALIDATION_CHUNK_ROWS = 1_000_000
 
 @dataclass(frozen=True)
 class RawTable:
-    """A raw table: its name in schema `raw`, its columns (name → DuckDB type) and its gate."""
+    """A raw table: its name in schema `raw`, its columns (name → DuckDB type) and its gate.
+
+    With `sql_row_checks` (the SQL twins of the model's dataframe checks) its candidates are
+    validated inside DuckDB (`pandera_sql`) instead of in polars: for tables whose candidates are
+    already typed in SQL, as the trace tables' are.
+    """
 
     source: str
     name: str
     columns: dict[str, str]
     model: type[pa.DataFrameModel]
+    sql_row_checks: Mapping[str, str] | None = None
 
     @property
     def qualified(self) -> str:
@@ -179,6 +187,14 @@ def schema_violations(
     Chunks are ranges of `_row_id` (ascending integers), not `order by … limit … offset`: that sorted
     the whole table once per chunk, ten sorts of 10M spans in a backfill.
     """
+    if table.sql_row_checks is not None:
+        reason = pandera_sql.row_reason_sql(table.model, table.sql_row_checks)
+        return dict(
+            conn.execute(
+                f"select _row_id, reason from (select _row_id, {reason} as reason from {candidates} where ({where})) "
+                "where reason is not null"
+            ).fetchall()
+        )
     columns = ", ".join(table.validated_columns)
     low, high = conn.execute(f"select min(_row_id), max(_row_id) from {candidates} where ({where})").fetchone()
     violations: dict[int, str] = {}
@@ -237,19 +253,10 @@ def _insert_columns(table: RawTable, extracted_at_sql: str) -> tuple[str, str]:
 class PartitionWriter:
     """Replace a set of partitions of one raw table from one or more batches of candidates.
 
-    `write()` validates a batch and sends its good rows on, keeping its rejects; `publish()`
-    deletes the partitions' rows and quarantine rows and writes what was kept, and `finish()`
-    checks *loaded + quarantined = received*. Two ways to run it:
-
-    - direct (`buffered=False`): `write()` inserts into the raw table itself, so the caller opens
-      one transaction around `clear()`, the writes and `publish()` (`write_partitions` does).
-    - buffered: `write()` commits each batch's good rows to `raw._loading_<table>` and `publish()`
-      moves them into the raw table inside the caller's transaction. For loads parsed batch by
-      batch: inside one long transaction DuckDB keeps every dropped temp table until commit, so a
-      90-day trace backfill held (and spilled) every day's parse tables; outside it, each batch's
-      are freed, and the raw table is still only replaced in one transaction at the end. When
-      the raw table holds nothing outside the partitions, the set-aside table becomes it (a
-      rename) instead of being copied.
+    The caller opens one transaction around `clear()`, the `write()`s and `publish()`
+    (`write_partitions` does): `write()` validates a batch, inserts its good rows and keeps its
+    rejects; `publish()` writes the rejects to the quarantine, and `finish()` checks
+    *loaded + quarantined = received*.
     """
 
     def __init__(
@@ -258,8 +265,6 @@ class PartitionWriter:
         table: RawTable,
         partitions: Sequence[date],
         extracted_at_sql: str = "now()::timestamp",
-        *,
-        buffered: bool = False,
     ) -> None:
         self.conn = conn
         self.table = table
@@ -267,13 +272,9 @@ class PartitionWriter:
         first, last = min(partitions), max(partitions)
         self.in_partitions = f"_partition_date between date '{first}' and date '{last}'"
         self.report = LoadReport(table=table.qualified, partitions=sorted(partitions))
-        self.buffered = buffered
-        self.target = f"raw._loading_{table.name}" if buffered else table.qualified
         self.rejects = f"_rejects_{table.name}"
         self.rejected_lines: list[str] = []
         ensure_table(conn, table)
-        if buffered:
-            conn.execute(create_table_sql(table, self.target, replace=True))
         conn.execute(
             f"""
             create or replace temp table {self.rejects} (
@@ -286,39 +287,9 @@ class PartitionWriter:
     def clear(self) -> None:
         """Delete the partitions' rows and their quarantine rows (inside the caller's transaction)."""
         self.conn.execute(f"delete from {self.table.qualified} where {self.in_partitions}")
-        self._clear_quarantine()
-
-    def _clear_quarantine(self) -> None:
-        self.conn.execute(f"delete from raw.quarantine where entity = ? and {self.in_partitions}", [self.table.name])
-
-    def _can_swap(self) -> bool:
-        """Whether the set-aside table can simply become the raw table.
-
-        True when the raw table holds no row outside the partitions (a first load, or a backfill
-        over all it holds) and has exactly the declared columns, so replacing it loses nothing.
-        Copying 10M set-aside spans was ~10% of a backfill's trace load.
-        """
-        conn, table = self.conn, self.table
-        outside = conn.execute(
-            f"select count(*) from {table.qualified} where coalesce(not ({self.in_partitions}), true)"
-        ).fetchone()[0]
-        if outside:
-            return False
-        existing = conn.execute(
-            """
-            select column_name, data_type, is_nullable from information_schema.columns
-            where table_schema = 'raw' and table_name = ? order by ordinal_position
-            """,
-            [table.name],
-        ).fetchall()
-        declared = conn.execute(
-            """
-            select column_name, data_type, is_nullable from information_schema.columns
-            where table_schema = 'raw' and table_name = ? order by ordinal_position
-            """,
-            [self.target.removeprefix("raw.")],
-        ).fetchall()
-        return existing == declared
+        self.conn.execute(
+            f"delete from raw.quarantine where entity = ? and {self.in_partitions}", [self.table.name]
+        )
 
     def write(
         self,
@@ -327,7 +298,7 @@ class PartitionWriter:
         rejected_lines: str | None = None,
         raw_records: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
     ) -> None:
-        """Validate `candidates`, send the partitions' good rows on and keep the rejects.
+        """Validate `candidates`, insert the partitions' good rows and keep the rejects.
 
         `rejected_lines` (input that never became a candidate) are copied now and quarantined by
         `publish()`; the candidates of other partitions are ignored.
@@ -346,7 +317,7 @@ class PartitionWriter:
 
         columns, select_columns = _insert_columns(table, self.extracted_at_sql)
         conn.execute(
-            f"insert into {self.target} ({columns}) select {select_columns} from {candidates} c "
+            f"insert into {table.qualified} ({columns}) select {select_columns} from {candidates} c "
             f"where {self.in_partitions} and not exists (select 1 from _rejected r where r._row_id = c._row_id)"
         )
         conn.execute(
@@ -359,7 +330,7 @@ class PartitionWriter:
         for reason, count in conn.execute(
             "select reason, count(*) from _rejected_records group by reason"
         ).fetchall():
-            self.report.reasons[_reason_family(reason)] += count
+            self.report.reasons[reason_family(reason)] += count
             self.report.quarantined += count
         self.report.received += conn.execute(
             f"select count(*) from {candidates} where {self.in_partitions}"
@@ -375,20 +346,8 @@ class PartitionWriter:
                 self.report.received += count
 
     def publish(self) -> None:
-        """Write what the writes kept into the cleared partitions (inside the caller's transaction).
-
-        Buffered, it clears them itself; direct, the caller called `clear()` before the writes.
-        """
+        """Quarantine what the writes rejected (inside the caller's transaction, after `clear()`)."""
         conn, table = self.conn, self.table
-        if self.buffered and self._can_swap():
-            self._clear_quarantine()
-            conn.execute(f"drop table {table.qualified}")
-            conn.execute(f"alter table {self.target} rename to {table.name}")
-        elif self.buffered:
-            self.clear()
-            columns = ", ".join(table.columns)
-            conn.execute(f"insert into {table.qualified} ({columns}) select {columns} from {self.target}")
-            conn.execute(f"drop table {self.target}")
         conn.execute(
             f"""
             insert into raw.quarantine
@@ -479,7 +438,7 @@ def write_partitions(
     return writer.finish()
 
 
-def _reason_family(reason: str) -> str:
+def reason_family(reason: str) -> str:
     """Group reasons for the summary without per-row details such as the value or the first copy."""
     return "; ".join(part.split(" (")[0] for part in reason.split("; "))
 
@@ -593,7 +552,7 @@ def upsert_records(
     report.quarantined = conn.execute("select count(*) from _rejected").fetchone()[0]
     report.loaded = changes.get("inserted", 0) + changes.get("updated", 0)
     for (reason,) in conn.execute("select reason from _rejected").fetchall():
-        report.reasons[_reason_family(reason)] += 1
+        report.reasons[reason_family(reason)] += 1
     report.extra.update(
         inserted=changes.get("inserted", 0),
         updated=changes.get("updated", 0),

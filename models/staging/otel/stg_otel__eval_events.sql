@@ -1,8 +1,15 @@
+{%- set attribute_keys = [
+    'gen_ai.evaluation.score.label', 'gen_ai.evaluation.score.value', 'gen_ai.evaluation.explanation', 'error.type',
+] -%}
+
 with
 
 events as (
 
-    select * from {{ source('otel', 'otel_eval_events') }}
+    select
+        * exclude (attributes),
+        {{ otel_attributes_struct('attributes', attribute_keys) }} as attributes
+    from {{ source('otel', 'otel_eval_events') }}
 
 ),
 

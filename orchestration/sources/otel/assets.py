@@ -7,7 +7,12 @@ from orchestration.checks import PanderaGate
 from orchestration.partitions import daily_partitions, single_run, window_days
 from orchestration.settings import get_settings
 from orchestration.sources.otel.load import EVAL_EVENTS, SPANS, load_traces
-from orchestration.sources.otel.schemas import OtelEvalEventRaw, OtelSpanRaw
+from orchestration.sources.otel.schemas import (
+    EVAL_EVENT_ROW_CHECKS_SQL,
+    SPAN_ROW_CHECKS_SQL,
+    OtelEvalEventRaw,
+    OtelSpanRaw,
+)
 
 SPANS_KEY = dg.AssetKey(["raw", "otel_spans"])
 EVAL_EVENTS_KEY = dg.AssetKey(["raw", "otel_eval_events"])
@@ -18,6 +23,7 @@ spans_gate = PanderaGate(
     model=OtelSpanRaw,
     date_column="_partition_date",
     quarantine_entity=SPANS.name,
+    sql_row_checks=SPAN_ROW_CHECKS_SQL,
 )
 eval_events_gate = PanderaGate(
     asset_key=EVAL_EVENTS_KEY,
@@ -25,6 +31,7 @@ eval_events_gate = PanderaGate(
     model=OtelEvalEventRaw,
     date_column="_partition_date",
     quarantine_entity=EVAL_EVENTS.name,
+    sql_row_checks=EVAL_EVENT_ROW_CHECKS_SQL,
 )
 
 

@@ -9,14 +9,24 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.loading import LoadReport, PartitionWriter, RawTable
+from orchestration.loading import LoadReport, PartitionWriter, RawTable, ensure_table, reason_family
 from orchestration.partitions import days_between
 from orchestration.sources.otel import parse
 from orchestration.sources.otel.client import TraceFile, discover_trace_files
-from orchestration.sources.otel.schemas import EVAL_EVENT_COLUMNS, SPAN_COLUMNS, OtelEvalEventRaw, OtelSpanRaw
+from orchestration.sources.otel.schemas import (
+    EVAL_EVENT_COLUMNS,
+    EVAL_EVENT_ROW_CHECKS_SQL,
+    SPAN_COLUMNS,
+    OtelEvalEventRaw,
+    OtelSpanRaw,
+)
 
 SPANS = RawTable(source="otel", name="otel_spans", columns=SPAN_COLUMNS, model=OtelSpanRaw)
-EVAL_EVENTS = RawTable(source="otel", name="otel_eval_events", columns=EVAL_EVENT_COLUMNS, model=OtelEvalEventRaw)
+EVAL_EVENTS = RawTable(
+    source="otel", name="otel_eval_events", columns=EVAL_EVENT_COLUMNS, model=OtelEvalEventRaw,
+    sql_row_checks=EVAL_EVENT_ROW_CHECKS_SQL,
+)
+SET_ASIDE = "raw._loading_otel_spans"
 
 
 def chunk_by_day(files: list[TraceFile], last: date) -> list[tuple[str, list[Path]]]:
@@ -42,10 +52,12 @@ def load_traces(
 ) -> tuple[LoadReport, LoadReport]:
     """Parse the files that can hold spans of `first..last` and replace those days' rows.
 
-    Each day's files are parsed, validated and their spans set aside in `raw._loading_otel_spans`
-    before the next day is read, so memory follows a day of spans, not the window (a window-sized
-    candidate table spilled past DuckDB's limit in a 10M-span backfill); then one transaction
-    replaces the window's rows. A failure anywhere leaves the raw tables as they were.
+    One transaction: each day's files are parsed straight into the set-aside table
+    `raw._loading_otel_spans` (spans of every day the files hold, each with its reject reason),
+    then duplicates are marked, the quarantine is written and the set-aside table replaces the
+    window's rows of `raw.otel_spans` (it becomes the table when that holds nothing else). A
+    failure anywhere rolls everything back. Nothing but two small tables of line numbers and
+    evaluation records is kept in memory, so memory follows a day of files, not the window.
 
     Returns:
         The span report and the evaluation-event report (received, loaded, quarantined, reasons).
@@ -53,55 +65,180 @@ def load_traces(
     files = discover_trace_files(traces_dir, first, last, lookback_days)
     chunks = chunk_by_day(files, last)
     progress(f"{len(files)} trace/log files for {first}..{last} in {len(chunks)} chunks")
-    totals = {"lines": 0, "bad_lines": 0, "other_log_records": 0, "duplicates": 0, "other_days": 0}
     days = days_between(first, last)
-    parse.create_macros(conn, keep_content=keep_content)
-    parse.create_staging_tables(conn)
-    spans = PartitionWriter(conn, SPANS, days, buffered=True)
-    evaluations = PartitionWriter(conn, EVAL_EVENTS, days)
     in_window = f"_partition_date between date '{first}' and date '{last}'"
-    # Each day's set-aside spans are one commit; at DuckDB's default threshold (16 MB of WAL)
-    # nearly every one also checkpointed the file, ~40% of the write. One checkpoint at the end.
+    parse.create_macros(conn, keep_content=keep_content)
+    ensure_table(conn, SPANS)
+    _migrate_attribute_maps(conn)
+    # One checkpoint at the end, not one per ~16 MB of WAL.
     threshold = conn.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
     conn.execute("set checkpoint_threshold = '64GB'")
+    conn.execute("begin transaction")
     try:
+        parse.create_work_tables(conn, SET_ASIDE)
+        lines = other_days = 0
         for number, (day, paths) in enumerate(chunks, start=1):
-            for key, value in parse.stage_files(conn, paths, fallback_day=day).items():
-                totals[key] += value
-            totals["duplicates"] += parse.mark_duplicate_spans(conn, spans.target, first, last)
-            totals["other_days"] += conn.execute(
-                f"select count(*) from _otel_span_candidates where not ({in_window})"
-            ).fetchone()[0]
-            parse.stage_span_events(conn)
-            spans.write("_otel_span_candidates", raw_records=parse.fill_raw_spans)
-            conn.execute("delete from _otel_span_candidates")
+            try:
+                lines += parse.number_lines(conn, paths, number, day)
+                if date.fromisoformat(day) <= last:
+                    parse.insert_spans(conn, SET_ASIDE, paths, number, day)
+                else:
+                    other_days += _insert_lookback_spans(conn, paths, number, day, in_window)
+            except (duckdb.InvalidInputException, duckdb.NotImplementedException) as error:
+                raise parse.line_too_long(error, paths) from None
             if number % 10 == 0 or number == len(chunks):
-                progress(f"loaded {number}/{len(chunks)} chunks, {totals['lines']} lines")
+                progress(f"parsed {number}/{len(chunks)} chunks, {lines} lines")
+        parse.number_duplicate_lines(conn, SET_ASIDE)
+        duplicates = parse.mark_duplicate_spans(conn, SET_ASIDE)
+        counts = parse.parse_spanless_lines(conn, parse.spanless_lines(conn, SET_ASIDE))
+        parse.stage_span_events(conn, SET_ASIDE, first, last)
+        parse.rejected_spans(conn, SET_ASIDE, first, last)
         # lines that never became spans, once for the window (a lookback file's belong to its day)
         conn.execute(f"delete from _otel_rejected_lines where not ({in_window})")
-        spans.write("_otel_span_candidates", rejected_lines="_otel_rejected_lines")
-        conn.execute("begin transaction")
-        try:
-            spans.publish()
-            evaluations.clear()
-            evaluations.write("_otel_eval_candidates")
-            evaluations.publish()
-            conn.execute("commit")
-        except Exception:
-            conn.execute("rollback")
-            raise
+        spans_report = _publish_spans(conn, days, in_window)
+        spans_report.extra["spans_of_other_days"] += other_days
+        evaluations = PartitionWriter(conn, EVAL_EVENTS, days)
+        evaluations.clear()
+        evaluations.write("_otel_eval_candidates")
+        evaluations.publish()
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
     finally:
-        conn.execute(f"drop table if exists {spans.target}")
         conn.execute(f"set checkpoint_threshold = '{threshold}'")
-    spans_report, evaluations_report = spans.finish(), evaluations.finish()
+    conn.execute("checkpoint")
     spans_report.extra.update(
         {
             "files": len(files),
-            "lines": totals["lines"],
-            "duplicate_exports": totals["duplicates"],
-            "spans_of_other_days": totals["other_days"],
+            "lines": lines,
+            "duplicate_exports": duplicates,
             "keep_content": keep_content,
         }
     )
-    evaluations_report.extra["other_log_records_ignored"] = totals["other_log_records"]
+    _check_counts(conn, spans_report)
+    evaluations_report = evaluations.finish()
+    evaluations_report.extra["other_log_records_ignored"] = counts["other_log_records"]
     return spans_report, evaluations_report
+
+
+def _insert_lookback_spans(
+    conn: duckdb.DuckDBPyConnection, paths: list[Path], number: int, day: str, in_window: str
+) -> int:
+    """Parse files dated after the window, keep their spans of the window; return how many were not.
+
+    Such files are read for late spans only (most of theirs belong to their own day). Their spans
+    go to a temp table first, so the set-aside table never holds rows it would have to delete:
+    deleted rows scattered through it made the checkpoint rewrite it (1.3 s for 1M spans).
+    """
+    lookback = "_otel_lookback_spans"
+    conn.execute(f"create or replace temp table {lookback} as select * from {SET_ASIDE} limit 0")
+    parse.insert_spans(conn, lookback, paths, number, day)
+    conn.execute(f"insert into {SET_ASIDE} select * from {lookback} where {in_window}")
+    return conn.execute(f"select count(*) from {lookback} where not ({in_window})").fetchone()[0]
+
+
+def _publish_spans(conn: duckdb.DuckDBPyConnection, days: list[date], in_window: str) -> LoadReport:
+    """Quarantine the window's rejects and put its valid spans in `raw.otel_spans` (in the open transaction)."""
+    report = LoadReport(table=SPANS.qualified, partitions=days)
+    for reason, count in conn.execute(
+        "select reason, count(*) from _otel_rejected_spans group by 1 union all "
+        "select reason, count(*) from _otel_rejected_lines group by 1"
+    ).fetchall():
+        report.reasons[reason_family(reason)] += count
+        report.quarantined += count
+    spans_in_window, other_days = conn.execute(
+        f"select count(*) filter (where {in_window}), count(*) filter (where not ({in_window})) from {SET_ASIDE}"
+    ).fetchone()
+    report.received = spans_in_window + conn.execute("select count(*) from _otel_rejected_lines").fetchone()[0]
+    report.extra["spans_of_other_days"] = other_days
+
+    conn.execute(f"delete from raw.quarantine where entity = ? and {in_window}", [SPANS.name])
+    # A line read again by a later run (an undated file) is quarantined once, not per run.
+    conn.execute(
+        """
+        delete from raw.quarantine q where q.entity = ? and exists (
+            select 1 from _otel_rejected_lines l
+            where l._source_file = q._source_file and l._line_number = q._line_number
+        )
+        """,
+        [SPANS.name],
+    )
+    conn.execute(
+        """
+        insert into raw.quarantine
+        select ?, ?, _partition_date, _source_file, _line_number,
+            _resource_index || '/' || _scope_index || '/' || _span_index, raw_record, reason, now()::timestamp
+        from _otel_rejected_spans
+        union all
+        select ?, ?, _partition_date, _source_file, _line_number, record_key, raw_record, reason, now()::timestamp
+        from _otel_rejected_lines
+        """,
+        [SPANS.source, SPANS.name] * 2,
+    )
+
+    if _raw_spans_outside(conn, in_window) == 0:
+        # The set-aside table becomes the raw table: copying 10M spans was a tenth of a backfill's load.
+        conn.execute(f"delete from {SET_ASIDE} where _reject_reason is not null or not ({in_window})")
+        for column in parse.LOADING_EXTRA_COLUMNS:
+            conn.execute(f"alter table {SET_ASIDE} drop column {column}")
+        for column, dtype in SPAN_COLUMNS.items():
+            if dtype.endswith("not null"):
+                conn.execute(f"alter table {SET_ASIDE} alter column {column} set not null")
+        conn.execute(f"drop table {SPANS.qualified}")
+        conn.execute(f"alter table {SET_ASIDE} rename to {SPANS.name}")
+    else:
+        columns = ", ".join(SPAN_COLUMNS)
+        conn.execute(f"delete from {SPANS.qualified} where {in_window}")
+        conn.execute(
+            f"insert into {SPANS.qualified} ({columns}) select {columns} from {SET_ASIDE} "
+            f"where _reject_reason is null and {in_window}"
+        )
+        conn.execute(f"drop table {SET_ASIDE}")
+    report.loaded = conn.execute(f"select count(*) from {SPANS.qualified} where {in_window}").fetchone()[0]
+    return report
+
+
+def _raw_spans_outside(conn: duckdb.DuckDBPyConnection, in_window: str) -> int:
+    """Rows of `raw.otel_spans` the load does not replace (0: the set-aside table can become it)."""
+    return conn.execute(
+        f"select count(*) from {SPANS.qualified} where coalesce(not ({in_window}), true)"
+    ).fetchone()[0]
+
+
+def _check_counts(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+    """Nothing may be dropped silently: loaded + quarantined = received."""
+    if report.loaded + report.quarantined != report.received:
+        raise RuntimeError(
+            f"{report.table}: loaded {report.loaded} + quarantined {report.quarantined} "
+            f"!= received {report.received}; nothing may be dropped silently"
+        )
+
+
+def _migrate_attribute_maps(conn: duckdb.DuckDBPyConnection) -> None:
+    """Warehouses written before attributes became JSON text held them as MAPs: convert in place.
+
+    A MAP's `to_json` is exactly the object the loader now writes (`{"key": "value", …}`).
+    """
+    for table, column in (
+        ("otel_spans", "attributes"), ("otel_spans", "resource_attributes"), ("otel_spans", "events"),
+        ("otel_eval_events", "attributes"),
+    ):
+        row = conn.execute(
+            "select data_type from information_schema.columns where table_schema = 'raw' and table_name = ? "
+            "and column_name = ?",
+            [table, column],
+        ).fetchone()
+        if row is None or "MAP(" not in row[0]:
+            continue
+        if column == "events":
+            # ALTER … USING does not bind a lambda's fields: a new column, filled, takes the old one's place
+            conn.execute(f"alter table raw.{table} add column _events {SPAN_COLUMNS['events']}")
+            conn.execute(
+                f"update raw.{table} set _events = list_transform(events, lambda e: {{"
+                "'time_unix_nano': e.time_unix_nano, 'name': e.name, 'attributes': to_json(e.attributes)::varchar})"
+            )
+            conn.execute(f"alter table raw.{table} drop column events")
+            conn.execute(f"alter table raw.{table} rename column _events to events")
+        else:
+            conn.execute(f"alter table raw.{table} alter column {column} type varchar using to_json({column})::varchar")

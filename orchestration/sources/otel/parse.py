@@ -1,23 +1,47 @@
-"""Parse OTLP/JSON lines inside DuckDB into candidate span and evaluation rows.
+"""Parse OTLP/JSON lines inside DuckDB, straight into the set-aside span table.
 
-Every line is parsed once, by `json_transform` into a declared STRUCT type: measured here on 200k
-spans (265 MB) it took 1.3 s, against 4.0 s for a bare `json_extract` of the span arrays and 6.1 s
-for nested `json_extract` + per-span transforms. Lines that do not parse are classified (corrupt,
-not an object, not OTLP, ConsoleSpanExporter output) and kept with their file and line number.
+A day of files is read twice, by two statements:
 
-Line numbers come from `row_number() over ()` over a single `read_csv` scan that returns each file's
-lines in order (DuckDB preserves insertion order for scans); the delimiter is the ASCII record
-separator, which valid JSON cannot contain unescaped, so one line is one value.
+1. `number_lines`: one serial pass that only numbers each file's lines and hashes them (a line's
+   number needs `row_number() over ()`, which runs single-threaded; on the ~60k lines of 10M
+   spans this pass is cheap).
+2. `insert_spans`: one parallel pass that parses every line once with `json_transform` into a
+   declared STRUCT, unnests resources, scopes and spans, strips prompt and completion text,
+   validates each span against the raw Pandera model compiled to SQL (`pandera_sql`), takes the
+   line number from pass 1 by the line's hash, and inserts the spans into the set-aside table.
+   No intermediate table holds the parsed documents or the spans.
+
+Measured on one weekday of the benchmark workload (135k spans, 51 files): pass 1 0.07 s, pass 2
+~1.2 s. Two rules found the hard way, both ~5x on that day: list functions must not see
+`coalesce(list, [])` (DuckDB then evaluates them over a non-flat vector), and the line-number join
+must not live in the parse statement itself (with the serial numbering pass in the same
+statement, every list function in it ran several times slower).
+
+Lines that yield no span (corrupt lines, log records, ConsoleSpanExporter output) are found
+afterwards by comparing pass 1 with what was inserted, and only those lines are read again
+(`parse_spanless_lines`): they are rare, except whole files of evaluation log records, which are
+small.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import duckdb
+
+from orchestration import pandera_sql
+from orchestration.sources.otel.schemas import (
+    EVAL_EVENT_ROW_CHECKS_SQL,
+    SPAN_COLUMNS,
+    SPAN_ROW_CHECKS_SQL,
+    OtelEvalEventRaw,
+    OtelSpanRaw,
+)
 
 # Prompt and completion text: dropped before storage unless AGENTLEDGER_KEEP_CONTENT=1.
 CONTENT_ATTRIBUTES = (
@@ -33,6 +57,7 @@ CONTENT_ATTRIBUTES = (
 )
 # Indexed message attributes (`gen_ai.prompt.0.content`, `llm.input_messages.3.message.content`);
 # `gen_ai.prompt.name` names a prompt template and is kept.
+CONTENT_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.")
 CONTENT_PATTERN = r"^(gen_ai\.(prompt|completion)\.[0-9]+\.|llm\.(input|output)_messages\.)"
 
 _ANY_VALUE = (
@@ -50,39 +75,45 @@ _LOG_RECORD = (
     '{"timeUnixNano":"VARCHAR","observedTimeUnixNano":"VARCHAR","eventName":"VARCHAR",'
     '"traceId":"VARCHAR","spanId":"VARCHAR","attributes":' + _ATTRIBUTES + "}"
 )
-OTLP_LINE_TYPE = (
+TRACES_LINE_TYPE = (
     '{"resourceSpans":[{"resource":{"attributes":' + _ATTRIBUTES + '},'
-    '"scopeSpans":[{"scope":{"name":"VARCHAR","version":"VARCHAR"},"spans":[' + _SPAN + "]}]}],"
-    '"resourceLogs":[{"resource":{"attributes":' + _ATTRIBUTES + '},'
+    '"scopeSpans":[{"scope":{"name":"VARCHAR","version":"VARCHAR"},"spans":[' + _SPAN + "]}]}]}"
+)
+LOGS_LINE_TYPE = (
+    '{"resourceLogs":[{"resource":{"attributes":' + _ATTRIBUTES + '},'
     '"scopeLogs":[{"scope":{"name":"VARCHAR"},"logRecords":[' + _LOG_RECORD + "]}]}]}"
 )
 
 EVALUATION_EVENT = "gen_ai.evaluation.result"
 
 # The longest line DuckDB's reader accepts. A Collector export batch (8,192 spans by default) of
-# ~2 KB spans is ~16 MiB; the demo's longest line is 216 KB. The reader reserves buffers sized from
-# this for every file it has open: at 512 MiB it asked for 8 GiB blocks and ran out of memory on
-# 900 files, at 64 MiB a 135 MB day peaks at 181 MB RSS.
+# ~2 KB spans is ~16 MiB; the benchmark's lines are ~175 KB. The reader's buffer is set to the same
+# size: left to its default (16 lines' worth, 1 GiB) it ran out of DuckDB's memory limit as soon
+# as two files were read at once.
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
+# Columns the set-aside table carries beyond the raw table's, dropped when it is published.
+LOADING_EXTRA_COLUMNS: dict[str, str] = {
+    "_chunk": "integer",
+    "_line_hash": "ubigint",
+    "_line_copies": "integer",
+    "_line_has_logs": "boolean",
+    "_resource_index": "integer",
+    "_scope_index": "integer",
+    "_span_index": "integer",
+    "_reject_reason": "varchar",
+}
 
-# The lines of the files bound to `?`, numbered per file: `numbered(source_file, line_number, line)`.
-NUMBERED_LINES = f"""
-        lines as (
-            select filename as source_file, line, row_number() over () as ordinal
-            from read_csv(
-                ?, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
-                escape = '', filename = true, auto_detect = false, strict_mode = false,
-                max_line_size = {MAX_LINE_BYTES}, compression = 'auto'
-            )
-        ),
 
-        numbered as (
-            select
-                source_file,
-                ordinal - min(ordinal) over (partition by source_file) + 1 as line_number,
-                line
-            from lines
+def reader(files_parameter: str) -> str:
+    """`read_csv` of whole lines, one value per line, gzip detected per file.
+
+    The delimiter is the ASCII record separator, which valid JSON cannot contain unescaped.
+    """
+    return f"""read_csv(
+            {files_parameter}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
+            escape = '', filename = true, auto_detect = false, strict_mode = false,
+            max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}, compression = 'auto'
         )"""
 
 
@@ -91,80 +122,72 @@ def _sql_strings(values: Sequence[str]) -> str:
 
 
 def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
-    """Define the temp macros the parse statements use (attribute maps, content filter, times).
+    """Define the temp macros the parse statements use (attribute lists, content filter, times).
 
-    Measured on 31k spans: filtering content with a regex on every key, three times per attribute
-    (macros inline), was half the parse time. The regex now runs only on keys that start like
-    indexed prompt attributes, and a span's attributes are filtered once (`otlp_kept` in a CTE).
+    The content filter runs per attribute only on spans whose keys may hold content (an exact
+    key or one of four prefixes): a full per-key test on every attribute was a quarter of the
+    parse.
     """
-    conn.execute(
-        f"""
-        create or replace temp macro otlp_is_content(k) as
-            k in ({_sql_strings(CONTENT_ATTRIBUTES)})
-            or starts_with(k, 'llm.input_messages.')
-            or starts_with(k, 'llm.output_messages.')
-            or (
-                (starts_with(k, 'gen_ai.prompt.') or starts_with(k, 'gen_ai.completion.'))
-                and regexp_matches(k, '{CONTENT_PATTERN}')
-            )
-        """
+    may_hold = (
+        "false"
+        if keep_content
+        else f"list_has_any(keys, [{_sql_strings(CONTENT_ATTRIBUTES)}]) or list_bool_or(list_transform(keys, "
+        f"lambda k: {' or '.join(f'starts_with(k, {chr(39)}{p}{chr(39)})' for p in CONTENT_PREFIXES)}))"
     )
-    keep = "true" if keep_content else "false"
-    conn.execute(
-        f"""
-        create or replace temp macro otlp_kept(attrs) as
-            list_filter(coalesce(attrs, []), lambda a: a.key is not null and ({keep} or not otlp_is_content(a.key)))
-        """
-    )
-    # AnyValue one-of → text; arrays and key-value lists stay JSON text, parsed where used.
-    # Duplicate keys make map_from_entries fail: try() turns that into NULL for the row alone,
-    # which the caller reports as a reason (an empty attribute list maps to {}, never NULL).
-    conn.execute(
-        """
-        create or replace temp macro otlp_map(kept) as
-            try(map_from_entries(list_transform(kept, lambda a: {
-                'k': a.key,
-                'v': coalesce(
-                    a.value.stringValue, a.value.intValue, a.value.doubleValue, a.value.boolValue,
-                    a.value.arrayValue::varchar, a.value.kvlistValue::varchar, a.value.bytesValue
-                )
-            })))
-        """
-    )
-    conn.execute(
-        """
-        create or replace temp macro otlp_nanos(text) as try_cast(text as bigint)
-        """
-    )
-    conn.execute(
-        """
-        create or replace temp macro otlp_day(nanos) as
-            cast(make_timestamp(nanos // 1000) as date)
-        """
-    )
+    prefixes = " or ".join(f"starts_with(k, '{p}')" for p in CONTENT_PREFIXES)
+    statements = [
+        f"""create or replace temp macro otlp_is_content(k) as
+            list_contains([{_sql_strings(CONTENT_ATTRIBUTES)}], k)
+            or (({prefixes}) and regexp_matches(k, '{CONTENT_PATTERN}'))""",
+        f"create or replace temp macro otlp_may_hold_content(keys) as {may_hold}",
+        # AnyValue one-of → text; arrays and key-value lists stay JSON text, parsed where used.
+        """create or replace temp macro otlp_value(v) as coalesce(
+            v.stringValue, v.intValue, v.doubleValue, v.boolValue, v.arrayValue::varchar, v.kvlistValue::varchar,
+            v.bytesValue)""",
+        "create or replace temp macro otlp_keys(attrs) as list_transform(attrs, lambda a: a.key)",
+        # OTLP attributes → one JSON object text, `{"key": "value as text", …}`: dbt staging reads every
+        # attribute it needs with one json_transform (0.66 s for 58 keys of 1M spans, against 1.7 s for
+        # list lookups), and a string column writes cheaper than a list of pairs. A pair with no key,
+        # or a content key, becomes NULL, which array_to_string leaves out.
+        """create or replace temp macro otlp_pair(a) as
+            to_json(a.key)::varchar || ':' || coalesce(to_json(otlp_value(a.value))::varchar, 'null')""",
+        """create or replace temp macro otlp_json(attrs, keys) as
+            '{' || array_to_string(
+                case when otlp_may_hold_content(keys)
+                    then list_transform(attrs, lambda a: case when a.key is not null and not otlp_is_content(a.key)
+                                                              then otlp_pair(a) end)
+                    else list_transform(attrs, lambda a: case when a.key is not null then otlp_pair(a) end)
+                end, ',') || '}'""",
+        # a key named twice: its first position is not its own
+        """create or replace temp macro otlp_has_duplicates(keys) as
+            list_bool_or(list_transform(keys, lambda k, i: list_position(keys, k) <> i))""",
+        "create or replace temp macro otlp_nanos(text) as try_cast(text as bigint)",
+        "create or replace temp macro otlp_day(nanos) as try(cast(make_timestamp(nanos // 1000) as date))",
+    ]
+    for statement in statements:
+        conn.execute(statement)
 
 
-def create_staging_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the temp tables one load fills chunk by chunk."""
-    conn.execute("create or replace temp sequence _otel_row_ids start 1")
+def create_work_tables(conn: duckdb.DuckDBPyConnection, target: str) -> None:
+    """(Re)create the set-aside span table `target` and the small tables one load fills."""
+    columns = {name: dtype.replace(" not null", "") for name, dtype in SPAN_COLUMNS.items()}
+    columns.update(LOADING_EXTRA_COLUMNS)
+    listed = ",\n    ".join(f"{name} {dtype}" for name, dtype in columns.items())
+    conn.execute(f"create or replace table {target} (\n    {listed}\n)")
     conn.execute(
         """
-        create or replace temp table _otel_span_candidates (
-            _row_id bigint, trace_id varchar, span_id varchar, parent_span_id varchar, name varchar,
-            kind integer, start_time_unix_nano bigint, end_time_unix_nano bigint, status_code integer,
-            status_message varchar, attributes map(varchar, varchar), resource_attributes map(varchar, varchar),
-            scope_name varchar, scope_version varchar,
-            events struct(time_unix_nano bigint, name varchar, attributes map(varchar, varchar))[],
-            _source_file varchar, _line_number bigint, _resource_index integer, _scope_index integer,
-            _span_index integer, _partition_date date, _reject_reason varchar
+        create or replace temp table _otel_lines (
+            source_file varchar, line_hash ubigint, line_number bigint, line_numbers bigint[], copies integer,
+            is_blank boolean, chunk integer, fallback_day date
         )
         """
     )
+    conn.execute("create or replace temp sequence _otel_row_ids start 1")
     conn.execute(
         """
         create or replace temp table _otel_eval_candidates (
             _row_id bigint, trace_id varchar, span_id varchar, response_id varchar, time_unix_nano bigint,
-            evaluation_name varchar, origin varchar, attributes map(varchar, varchar),
+            evaluation_name varchar, origin varchar, attributes varchar,
             _source_file varchar, _line_number bigint, _partition_date date, _reject_reason varchar,
             _raw_record varchar
         )
@@ -180,30 +203,15 @@ def create_staging_tables(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def stage_files(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], fallback_day: str) -> dict[str, int]:
-    """Parse `files` and append their spans, evaluation events and bad lines to the temp tables.
-
-    Args:
-        conn: Connection holding the temp tables and macros.
-        files: Trace and log files, parsed in one scan.
-        fallback_day: ISO day that owns the chunk's bad lines and spans without a usable start
-            time: the files' own date when they have one, else the last day of the load.
-
-    Returns:
-        Counts of this chunk: lines, bad lines, other (non-evaluation) log records.
-    """
-    if not files:
-        return {"lines": 0, "bad_lines": 0, "other_log_records": 0}
-    try:
-        _create_docs(conn, files)
-    except duckdb.InvalidInputException as error:
-        raise _line_too_long(error) from None
-    return _stage_docs(conn, fallback_day)
-
-
-def _line_too_long(error: duckdb.InvalidInputException) -> Exception:
+def line_too_long(error: duckdb.Error, files: Sequence[Path]) -> Exception:
     """DuckDB's message quotes the whole line (prompt text included): keep only file and sizes."""
     message = str(error)
+    if "does not support a full read" in message:
+        # the reader's other way of meeting a line longer than its buffer
+        return ValueError(
+            f"{', '.join(str(f) for f in files)}: a line exceeds the {MAX_LINE_BYTES:,}-byte limit; export "
+            "smaller batches (the Collector's batch processor send_batch_max_size)"
+        )
     if "Maximum line size" not in message:
         return error
     file = re.search(r"file = (.+)", message)
@@ -215,191 +223,445 @@ def _line_too_long(error: duckdb.InvalidInputException) -> Exception:
     )
 
 
-def _create_docs(conn: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
-    """Parse every line of `files` once into `_otel_docs` (the OTLP struct, or why it is not one)."""
+def number_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], chunk: int, fallback_day: str) -> int:
+    """Pass 1: every line of `files` with its number in its file, keyed by (file, hash of the line).
+
+    Identical lines of one file (a Collector retry can write a batch twice) share a key: their
+    numbers are kept in order in `line_numbers`. The chunk's lines go to `_otel_chunk_lines` (what
+    pass 2 joins) and are added to `_otel_lines` (the whole load's). Returns the lines read.
+    """
     conn.execute(
         f"""
-        create or replace temp table _otel_docs as
-        with {NUMBERED_LINES},
-
-        parsed as (
+        create or replace temp table _otel_chunk_lines as
+        with numbered as (
             select
-                source_file,
-                line_number,
-                line,
-                try(json_transform(line, '{OTLP_LINE_TYPE}')) as doc
+                filename as source_file,
+                hash(line) as line_hash,
+                line is null or regexp_full_match(line, '\\s*') as is_blank,
+                row_number() over () as ordinal
+            from {reader('$files')}
+        ),
+
+        in_file as (
+            select *, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
             from numbered
-            -- blank lines are skipped. Not trim(line) <> '': trim copies every line (40% of this
-            -- statement); the anchored regex stops at a line's first character
+        )
+
+        select
+            source_file, line_hash, min(line_number) as line_number,
+            list(line_number order by line_number) as line_numbers, count(*)::integer as copies,
+            bool_and(is_blank) as is_blank, $chunk as chunk, $fallback_day::date as fallback_day
+        from in_file
+        group by source_file, line_hash
+        """,
+        {"files": [str(f) for f in files], "chunk": chunk, "fallback_day": fallback_day},
+    )
+    _check_every_file_was_read(conn, files)
+    conn.execute("insert into _otel_lines select * from _otel_chunk_lines")
+    return conn.execute("select coalesce(sum(copies), 0) from _otel_chunk_lines").fetchone()[0]
+
+
+def _check_every_file_was_read(conn: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
+    """Fail on a file that holds data but gave no line.
+
+    DuckDB's reader returns nothing, without an error, for a file whose only line is longer
+    than its buffer; a trace file must never vanish silently.
+    """
+    read = {row[0] for row in conn.execute("select distinct source_file from _otel_chunk_lines").fetchall()}
+    for path in files:
+        if str(path) in read:
+            continue
+        if path.name.endswith(".gz"):
+            with gzip.open(path) as stream:
+                holds_data = bool(stream.read(1))
+        else:
+            holds_data = path.stat().st_size > 0
+        if holds_data:
+            raise ValueError(
+                f"{path}: a line exceeds the {MAX_LINE_BYTES:,}-byte limit; export smaller batches "
+                "(the Collector's batch processor send_batch_max_size)"
+            )
+
+
+@contextmanager
+def _joins_as_written(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep a statement's joins as written: the right side of each is its hash join's build side.
+
+    DuckDB picks the build side by estimated rows, and it estimates the unnested spans of a day
+    by the lines the files hold: it could build its hash table on a day's spans instead of on
+    the day's few hundred lines.
+    """
+    previous = conn.execute("select current_setting('disabled_optimizers')").fetchone()[0]
+    conn.execute("set disabled_optimizers = 'join_order,build_side_probe_side'")
+    try:
+        yield
+    finally:
+        conn.execute(f"set disabled_optimizers = '{previous}'")
+
+
+def insert_spans(
+    conn: duckdb.DuckDBPyConnection, target: str, files: Sequence[Path], chunk: int, fallback_day: str
+) -> None:
+    """Pass 2: parse `files` and insert their spans into `target`, each with its reject reason, if any.
+
+    Args:
+        conn: Connection holding the temp macros and `_otel_lines` (pass 1 of this chunk).
+        target: The set-aside span table (`create_work_tables`).
+        files: The chunk's trace and log files.
+        chunk: The chunk's number: the order copies of a span are told apart by.
+        fallback_day: ISO day that owns spans without a usable start time.
+    """
+    schema_reason = pandera_sql.row_reason_sql(OtelSpanRaw, SPAN_ROW_CHECKS_SQL)
+    declared = ", ".join(SPAN_COLUMNS)
+    extras = ", ".join(LOADING_EXTRA_COLUMNS)
+    with _joins_as_written(conn):
+        _insert_spans(conn, target, files, chunk, fallback_day, schema_reason, f"{declared}, {extras}")
+
+
+def _insert_spans(
+    conn: duckdb.DuckDBPyConnection, target: str, files: Sequence[Path], chunk: int, fallback_day: str,
+    schema_reason: str, columns: str,
+) -> None:
+    conn.execute(
+        f"""
+        insert into {target} ({columns})
+        with parsed as (
+            select
+                filename as source_file,
+                hash(line) as line_hash,
+                try(json_transform(line, '{TRACES_LINE_TYPE}')) as doc,
+                -- log records are read again with the few lines that hold them (a false hit only costs
+                -- that line a second read)
+                contains(line, '"resourceLogs"') as has_logs
+            from {reader('$files')}
+            -- blank lines are skipped (not trim(line) <> '': trim copies every line)
             where line is not null and not regexp_full_match(line, '\\s*')
         ),
 
-        classified as (
+        resources as (
             select
-                source_file,
-                line_number,
-                doc,
-                line,
-                case
-                    when doc.resourceSpans is not null or doc.resourceLogs is not null then null
-                    when doc is null or not json_valid(line) then 'line is not valid JSON (truncated or corrupt)'
-                    when json_type(line) <> 'OBJECT'
-                        then 'line is a JSON ' || lower(json_type(line)) || ', not an OTLP object'
-                    when json_exists(line, '$.resourceSpans') then 'resourceSpans is not a list of ResourceSpans'
-                    when json_exists(line, '$.resourceLogs') then 'resourceLogs is not a list of ResourceLogs'
-                    when json_exists(line, '$.context') and json_exists(line, '$.kind')
-                        then 'ConsoleSpanExporter output, not OTLP/JSON: export with the Collector file exporter'
-                    else 'valid JSON but not OTLP: no resourceSpans or resourceLogs'
-                end as reason
-            from parsed
-        )
-
-        -- a good line's text is not kept: it is only needed to quarantine a bad one
-        select source_file, line_number, doc, reason, case when reason is not null then line end as line
-        from classified
-        """,
-        [[str(f) for f in files]],
-    )
-
-
-def _stage_docs(conn: duckdb.DuckDBPyConnection, fallback_day: str) -> dict[str, int]:
-    """Append the parsed lines' spans, evaluation records and bad lines to the candidate tables."""
-    counts = {"lines": conn.execute("select count(*) from _otel_docs").fetchone()[0]}
-
-    conn.execute(
-        f"""
-        insert into _otel_rejected_lines
-        select date '{fallback_day}', source_file, line_number, 'line', left(line, 100000), reason
-        from _otel_docs
-        where reason is not null
-        """
-    )
-    counts["bad_lines"] = conn.execute("select count(*) from _otel_docs where reason is not null").fetchone()[0]
-
-    # Unnest into a table first, then build the attribute maps from it: list functions over the
-    # vectors an unnest just produced ran ~5x slower here (4.15 s against 0.76 s for 168k spans).
-    conn.execute(
-        """
-        create or replace temp table _otel_spans_flat as
-        with resources as (
-            select
-                source_file, line_number,
+                source_file, line_hash, has_logs,
                 unnest(doc.resourceSpans) as resource_spans,
                 generate_subscripts(doc.resourceSpans, 1) as resource_index
-            from _otel_docs
-            where reason is null and doc.resourceSpans is not null
+            from parsed
         ),
 
         scopes as (
             select
-                source_file, line_number, resource_index,
-                otlp_map(otlp_kept(resource_spans.resource.attributes)) as resource_attributes,
+                source_file, line_hash, has_logs, resource_index,
+                resource_spans.resource.attributes as raw_resource_attributes,
+                otlp_keys(resource_spans.resource.attributes) as resource_keys,
                 unnest(resource_spans.scopeSpans) as scope_spans,
                 generate_subscripts(resource_spans.scopeSpans, 1) as scope_index
             from resources
-        )
+        ),
 
-        select
-            source_file, line_number, resource_index, scope_index, resource_attributes,
-            scope_spans.scope as scope,
-            unnest(scope_spans.spans) as span,
-            generate_subscripts(scope_spans.spans, 1) as span_index
-        from scopes
-        """
-    )
-    conn.execute(
-        f"""
-        insert into _otel_span_candidates
-        with mapped as (
+        spans as (
             select
-                *,
-                otlp_map(otlp_kept(span.attributes)) as attributes,
-                list_transform(coalesce(span.events, []), lambda e: {{
+                source_file, line_hash, has_logs, resource_index, scope_index,
+                coalesce(otlp_json(raw_resource_attributes, resource_keys), '{{}}') as resource_attributes,
+                coalesce(otlp_has_duplicates(resource_keys), false) as duplicate_resource_keys,
+                scope_spans.scope as scope,
+                unnest(scope_spans.spans) as span,
+                generate_subscripts(scope_spans.spans, 1) as span_index
+            from scopes
+        ),
+
+        keyed as (
+            select *, otlp_keys(span.attributes) as attribute_keys
+            from spans
+        ),
+
+        typed as (
+            select
+                lower(span.traceId) as trace_id,
+                lower(span.spanId) as span_id,
+                nullif(lower(span.parentSpanId), '') as parent_span_id,
+                span.name as name,
+                case when span.kind is null then 0 else try_cast(span.kind as integer) end as kind,
+                otlp_nanos(span.startTimeUnixNano) as start_time_unix_nano,
+                otlp_nanos(span.endTimeUnixNano) as end_time_unix_nano,
+                case when span.status.code is null then 0 else try_cast(span.status.code as integer) end as status_code,
+                nullif(span.status.message, '') as status_message,
+                coalesce(otlp_json(span.attributes, attribute_keys), '{{}}') as attributes,
+                resource_attributes,
+                scope.name as scope_name,
+                scope.version as scope_version,
+                -- events are rare: the list work runs only for spans that have some
+                case when len(span.events) > 0 then list_transform(span.events, lambda e: {{
                     'time_unix_nano': otlp_nanos(e.timeUnixNano),
                     'name': e.name,
-                    'attributes': otlp_map(otlp_kept(e.attributes))
-                }}) as events
-            from _otel_spans_flat
+                    'attributes': coalesce(otlp_json(e.attributes, otlp_keys(e.attributes)), '{{}}')
+                }}) else [] end as events,
+                case
+                    when coalesce(otlp_has_duplicates(attribute_keys), false)
+                        then 'duplicate attribute key in span attributes'
+                    when duplicate_resource_keys then 'duplicate attribute key in resource attributes'
+                    when len(span.events) > 0 and list_bool_or(list_transform(span.events,
+                        lambda e: coalesce(otlp_has_duplicates(otlp_keys(e.attributes)), false)))
+                        then 'duplicate attribute key in a span event'
+                end as source_reason,
+                source_file, line_hash, has_logs, resource_index, scope_index, span_index
+            from keyed
         )
 
         select
-            nextval('_otel_row_ids'),
-            lower(span.traceId),
-            lower(span.spanId),
-            nullif(lower(span.parentSpanId), ''),
-            span.name,
-            case when span.kind is null then 0 else try_cast(span.kind as integer) end,
-            otlp_nanos(span.startTimeUnixNano),
-            otlp_nanos(span.endTimeUnixNano),
-            case when span.status.code is null then 0 else try_cast(span.status.code as integer) end,
-            nullif(span.status.message, ''),
-            attributes,
-            resource_attributes,
-            scope.name,
-            scope.version,
-            events,
-            source_file, line_number, resource_index, scope_index, span_index,
-            coalesce(try(otlp_day(otlp_nanos(span.startTimeUnixNano))), date '{fallback_day}'),
-            case
-                when attributes is null then 'duplicate attribute key in span attributes'
-                when resource_attributes is null then 'duplicate attribute key in resource attributes'
-                when list_bool_or(list_transform(events, lambda e: e.attributes is null))
-                    then 'duplicate attribute key in a span event'
-            end
-        from mapped
+            typed.trace_id, typed.span_id, typed.parent_span_id, typed.name, typed.kind,
+            typed.start_time_unix_nano, typed.end_time_unix_nano, typed.status_code, typed.status_message,
+            typed.attributes, typed.resource_attributes, typed.scope_name, typed.scope_version, typed.events,
+            typed.source_file,
+            lines.line_number,
+            coalesce(otlp_day(typed.start_time_unix_nano), $fallback_day::date),
+            now()::timestamp,
+            $chunk, typed.line_hash, lines.copies, typed.has_logs,
+            typed.resource_index, typed.scope_index, typed.span_index,
+            coalesce(typed.source_reason, {schema_reason})
+        from typed
+        inner join _otel_chunk_lines as lines
+            on lines.source_file = typed.source_file and lines.line_hash = typed.line_hash
+        """,
+        {"files": [str(f) for f in files], "chunk": chunk, "fallback_day": fallback_day},
+    )
+
+
+def number_duplicate_lines(conn: duckdb.DuckDBPyConnection, target: str) -> None:
+    """Give the spans of a line written twice in one file each copy's own line number.
+
+    Both copies hash alike, so pass 2 gave every span the first copy's number; the copies of a
+    span are told apart by their order of insertion (their content is identical, so which one
+    is called the first does not matter).
+    """
+    conn.execute(
+        f"""
+        update {target} t
+        set _line_number = lines.line_numbers[numbered.copy_number]
+        from (
+            select rowid as row_ref, _chunk, _source_file, _line_hash,
+                row_number() over (
+                    partition by _chunk, _source_file, _line_hash, _resource_index, _scope_index, _span_index
+                    order by rowid
+                ) as copy_number
+            from {target}
+            where _line_copies > 1
+        ) as numbered
+        join _otel_lines as lines
+            on lines.chunk = numbered._chunk and lines.source_file = numbered._source_file
+            and lines.line_hash = numbered._line_hash
+        where t.rowid = numbered.row_ref
         """
     )
+
+
+def mark_duplicate_spans(conn: duckdb.DuckDBPyConnection, target: str) -> int:
+    """Quarantine a span exported twice (Collector retries), keeping its first occurrence.
+
+    Both copies of a span start at the same moment, so they share a partition day. Candidates are
+    found by a hash of the ids over every span (a hash aggregate of 10M 12-byte keys), then only
+    the candidates are compared exactly. Returns the number of spans marked.
+    """
+    return conn.execute(
+        f"""
+        update {target} t
+        set _reject_reason = 'duplicate export of span ' || t.span_id || ' (first seen in '
+            || copies.first_file || ' line ' || copies.first_line || ')'
+        from (
+            with candidate_keys as (
+                select _partition_date, hash(trace_id, span_id) as span_hash
+                from {target}
+                where _reject_reason is null
+                group by all
+                having count(*) > 1
+            ),
+
+            candidates as (
+                select rowid as row_ref, *
+                from {target}
+                semi join candidate_keys
+                    on candidate_keys._partition_date = {target}._partition_date
+                    and candidate_keys.span_hash = hash({target}.trace_id, {target}.span_id)
+                where _reject_reason is null
+            )
+
+            select
+                row_ref,
+                row_number() over same_span as copy_number,
+                first_value(_source_file) over same_span as first_file,
+                first_value(_line_number) over same_span as first_line
+            from candidates
+            window same_span as (
+                partition by _partition_date, trace_id, span_id
+                order by _chunk, _source_file, _line_number, _resource_index, _scope_index, _span_index
+            )
+        ) as copies
+        where t.rowid = copies.row_ref and copies.copy_number > 1
+        """
+    ).fetchone()[0]
+
+
+def spanless_lines(conn: duckdb.DuckDBPyConnection, target: str) -> list[str]:
+    """Fill `_otel_lines_to_parse` with the lines to read again; return their files.
+
+    Those are the non-blank lines no span came from (corrupt lines, log records, other JSON) and
+    the lines that carry log records beside their spans.
+    """
+    conn.execute(
+        f"""
+        create or replace temp table _otel_lines_to_parse as
+        with lines_with_spans as (
+            select _chunk as chunk, _source_file as source_file, _line_hash as line_hash,
+                bool_or(_line_has_logs) as has_logs
+            from {target}
+            group by all
+        )
+
+        select lines.source_file, lines.line_hash, lines.chunk, lines.fallback_day,
+            spans.line_hash is null as spanless
+        from _otel_lines as lines
+        left join lines_with_spans as spans
+            on spans.chunk = lines.chunk and spans.source_file = lines.source_file
+            and spans.line_hash = lines.line_hash
+        where not lines.is_blank and (spans.line_hash is null or spans.has_logs)
+        """
+    )
+    files = conn.execute("select distinct source_file from _otel_lines_to_parse order by 1").fetchall()
+    return [row[0] for row in files]
+
+
+def parse_spanless_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) -> dict[str, int]:
+    """Read the lines of `_otel_lines_to_parse` again: quarantine bad ones, keep evaluation log records.
+
+    Returns counts: bad lines, other (non-evaluation) log records.
+    """
+    if not files:
+        return {"bad_lines": 0, "other_log_records": 0}
+    conn.execute(
+        f"""
+        create or replace temp table _otel_line_docs as
+        with lines as (
+            select filename as source_file, line, row_number() over () as ordinal
+            from {reader('$files')}
+        ),
+
+        numbered as (
+            select source_file, line, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
+            from lines
+        ),
+
+        wanted as (
+            select numbered.*, wanted.fallback_day, wanted.spanless
+            from numbered
+            inner join _otel_lines_to_parse as wanted
+                on wanted.source_file = numbered.source_file and wanted.line_hash = hash(numbered.line)
+        ),
+
+        parsed as (
+            select
+                *,
+                try(json_transform(line, '{LOGS_LINE_TYPE}')) as doc,
+                case when spanless then try(json_transform(line, '{TRACES_LINE_TYPE}')) end as traces_doc
+            from wanted
+        )
+
+        select
+            source_file, line_number, fallback_day, doc, reason,
+            -- a line's text is kept only to quarantine it
+            case when reason is not null then line end as line
+        from (select *, case
+                when not spanless then null
+                when not json_valid(line) then 'line is not valid JSON (truncated or corrupt)'
+                when json_type(line) <> 'OBJECT'
+                    then 'line is a JSON ' || lower(json_type(line)) || ', not an OTLP object'
+                when json_exists(line, '$.resourceSpans') and traces_doc.resourceSpans is null
+                    then 'resourceSpans is not a list of ResourceSpans'
+                when json_exists(line, '$.resourceLogs') and doc.resourceLogs is null
+                    then 'resourceLogs is not a list of ResourceLogs'
+                when json_exists(line, '$.resourceSpans') or json_exists(line, '$.resourceLogs') then null
+                when json_exists(line, '$.context') and json_exists(line, '$.kind')
+                    then 'ConsoleSpanExporter output, not OTLP/JSON: export with the Collector file exporter'
+                else 'valid JSON but not OTLP: no resourceSpans or resourceLogs'
+            end as reason
+        from parsed)
+        """,
+        {"files": list(files)},
+    )
+    bad_lines = conn.execute(
+        """
+        insert into _otel_rejected_lines
+        select fallback_day, source_file, line_number, 'line', left(line, 100000), reason
+        from _otel_line_docs
+        where reason is not null
+        """
+    ).fetchone()[0]
 
     evaluations_before = conn.execute(
         "select count(*) from _otel_eval_candidates where origin = 'log_record'"
     ).fetchone()[0]
+    eval_reason = pandera_sql.row_reason_sql(OtelEvalEventRaw, EVAL_EVENT_ROW_CHECKS_SQL)
     conn.execute(
         f"""
         insert into _otel_eval_candidates
         with resources as (
-            select source_file, line_number, unnest(doc.resourceLogs) as resource_logs
-            from _otel_docs
-            where reason is null and doc.resourceLogs is not null
+            select source_file, line_number, fallback_day, unnest(doc.resourceLogs) as resource_logs
+            from _otel_line_docs
+            where reason is null
         ),
 
         scopes as (
-            select source_file, line_number, unnest(resource_logs.scopeLogs) as scope_logs
+            select source_file, line_number, fallback_day, unnest(resource_logs.scopeLogs) as scope_logs
             from resources
         ),
 
         records as (
-            select source_file, line_number, unnest(scope_logs.logRecords) as record
+            select source_file, line_number, fallback_day, unnest(scope_logs.logRecords) as record
             from scopes
         ),
 
         evaluations as (
             select
                 *,
-                otlp_map(otlp_kept(record.attributes)) as attributes,
+                otlp_keys(record.attributes) as keys,
                 coalesce(otlp_nanos(record.timeUnixNano), otlp_nanos(record.observedTimeUnixNano)) as nanos
             from records
             where coalesce(record.eventName, '') = '{EVALUATION_EVENT}'
-                or list_contains(
-                    list_transform(coalesce(record.attributes, []),
-                        lambda a: a.key || '=' || coalesce(a.value.stringValue, '')),
+                or coalesce(list_contains(
+                    list_transform(record.attributes, lambda a: a.key || '=' || coalesce(a.value.stringValue, '')),
                     'event.name={EVALUATION_EVENT}'
-                )
+                ), false)
+        ),
+
+        typed as (
+            select
+                nullif(lower(record.traceId), '') as trace_id,
+                nullif(lower(record.spanId), '') as span_id,
+                coalesce(otlp_json(record.attributes, keys), '{{}}') as attributes,
+                nanos as time_unix_nano,
+                'log_record' as origin,
+                coalesce(otlp_has_duplicates(keys), false) as duplicate_keys,
+                *
+            from evaluations
+        ),
+
+        named as (
+            select
+                *,
+                attributes ->> '$."gen_ai.response.id"' as response_id,
+                attributes ->> '$."gen_ai.evaluation.name"' as evaluation_name
+            from typed
+        ),
+
+        checked as (
+            select
+                *,
+                case when duplicate_keys then 'duplicate attribute key in log record' else {eval_reason} end as reason
+            from named
         )
 
         select
-            nextval('_otel_row_ids'),
-            nullif(lower(record.traceId), ''),
-            nullif(lower(record.spanId), ''),
-            attributes['gen_ai.response.id'],
-            nanos,
-            attributes['gen_ai.evaluation.name'],
-            'log_record',
-            attributes,
-            source_file, line_number,
-            coalesce(try(otlp_day(nanos)), date '{fallback_day}'),
-            case when attributes is null then 'duplicate attribute key in log record' end,
-            to_json(record)::varchar
-        from evaluations
+            nextval('_otel_row_ids'), trace_id, span_id, response_id, time_unix_nano, evaluation_name, origin,
+            attributes, source_file, line_number, coalesce(otlp_day(nanos), fallback_day), reason,
+            -- the record as received, for the quarantine only
+            case when reason is not null then to_json(record)::varchar end
+        from checked
         """
     )
     evaluations_after = conn.execute(
@@ -409,133 +671,104 @@ def _stage_docs(conn: duckdb.DuckDBPyConnection, fallback_day: str) -> dict[str,
         """
         select coalesce(sum(len(scope_logs.logRecords)), 0) from (
             select unnest(resource_logs.scopeLogs) as scope_logs from (
-                select unnest(doc.resourceLogs) as resource_logs from _otel_docs
-                where reason is null and doc.resourceLogs is not null
+                select unnest(doc.resourceLogs) as resource_logs from _otel_line_docs where reason is null
             )
         )
         """
     ).fetchone()[0]
-    counts["other_log_records"] = int(log_records) - (evaluations_after - evaluations_before)
-    conn.execute("drop table _otel_docs")
-    conn.execute("drop table _otel_spans_flat")
-    return counts
+    conn.execute("drop table _otel_line_docs")
+    return {"bad_lines": bad_lines, "other_log_records": int(log_records) - (evaluations_after - evaluations_before)}
 
 
-def stage_span_events(conn: duckdb.DuckDBPyConnection) -> None:
-    """Copy `gen_ai.evaluation.result` span events of the staged spans into the evaluation candidates."""
+def stage_span_events(conn: duckdb.DuckDBPyConnection, target: str, first: date, last: date) -> None:
+    """Copy `gen_ai.evaluation.result` span events of the window's valid spans into the evaluation candidates."""
+    eval_reason = pandera_sql.row_reason_sql(OtelEvalEventRaw, EVAL_EVENT_ROW_CHECKS_SQL)
     conn.execute(
         f"""
         insert into _otel_eval_candidates
         with events as (
             select trace_id, span_id, _source_file, _line_number, _partition_date, unnest(events) as event
-            from _otel_span_candidates
-            where _reject_reason is null
+            from {target}
+            where _reject_reason is null and len(events) > 0
+                and _partition_date between date '{first}' and date '{last}'
+        ),
+
+        typed as (
+            select
+                *,
+                event.attributes as attributes,
+                event.time_unix_nano as time_unix_nano,
+                'span_event' as origin
+            from events
+            where event.name = '{EVALUATION_EVENT}'
+        ),
+
+        named as (
+            select
+                *,
+                attributes ->> '$."gen_ai.response.id"' as response_id,
+                attributes ->> '$."gen_ai.evaluation.name"' as evaluation_name
+            from typed
         )
 
         select
-            nextval('_otel_row_ids'),
-            trace_id,
-            span_id,
-            event.attributes['gen_ai.response.id'],
-            event.time_unix_nano,
-            event.attributes['gen_ai.evaluation.name'],
-            'span_event',
-            event.attributes,
-            _source_file,
-            _line_number,
-            coalesce(try(otlp_day(event.time_unix_nano)), _partition_date),
-            null,
-            to_json(event)::varchar
-        from events
-        where event.name = '{EVALUATION_EVENT}'
+            nextval('_otel_row_ids'), trace_id, span_id, response_id, time_unix_nano, evaluation_name, origin,
+            attributes, _source_file, _line_number, coalesce(otlp_day(time_unix_nano), _partition_date),
+            reason, case when reason is not null then to_json(event)::varchar end
+        from (select *, {eval_reason} as reason from named)
         """
     )
 
 
-def mark_duplicate_spans(conn: duckdb.DuckDBPyConnection, written: str, first: date, last: date) -> int:
-    """Quarantine a span exported twice (Collector retries), keeping its first occurrence.
-
-    The first copy is either earlier in this chunk or in `written` (this load's spans of
-    `first..last` set aside from the earlier chunks). Both copies of a span start at the same moment,
-    so only the chunk's own partitions of `written` are searched.
-    """
-    duplicates = conn.execute(
-        """
-        update _otel_span_candidates c
-        set _reject_reason = 'duplicate export of span ' || c.span_id || ' (first seen in '
-            || first_seen._source_file || ' line ' || first_seen._line_number || ')'
-        from (
-            select
-                _row_id,
-                first_value(_source_file) over same_span as _source_file,
-                first_value(_line_number) over same_span as _line_number,
-                row_number() over same_span as copy_number
-            from _otel_span_candidates
-            where _reject_reason is null
-            window same_span as (partition by trace_id, span_id order by _row_id)
-        ) as first_seen
-        where c._row_id = first_seen._row_id and first_seen.copy_number > 1
-            and c.trace_id is not null and c.span_id is not null
-        """
-    ).fetchone()[0]
-    low, high = conn.execute(
-        f"""
-        select min(_partition_date), max(_partition_date) from _otel_span_candidates
-        where _reject_reason is null and _partition_date between date '{first}' and date '{last}'
-        """
-    ).fetchone()
-    if low is None:
-        return duplicates
-    in_chunk_days = f"_partition_date between date '{low}' and date '{high}'"
-    return duplicates + conn.execute(
-        f"""
-        update _otel_span_candidates c
-        set _reject_reason = 'duplicate export of span ' || c.span_id || ' (first seen in '
-            || w._source_file || ' line ' || w._line_number || ')'
-        from (
-            select trace_id, span_id, _partition_date, _source_file, _line_number
-            from {written} where {in_chunk_days}
-        ) as w
-        where c._reject_reason is null and c.{in_chunk_days}
-            and w.trace_id = c.trace_id and w.span_id = c.span_id and w._partition_date = c._partition_date
-        """
-    ).fetchone()[0]
-
-
-def fill_raw_spans(conn: duckdb.DuckDBPyConnection, rejected: str) -> None:
-    """Re-read the lines of quarantined spans to store each span as it was received.
+def rejected_spans(conn: duckdb.DuckDBPyConnection, target: str, first: date, last: date) -> None:
+    """Fill `_otel_rejected_spans` with the window's quarantined spans, each as it was received.
 
     Keeping every span's JSON text during the load would double its memory for the rare bad span;
     re-reading only the affected lines costs nothing when nothing is wrong.
     """
-    affected = conn.execute(
+    conn.execute(
         f"""
-        select distinct c._source_file
-        from {rejected} r join _otel_span_candidates c using (_row_id)
+        create or replace temp table _otel_rejected_spans as
+        select
+            _partition_date, _source_file, _line_number, _resource_index, _scope_index, _span_index,
+            _reject_reason as reason, null::varchar as raw_record
+        from {target}
+        where _reject_reason is not null and _partition_date between date '{first}' and date '{last}'
         """
-    ).fetchall()
+    )
+    affected = [
+        row[0] for row in conn.execute("select distinct _source_file from _otel_rejected_spans").fetchall()
+    ]
     if not affected:
         return
     conn.execute(
         f"""
-        create or replace temp table _otel_raw_spans as
-        with {NUMBERED_LINES}
+        update _otel_rejected_spans r
+        set raw_record = lines.raw_record
+        from (
+            with lines as (
+                select filename as source_file, line, row_number() over () as ordinal
+                from {reader('$files')}
+            ),
 
-        select c._row_id,
-            json_extract(
-                n.line,
-                '$.resourceSpans[' || (c._resource_index - 1) || '].scopeSpans[' || (c._scope_index - 1)
-                || '].spans[' || (c._span_index - 1) || ']'
-            )::varchar as raw_record
-        from {rejected} r
-        join _otel_span_candidates c using (_row_id)
-        join numbered n on n.source_file = c._source_file and n.line_number = c._line_number
+            numbered as (
+                select source_file, line, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
+                from lines
+            )
+
+            select
+                r._source_file, r._line_number, r._resource_index, r._scope_index, r._span_index,
+                json_extract(
+                    n.line,
+                    '$.resourceSpans[' || (r._resource_index - 1) || '].scopeSpans[' || (r._scope_index - 1)
+                    || '].spans[' || (r._span_index - 1) || ']'
+                )::varchar as raw_record
+            from _otel_rejected_spans as r
+            join numbered as n on n.source_file = r._source_file and n.line_number = r._line_number
+        ) as lines
+        where lines._source_file = r._source_file and lines._line_number = r._line_number
+            and lines._resource_index = r._resource_index and lines._scope_index = r._scope_index
+            and lines._span_index = r._span_index
         """,
-        [[row[0] for row in affected]],
-    )
-    conn.execute(
-        f"""
-        update {rejected} r set raw_record = s.raw_record
-        from _otel_raw_spans s where s._row_id = r._row_id
-        """
+        {"files": affected},
     )
