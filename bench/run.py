@@ -7,7 +7,8 @@ What it measures (issue 7):
 
 1. **Ingest vs a bare scan**: the bare DuckDB scans of `bench/scan.py` over the trace files of the
    main workload, then the real ingest of the same files (the `otel_traces` raw-load step of the
-   backfill run, from Dagster's event log, plus dbt's execution time of `stg_otel__spans` in the
+   backfill run, from Dagster's event log, plus dbt's execution time of the trace source's staging
+   models (`stg_otel__span_lineage` and `stg_otel__spans`; `stg_otel__span_fields` is a view) in the
    same run). The acceptance ratio is against the issue's reference scan.
 2. **Full backfill**: the `nightly` job over the main workload's whole range as ONE run (the
    single-run backfill policy), in a child process; peak RSS is the whole process tree's (the
@@ -51,7 +52,12 @@ REPO = Path(__file__).resolve().parent.parent
 END_DATE = date(2026, 11, 21)
 DBT_STEP = "dbt_models"
 TRACE_STEP = "otel_traces"
-STAGING_NODE = "model.agentledger.stg_otel__spans"
+# the trace source's staging models: what turns raw spans into the spans every later model reads
+STAGING_NODES = (
+    "model.agentledger.stg_otel__span_fields",
+    "model.agentledger.stg_otel__span_lineage",
+    "model.agentledger.stg_otel__spans",
+)
 GIB = 1024**3
 
 
@@ -324,7 +330,7 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         f"{scan_ref['seconds']:.2f} | {scan_ref['spans']:,} | {ratio_ref:.2f}× |",
         f"| bare scan, fastest here (lines as text + one json_transform to a narrow STRUCT) | "
         f"{scan_fast['seconds']:.2f} | {scan_fast['spans']:,} | {ratio_fast:.2f}× |",
-        f"| ingest = raw load (`otel_traces` step) + staging (`stg_otel__spans` in dbt) | "
+        f"| ingest = raw load (`otel_traces` step) + staging (`stg_otel__span_lineage` + `stg_otel__spans` in dbt) | "
         f"{ingest['seconds']:.2f} = {ingest['raw_load_seconds']:.2f} + {ingest['staging_seconds']:.2f} | "
         f"{ingest['loaded_spans']:,} staged | 1.00× |",
         "",
@@ -501,7 +507,7 @@ def measure_main(figures: dict, root: Path, home: Path, first: date, last: date)
         loaded = conn.execute("select count(*) from staging.stg_otel__spans").fetchone()[0]
     figures["ingest"] = {
         "raw_load_seconds": backfill["steps"][TRACE_STEP],
-        "staging_seconds": backfill["dbt_nodes"].get(STAGING_NODE, 0.0),
+        "staging_seconds": round(sum(backfill["dbt_nodes"].get(node, 0.0) for node in STAGING_NODES), 3),
         "loaded_spans": loaded,
     }
     figures["ingest"]["seconds"] = figures["ingest"]["raw_load_seconds"] + figures["ingest"]["staging_seconds"]

@@ -8,3 +8,12 @@
 {% test expression_is_true(model, expression) %}
     select * from {{ model }} where not ({{ expression }})
 {% endtest %}
+
+
+{#- Fails on every combination of `columns` that more than one row holds. -#}
+{% test unique_combination(model, columns) %}
+    select {{ columns | join(', ') }}, count(*) as rows_holding_it
+    from {{ model }}
+    group by {{ columns | join(', ') }}
+    having count(*) > 1
+{% endtest %}

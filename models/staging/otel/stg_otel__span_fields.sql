@@ -1,0 +1,229 @@
+{#-
+    One row per raw span, the GenAI conventions normalized (reference §D.7, DESIGN §4), nothing
+    read from other spans: provider and operation names, models, token counts made disjoint
+    (uncached input, cache read, cache write 5m / 1h, output with reasoning, reasoning as a
+    subset), the run attributes each span sets itself, and the span's ids as integers for the
+    joins that walk a trace.
+
+    A view: stg_otel__span_lineage and stg_otel__spans each read it once, filtered to their window
+    (DuckDB inlines the view, so the filter reaches the raw table's scan); nothing is written twice. Raw attributes are one JSON object per span:
+    every attribute read here is taken from it by one json_transform (`otel_attributes_struct`), and
+    `attributes['key']` below is a STRUCT field.
+-#}
+
+{%- set attribute_keys = otel_span_attribute_keys() -%}
+
+with
+
+raw_spans as (
+
+    select * from {{ source('otel', 'otel_spans') }}
+
+),
+
+provider_aliases as (
+
+    select * from {{ ref('provider_aliases') }}
+
+),
+
+parsed as (
+
+    select
+        * exclude (attributes, resource_attributes),
+        resource_attributes ->> '$."service.name"' as service_name,
+        {{ otel_attributes_struct('attributes', attribute_keys) }} as attributes
+    from raw_spans
+
+),
+
+extracted as (
+
+    select
+        -- ids
+        trace_id,
+        span_id,
+        parent_span_id,
+
+        -- span
+        name as span_name,
+        kind as span_kind,
+        make_timestamp(start_time_unix_nano // 1000) as started_at,
+        make_timestamp(end_time_unix_nano // 1000) as ended_at,
+        (end_time_unix_nano - start_time_unix_nano) // 1000000 as duration_ms,
+        case status_code when 2 then 'error' when 1 then 'ok' else 'unset' end as status,
+        coalesce(attributes['error.type'], case when status_code = 2 then status_message end) as error_type,
+        service_name,
+        scope_name,
+
+        -- what the span is
+        lower(coalesce(
+            attributes['gen_ai.provider.name'],
+            attributes['gen_ai.system'],
+            attributes['llm.provider'],
+            attributes['llm.system']
+        )) as provider_name,
+        lower(coalesce(
+            attributes['gen_ai.operation.name'],
+            attributes['llm.request.type'],
+            case attributes['openinference.span.kind']
+                when 'LLM' then 'chat'
+                when 'EMBEDDING' then 'embeddings'
+                when 'TOOL' then 'execute_tool'
+                when 'AGENT' then 'invoke_agent'
+                when 'RETRIEVER' then 'retrieval'
+                when 'CHAIN' then 'chain'
+            end,
+            case attributes['traceloop.span.kind']
+                when 'workflow' then 'invoke_workflow'
+                when 'agent' then 'invoke_agent'
+                when 'tool' then 'execute_tool'
+                when 'task' then 'task'
+            end
+        )) as operation,
+        attributes['openinference.span.kind'] as openinference_kind,
+        coalesce(
+            attributes['gen_ai.request.model'], attributes['llm.request.model_name'], attributes['llm.model_name']
+        ) as request_model,
+        coalesce(attributes['gen_ai.response.model'], attributes['llm.response.model_name']) as response_model,
+        attributes['gen_ai.response.id'] as response_id,
+        lower(coalesce(
+            attributes['openai.response.service_tier'],
+            attributes['gen_ai.openai.response.service_tier'],
+            attributes['openai.request.service_tier'],
+            attributes['gen_ai.openai.request.service_tier'],
+            attributes['gen_ai.request.service_tier']
+        )) as service_tier,
+        coalesce(attributes['gen_ai.tool.name'], attributes['tool.name']) as tool_name,
+        attributes['gen_ai.prompt.name'] as prompt_name,
+        coalesce(attributes['gen_ai.request.system_hash'], attributes['gen_ai.system_instructions.hash'])
+            as system_prompt_hash,
+
+        -- usage as reported (conventions differ on what "input" includes)
+        try_cast(coalesce(
+            attributes['gen_ai.usage.input_tokens'],
+            attributes['gen_ai.usage.prompt_tokens'],
+            attributes['llm.token_count.prompt']
+        ) as bigint) as reported_input_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.output_tokens'],
+            attributes['gen_ai.usage.completion_tokens'],
+            attributes['llm.token_count.completion']
+        ) as bigint) as reported_output_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.cache_read.input_tokens'],
+            attributes['gen_ai.usage.cache_read_input_tokens'],
+            attributes['llm.token_count.prompt_details.cache_read']
+        ) as bigint) as reported_cache_read_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.cache_creation.input_tokens'],
+            attributes['gen_ai.usage.cache_creation_input_tokens'],
+            attributes['llm.token_count.prompt_details.cache_write']
+        ) as bigint) as reported_cache_write_tokens,
+        try_cast(attributes['gen_ai.usage.cache_creation.ephemeral_5m_input_tokens'] as bigint)
+            as reported_cache_write_5m_tokens,
+        try_cast(attributes['gen_ai.usage.cache_creation.ephemeral_1h_input_tokens'] as bigint)
+            as reported_cache_write_1h_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.reasoning.output_tokens'],
+            attributes['gen_ai.usage.reasoning_tokens'],
+            attributes['llm.usage.reasoning_tokens'],
+            attributes['llm.token_count.completion_details.reasoning']
+        ) as bigint) as reported_reasoning_tokens,
+
+        -- run-level attributes set on this span (inherited by descendants below)
+        coalesce(
+            attributes['{{ var("run_id_attribute") }}'],
+            attributes['traceloop.association.properties.run_id']
+        ) as own_run_id,
+        coalesce(
+            attributes['workflow.name'],
+            attributes['gen_ai.workflow.name'],
+            attributes['traceloop.workflow.name']
+        ) as own_workflow,
+        coalesce(
+            attributes['client.account_id'],
+            attributes['traceloop.association.properties.account_id']
+        ) as own_account_id,
+        lower(coalesce(
+            attributes['gen_ai.request.reasoning_effort'],
+            attributes['gen_ai.openai.request.reasoning_effort'],
+            attributes['openai.request.reasoning_effort'],
+            attributes['workflow.reasoning_effort']
+        )) as own_reasoning_effort,
+        coalesce(
+            attributes['gen_ai.agent.name'],
+            attributes['agent.name'],
+            case when attributes['traceloop.span.kind'] = 'agent' then attributes['traceloop.entity.name'] end
+        ) as own_agent_name,
+        attributes['workflow.retry_of_run_id'] as retry_of_run_id,
+
+        -- lineage
+        _partition_date,
+        _source_file
+
+    from parsed
+
+),
+
+tokens as (
+
+    select
+        *,
+        coalesce(reported_cache_read_tokens, 0) as cache_read,
+        coalesce(
+            reported_cache_write_tokens,
+            coalesce(reported_cache_write_5m_tokens, 0) + coalesce(reported_cache_write_1h_tokens, 0)
+        ) as cache_write,
+        -- Semconv, OpenInference and OpenAI count cache reads and writes inside input tokens; the raw
+        -- Anthropic API does not. An input smaller than its cache parts can only be the latter.
+        coalesce(reported_input_tokens, 0) < cache_read + cache_write as input_excludes_cache,
+        coalesce(
+            reported_input_tokens, reported_output_tokens, reported_cache_read_tokens,
+            reported_cache_write_tokens, reported_cache_write_5m_tokens, reported_cache_write_1h_tokens
+        ) is not null as has_usage
+    from extracted
+
+),
+
+normalized as (
+
+    select
+        * exclude (cache_read, cache_write, input_excludes_cache),
+        case
+            when not has_usage then null
+            when input_excludes_cache then coalesce(reported_input_tokens, 0)
+            else coalesce(reported_input_tokens, 0) - cache_read - cache_write
+        end as uncached_input_tokens,
+        case when has_usage then cache_read end as cache_read_tokens,
+        -- A write whose 5m / 1h split is not reported is priced as 5 m (DESIGN §4).
+        case when has_usage then cache_write - coalesce(reported_cache_write_1h_tokens, 0) end
+            as cache_write_5m_tokens,
+        case when has_usage then coalesce(reported_cache_write_1h_tokens, 0) end as cache_write_1h_tokens,
+        case when has_usage then cache_write end as cache_write_tokens,
+        case when has_usage then coalesce(reported_output_tokens, 0) end as output_tokens,
+        case when has_usage then coalesce(reported_reasoning_tokens, 0) end as reasoning_tokens,
+        case
+            when input_excludes_cache then 'input_excludes_cache'
+            when has_usage then 'input_includes_cache'
+        end as token_convention,
+        coalesce(
+            list_contains(['chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding'], operation)
+            or list_contains(['LLM', 'EMBEDDING'], openinference_kind)
+            or (coalesce(response_model, request_model) is not null and has_usage),
+            false
+        ) as is_llm_call
+    from tokens
+
+)
+
+select
+    normalized.*,
+    normalized.uncached_input_tokens + normalized.cache_read_tokens + normalized.cache_write_tokens as input_tokens,
+    provider_aliases.provider,
+    coalesce(normalized.response_model, normalized.request_model) as model,
+    {{ trace_key('normalized.trace_id') }} as trace_key,
+    {{ span_key('normalized.span_id') }} as span_key,
+    {{ span_key('normalized.parent_span_id') }} as parent_key
+from normalized
+left join provider_aliases on normalized.provider_name = provider_aliases.alias
