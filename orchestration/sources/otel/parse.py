@@ -329,7 +329,9 @@ def _insert_spans(
             select
                 filename as source_file,
                 hash(line) as line_hash,
-                try(json_transform(line, '{TRACES_LINE_TYPE}')) as doc,
+                -- a line that cannot hold spans (evaluation log records) is not parsed here at all
+                case when contains(line, '"resourceSpans"') then try(json_transform(line, '{TRACES_LINE_TYPE}')) end
+                    as doc,
                 -- log records are read again with the few lines that hold them (a false hit only costs
                 -- that line a second read)
                 contains(line, '"resourceLogs"') as has_logs
