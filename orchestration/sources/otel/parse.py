@@ -117,6 +117,23 @@ def reader(files_parameter: str) -> str:
         )"""
 
 
+def numbered_lines(files_parameter: str) -> str:
+    """CTEs ending in `numbered(source_file, line, line_number)`: every line of the files, numbered per file.
+
+    `row_number() over ()` keeps the reader's order (one file after another, each in order), and
+    runs serially: for reading again the few files that hold a quarantined line, not for a load.
+    """
+    return f"""lines as (
+            select filename as source_file, line, row_number() over () as ordinal
+            from {reader(files_parameter)}
+        ),
+
+        numbered as (
+            select source_file, line, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
+            from lines
+        )"""
+
+
 def _sql_strings(values: Sequence[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
@@ -539,15 +556,7 @@ def parse_spanless_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) 
     conn.execute(
         f"""
         create or replace temp table _otel_line_docs as
-        with lines as (
-            select filename as source_file, line, row_number() over () as ordinal
-            from {reader('$files')}
-        ),
-
-        numbered as (
-            select source_file, line, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
-            from lines
-        ),
+        with {numbered_lines('$files')},
 
         wanted as (
             select numbered.*, wanted.fallback_day, wanted.spanless
@@ -748,15 +757,7 @@ def rejected_spans(conn: duckdb.DuckDBPyConnection, target: str, first: date, la
         update _otel_rejected_spans r
         set raw_record = lines.raw_record
         from (
-            with lines as (
-                select filename as source_file, line, row_number() over () as ordinal
-                from {reader('$files')}
-            ),
-
-            numbered as (
-                select source_file, line, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
-                from lines
-            )
+            with {numbered_lines('$files')}
 
             select
                 r._source_file, r._line_number, r._resource_index, r._scope_index, r._span_index,
