@@ -17,10 +17,10 @@ Measured on one weekday of the benchmark workload (135k spans, 51 files): pass 1
 must not live in the parse statement itself (with the serial numbering pass in the same
 statement, every list function in it ran several times slower).
 
-Lines that yield no span (corrupt lines, log records, ConsoleSpanExporter output) are found
-afterwards by comparing pass 1 with what was inserted, and only those lines are read again
-(`parse_spanless_lines`): they are rare, except whole files of evaluation log records, which are
-small.
+Lines that yield no span (corrupt lines, log records, ConsoleSpanExporter output; pass 2 does not
+even parse a line without "resourceSpans" in it) are found afterwards by comparing pass 1 with what
+was inserted, and only those lines are read again (`parse_spanless_lines`): they are rare, except
+whole files of evaluation log records, which are small.
 """
 
 from __future__ import annotations
