@@ -56,8 +56,9 @@ def load_traces(
     `raw._loading_otel_spans` (spans of every day the files hold, each with its reject reason),
     then duplicates are marked, the quarantine is written and the set-aside table replaces the
     window's rows of `raw.otel_spans` (it becomes the table when that holds nothing else). A
-    failure anywhere rolls everything back. Nothing but two small tables of line numbers and
-    evaluation records is kept in memory, so memory follows a day of files, not the window.
+    failure anywhere, or counts that do not add up, rolls everything back. In memory: the line
+    numbers and evaluation records (small), and the spans of the files dated after the window
+    (one day's, read for late spans); so memory follows a day of files, not the window.
 
     Returns:
         The span report and the evaluation-event report (received, loaded, quarantined, reasons).
@@ -101,6 +102,7 @@ def load_traces(
         evaluations.clear()
         evaluations.write("_otel_eval_candidates")
         evaluations.publish()
+        _check_counts(spans_report)
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
@@ -116,7 +118,6 @@ def load_traces(
             "keep_content": keep_content,
         }
     )
-    _check_counts(conn, spans_report)
     evaluations_report = evaluations.finish()
     evaluations_report.extra["other_log_records_ignored"] = counts["other_log_records"]
     return spans_report, evaluations_report
@@ -206,7 +207,7 @@ def _raw_spans_outside(conn: duckdb.DuckDBPyConnection, in_window: str) -> int:
     ).fetchone()[0]
 
 
-def _check_counts(conn: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+def _check_counts(report: LoadReport) -> None:
     """Nothing may be dropped silently: loaded + quarantined = received."""
     if report.loaded + report.quarantined != report.received:
         raise RuntimeError(
