@@ -424,3 +424,19 @@ def test_a_warehouse_with_attribute_maps_is_converted_in_place(tmp_path: Path, c
     ).fetchone()
     assert [as_dict(value) for value in old] == [{"gen_ai.system": "openai"}, {"service.name": "svc"}, {"k": "v"}]
     assert count(conn, "select count(*) from raw.otel_spans where _partition_date = date '2026-11-20'") == 1
+
+
+def test_a_column_added_to_the_raw_table_survives_a_reload_of_all_it_holds(tmp_path: Path, conn) -> None:
+    # given a loaded day and a column someone added to raw.otel_spans
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [traces_data([span(1), span(2)])])
+    load_traces(conn, traces, DAY, DAY)
+    conn.execute("alter table raw.otel_spans add column reviewed_by varchar")
+
+    # when the same day, all the table holds, is loaded again (the set-aside table could replace it)
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then the rows are replaced in place and the column is still there
+    assert spans.loaded == 2
+    columns = [row[0] for row in conn.execute("describe raw.otel_spans").fetchall()]
+    assert "reviewed_by" in columns

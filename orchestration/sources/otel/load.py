@@ -178,7 +178,7 @@ def _publish_spans(conn: duckdb.DuckDBPyConnection, days: list[date], in_window:
         [SPANS.source, SPANS.name] * 2,
     )
 
-    if _raw_spans_outside(conn, in_window) == 0:
+    if _raw_spans_outside(conn, in_window) == 0 and _has_declared_columns_only(conn):
         # The set-aside table becomes the raw table: copying 10M spans was a tenth of a backfill's load.
         conn.execute(f"delete from {SET_ASIDE} where _reject_reason is not null or not ({in_window})")
         for column in parse.LOADING_EXTRA_COLUMNS:
@@ -205,6 +205,27 @@ def _raw_spans_outside(conn: duckdb.DuckDBPyConnection, in_window: str) -> int:
     return conn.execute(
         f"select count(*) from {SPANS.qualified} where coalesce(not ({in_window}), true)"
     ).fetchone()[0]
+
+
+def _has_declared_columns_only(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether replacing `raw.otel_spans` by the set-aside table loses no column of it."""
+    existing = {
+        (name, dtype.upper())
+        for name, dtype in conn.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw' and table_name = ?",
+            [SPANS.name],
+        ).fetchall()
+    }
+    declared = {
+        (name, dtype.upper())
+        for name, dtype in conn.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw' and table_name = ? and column_name not in ?",
+            [SET_ASIDE.removeprefix("raw."), list(parse.LOADING_EXTRA_COLUMNS)],
+        ).fetchall()
+    }
+    return existing == declared
 
 
 def _check_counts(report: LoadReport) -> None:
