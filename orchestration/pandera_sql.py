@@ -47,10 +47,12 @@ def _check_passes(column: str, check: Any) -> str:
     """SQL that is true when `column` passes `check` (NULL values are Pandera's `ignore_na`)."""
     name, stats = check.name, check.statistics or {}
     quoted = f'"{column}"'
+    # string checks see the column as text, as Pandera's coercion to str would give it them
+    text = f"cast({quoted} as varchar)"
     if name == "str_matches":
-        return f"regexp_matches({quoted}, {_regex(stats['pattern'])})"
+        return f"regexp_matches({text}, {_regex(stats['pattern'])})"
     if name == "str_startswith":
-        return f"starts_with({quoted}, {_literal(stats['string'])})"
+        return f"starts_with({text}, {_literal(stats['string'])})"
     if name == "isin":
         return f"{quoted} in ({', '.join(_literal(v) for v in stats['allowed_values'])})"
     if name == "notin":
@@ -75,9 +77,9 @@ def _check_passes(column: str, check: Any) -> str:
     if name == "str_length":
         parts = []
         if stats.get("min_value") is not None:
-            parts.append(f"length({quoted}) >= {int(stats['min_value'])}")
+            parts.append(f"length({text}) >= {int(stats['min_value'])}")
         if stats.get("max_value") is not None:
-            parts.append(f"length({quoted}) <= {int(stats['max_value'])}")
+            parts.append(f"length({text}) <= {int(stats['max_value'])}")
         return " and ".join(parts) or "true"
     raise UnsupportedCheckError(f"{column}: Pandera check {name!r} has no SQL form")
 

@@ -114,3 +114,29 @@ def test_a_unique_column_is_left_to_pandera() -> None:
         key: str = pa.Field(unique=True)
 
     assert not pandera_sql.supports(Keyed)
+
+
+def test_the_raw_spans_gate_in_sql_counts_and_names_what_polars_does(tmp_path) -> None:
+    # given raw spans of which two break the model: a span ending before it starts, an unknown kind
+    from orchestration.checks import validate_relation, validate_relation_sql
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute(
+            """
+            create table spans as select * from (values
+                ('a' || repeat('0', 31), '000000000000000a', null::varchar, 'ok', 1, 10, 20, 0),
+                ('a' || repeat('0', 31), '000000000000000b', null, 'backwards', 1, 20, 10, 0),
+                ('a' || repeat('0', 31), '000000000000000c', null, 'odd kind', 9, 10, 20, 0)
+            ) as t(trace_id, span_id, parent_span_id, name, kind, start_time_unix_nano, end_time_unix_nano,
+                   status_code)
+            """
+        )
+
+        # when the gate checks them inside DuckDB, and Pandera checks them in polars
+        in_sql = validate_relation_sql(conn, "spans", OtelSpanRaw, SPAN_ROW_CHECKS_SQL)
+        in_polars = validate_relation(conn, "spans", OtelSpanRaw)
+
+    # then both fail the same two rows for the same reasons
+    assert (in_sql.rows_checked, in_sql.failing_rows) == (in_polars.rows_checked, in_polars.failing_rows) == (3, 2)
+    assert dict(in_sql.reasons) == {"kind: isin([0, 1, 2, 3, 4, 5])": 1, "row check ends_after_it_starts failed": 1}
+    assert sorted(row["name"] for row in in_sql.sample) == ["backwards", "odd kind"]
