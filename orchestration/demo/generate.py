@@ -50,6 +50,7 @@ from orchestration.demo.catalog import (
     plan_calls,
     plan_competitor_outlier,
     plan_cost,
+    plan_run,
     reasoning_multiplier,
     seo_loop_calls,
 )
@@ -327,7 +328,7 @@ class _WorkflowDay:
             return "medium", _loop_plan(rng, workflow, self.vol)
         if special == "outlier":
             return "high", _outlier_plan(rng)
-        return effort, workflow.planner(rng, self.cond, self.vol, reasoning_multiplier(rng, effort))
+        return effort, plan_run(rng, workflow, self.cond, self.vol, effort)
 
     def run(self, start_ns: int, account: str, retry_of: str | None, special: str | None) -> EmittedRun:
         """Generate one run, its verdict, labels and evaluations; return it."""

@@ -20,12 +20,16 @@ from orchestration.demo.billing import openai_reports
 from orchestration.demo.catalog import (
     CONVENTIONS,
     NORMAL,
+    NORMAL_RUN_CEILING,
     UNPRICED_MODEL,
     WORKFLOWS,
+    Conditions,
     LLMCall,
     calibrated_volumes,
     call_cost,
     plan_calls,
+    plan_cost,
+    plan_run,
     reasoning_multiplier,
     simulate_costs,
 )
@@ -34,6 +38,7 @@ END = date(2026, 11, 22)
 DAYS = 6
 SCALE = 0.25
 SEEDS_CSV = Path(__file__).resolve().parents[2] / "seeds" / "workflows.csv"
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project.yml"
 
 
 def _value(any_value: dict) -> object:
@@ -471,6 +476,25 @@ def test_competitor_analysis_crosses_the_long_context_tier_and_has_one_87_dollar
     assert sum(call_cost(c) for c in priced) == pytest.approx(87.0, abs=1.0)
     assert max(c.output for c in priced) <= 64_000
     assert summary.median_run_cost_usd["competitor_analysis"] < 87 / 5
+
+
+def test_normal_runs_stay_clear_of_the_loop_threshold():
+    """With nothing planted, no run may be a loop: code_review's high-effort tail reached 10.5x."""
+    loop_multiple = float(re.search(r"anomaly_loop_multiple: *([0-9.]+)", DBT_PROJECT.read_text()).group(1))
+    assert loop_multiple * 0.8 >= NORMAL_RUN_CEILING  # room for a 14-day median below the target
+    workflow, volume = WORKFLOWS["code_review"], calibrated_volumes()["code_review"]
+    ceiling = NORMAL_RUN_CEILING * workflow.target_median_cost_usd
+    as_drawn, redrawn = Random("tail"), Random("tail")
+    drawn = [
+        plan_cost(workflow.planner(as_drawn, NORMAL, volume, reasoning_multiplier(as_drawn, "high")))
+        for _ in range(3000)
+    ]
+    assert sum(cost >= ceiling for cost in drawn) >= 3  # the tail the ceiling cuts is there
+    kept = [plan_cost(plan_run(redrawn, workflow, NORMAL, volume, "high")) for _ in range(3000)]
+    assert max(kept) < ceiling
+    # a planted day's runs move cost on purpose: none is redrawn (code_review ignores the condition)
+    planted, on_planted_day = Conditions(dispersion=True), Random("tail")
+    assert [plan_cost(plan_run(on_planted_day, workflow, planted, volume, "high")) for _ in range(3000)] == drawn
 
 
 def test_seo_audit_calls_stay_below_the_long_context_tier():
