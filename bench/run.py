@@ -22,12 +22,14 @@ What it measures (issue 7):
    Dagster steps of their own: their step times over the dbt step. From the runs' event logs.
 
 Workloads live under `--root` (default `/tmp/agentledger-bench`, never in the repository) and are
-reused when their arguments match.
+reused when their arguments and the generator's code (a digest of `orchestration/demo/` and
+`bench/workload.py`) match.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -87,10 +89,25 @@ PROFILES = {
 # --------------------------------------------------------------------------------------------- workloads
 
 
+def generator_digest() -> str:
+    """A digest of the generator's code: a workload written by other code is generated again."""
+    sources = sorted((REPO / "orchestration" / "demo").glob("*.py")) + [REPO / "bench" / "workload.py"]
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def ensure_workload(folder: Path, *, days: int, scale: float) -> dict:
     """Generate `days` days ending END_DATE at `scale` under `folder/home`, unless already there."""
     stamp = folder / "workload.json"
-    arguments = {"days": days, "scale": scale, "end_date": END_DATE.isoformat(), "workflows": 50}
+    arguments = {
+        "days": days,
+        "scale": scale,
+        "end_date": END_DATE.isoformat(),
+        "workflows": 50,
+        "generator": generator_digest(),
+    }
     if stamp.exists():
         recorded = json.loads(stamp.read_text())
         if recorded.get("arguments") == arguments:
