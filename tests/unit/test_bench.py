@@ -1,11 +1,12 @@
 """The benchmark's workload and bare scans, at a tiny scale (no Dagster)."""
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from bench.run import gate_shares, trace_files
+from bench.run import PROFILES, gate_shares, trace_files, write_results
 from bench.scan import run_scan
 from bench.workload import link_days, variant_workflows
 from orchestration.demo import catalog
@@ -87,3 +88,18 @@ def test_gate_shares_divide_gate_steps_by_the_step_they_gate():
     assert trace["share"] == pytest.approx(1.0 / 10.0)
     assert labels["share"] == pytest.approx(0.2 / 2.0)
     assert marts["share"] == pytest.approx(1.5 / 20.0)
+
+
+def test_the_acceptance_ratio_divides_by_the_mean_of_both_reference_scans(tmp_path):
+    figures = json.loads((Path(__file__).parents[1] / "fixtures" / "bench_figures.json").read_text())
+    figures["scan"]["reference"]["seconds"] = 40.0
+    figures["scan"]["reference_after"] = {"seconds": 60.0, "spans": 10, "spans_with_usage": 5}
+    figures["ingest"]["seconds"] = 150.0
+    out = tmp_path / "RESULTS.md"
+    write_results(out, PROFILES["small"], figures)
+    text = out.read_text()
+    assert "150.0 s / 50.0 s = **3.00×**" in text  # not 3.75× (before only) nor 2.50× (after only)
+    assert "| the same, after the backfill | 60.00 | 10 | 2.50× |" in text
+    del figures["scan"]["reference_after"]
+    write_results(out, PROFILES["small"], figures)
+    assert "150.0 s / 40.0 s = **3.75×**" in out.read_text()
