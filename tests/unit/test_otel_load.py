@@ -261,7 +261,7 @@ def test_a_line_longer_than_the_limit_fails_the_load_naming_the_file_not_the_con
     from orchestration.sources.otel import parse
 
     monkeypatch.setattr(parse, "MAX_LINE_BYTES", 4096)
-    
+
     traces = tmp_path / "traces"
     huge = span(1, attributes={"gen_ai.input.messages": "secret prompt " * 1000})
     write_lines(traces / "2026-11-20.jsonl", [traces_data([huge])])
