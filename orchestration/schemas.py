@@ -17,6 +17,20 @@ import polars as pl
 Exact = Annotated[pl.Decimal, 38, 10]
 
 
+def _interval_brackets(data: pa.PolarsData, low: str, estimate: str, high: str) -> pl.LazyFrame:
+    """A row check: the interval's bounds are both NULL or both set, and a set interval brackets a set estimate.
+
+    Pandera passes a row whose check is NULL, so a bare `low <= estimate` let a row with one bound,
+    or with an interval but no estimate, through. Every interval in the marts is computed from the
+    same sample as its estimate: where the interval exists the estimate does too.
+    """
+    lo, mid, hi = pl.col(low), pl.col(estimate), pl.col(high)
+    return data.lazyframe.select(
+        (lo.is_null() & hi.is_null())
+        | (lo.is_not_null() & hi.is_not_null() & mid.is_not_null() & (lo <= mid) & (mid <= hi))
+    )
+
+
 class FctLlmCalls(pa.DataFrameModel):
     """One priced LLM call: tokens never negative, a priced call has a cost, an unpriced one has none."""
 
@@ -99,22 +113,20 @@ class MartUnitEconomics(pa.DataFrameModel):
 
     @pa.dataframe_check
     def interval_brackets_median(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """ci_low ≤ median ≤ ci_high wherever the interval exists."""
-        return data.lazyframe.select(
-            pl.col("median_run_cost_ci_low_usd").is_null()
-            | (
-                (pl.col("median_run_cost_ci_low_usd") <= pl.col("median_run_cost_usd"))
-                & (pl.col("median_run_cost_usd") <= pl.col("median_run_cost_ci_high_usd"))
-            )
+        """Both bounds or neither (NULL under 6 runs); an interval has a median and brackets it."""
+        return _interval_brackets(
+            data, "median_run_cost_ci_low_usd", "median_run_cost_usd", "median_run_cost_ci_high_usd"
         )
 
     @pa.dataframe_check
     def true_cost_includes_cost(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """Adding rework can only raise the cost per successful task."""
-        return data.lazyframe.select(
-            pl.col("cost_per_successful_task_usd").is_null()
-            | (pl.col("true_cost_per_successful_task_usd") >= pl.col("cost_per_successful_task_usd"))
-        )
+        """Both CPSTs are NULL exactly without successes; adding rework can only raise the cost per success.
+
+        Rework is coalesced to 0 in the mart, so a NULL true CPST beside a set CPST is a lost value.
+        """
+        cpst = pl.col("cost_per_successful_task_usd")
+        true_cpst = pl.col("true_cost_per_successful_task_usd")
+        return data.lazyframe.select((cpst.is_null() == true_cpst.is_null()) & (cpst.is_null() | (true_cpst >= cpst)))
 
     class Config:
         coerce = True
@@ -165,17 +177,17 @@ class MartWorkflowRoi(pa.DataFrameModel):
     successful_runs: int = pa.Field(ge=0)
     runs_with_baseline: int = pa.Field(ge=0)
     runs_without_baseline: int = pa.Field(ge=0)
-    attributed_revenue_usd: decimal.Decimal = pa.Field(ge=0)
-    baseline_revenue_usd: decimal.Decimal = pa.Field(ge=0)
-    lift_usd: decimal.Decimal = pa.Field(nullable=True)
-    median_lift_per_run_usd: decimal.Decimal = pa.Field(nullable=True)
-    lift_ci_low_usd: decimal.Decimal = pa.Field(nullable=True)
-    lift_ci_high_usd: decimal.Decimal = pa.Field(nullable=True)
+    attributed_revenue_usd: Exact = pa.Field(ge=0)
+    baseline_revenue_usd: Exact = pa.Field(ge=0)
+    lift_usd: Exact = pa.Field(nullable=True)
+    median_lift_per_run_usd: Exact = pa.Field(nullable=True)
+    lift_ci_low_usd: Exact = pa.Field(nullable=True)
+    lift_ci_high_usd: Exact = pa.Field(nullable=True)
     median_sample_runs: int = pa.Field(ge=0)
-    cost_per_successful_task_usd: decimal.Decimal = pa.Field(nullable=True, ge=0)
-    roi: decimal.Decimal = pa.Field(nullable=True)
-    roi_ci_low: decimal.Decimal = pa.Field(nullable=True)
-    roi_ci_high: decimal.Decimal = pa.Field(nullable=True)
+    cost_per_successful_task_usd: Exact = pa.Field(nullable=True, ge=0)
+    roi: Exact = pa.Field(nullable=True)
+    roi_ci_low: Exact = pa.Field(nullable=True)
+    roi_ci_high: Exact = pa.Field(nullable=True)
 
     @pa.dataframe_check
     def runs_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -186,19 +198,13 @@ class MartWorkflowRoi(pa.DataFrameModel):
 
     @pa.dataframe_check
     def interval_brackets_median(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """lift_ci_low ≤ median lift ≤ lift_ci_high wherever the interval exists."""
-        return data.lazyframe.select(
-            pl.col("lift_ci_low_usd").is_null()
-            | (
-                (pl.col("lift_ci_low_usd") <= pl.col("median_lift_per_run_usd"))
-                & (pl.col("median_lift_per_run_usd") <= pl.col("lift_ci_high_usd"))
-            )
-        )
+        """Both lift bounds or neither; an interval has a median lift and brackets it."""
+        return _interval_brackets(data, "lift_ci_low_usd", "median_lift_per_run_usd", "lift_ci_high_usd")
 
     @pa.dataframe_check
-    def no_interval_under_six_runs(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """The order-statistic interval needs at least 6 runs."""
-        return data.lazyframe.select((pl.col("median_sample_runs") >= 6) | pl.col("lift_ci_low_usd").is_null())
+    def interval_exactly_from_six_runs(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """The order-statistic interval exists exactly from 6 runs up (macros/median_ci_ranks.sql)."""
+        return data.lazyframe.select((pl.col("median_sample_runs") >= 6) == pl.col("lift_ci_low_usd").is_not_null())
 
     class Config:
         coerce = True
@@ -229,9 +235,11 @@ class MartCacheSavings(pa.DataFrameModel):
     @pa.dataframe_check
     def cache_shares_fit_in_the_input(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Cache reads and writes are parts of the same input: their shares cannot exceed 1."""
+        read, write = pl.col("cache_read_share"), pl.col("cache_write_share")
+        # both shares divide by the same input tokens: NULL together or set together
         return data.lazyframe.select(
-            pl.col("cache_read_share").is_null()
-            | (pl.col("cache_read_share") + pl.col("cache_write_share") <= decimal.Decimal(1))
+            (read.is_null() & write.is_null())
+            | (read.is_not_null() & write.is_not_null() & (read + write <= decimal.Decimal(1)))
         )
 
     class Config:
@@ -295,11 +303,13 @@ class MartRoutingRecommendations(pa.DataFrameModel):
 
     @pa.dataframe_check
     def recommended_rate_at_most_best(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """The best success rate bounds every sampled route's, the recommended one's included."""
-        return data.lazyframe.select(
-            pl.col("recommended_success_rate").is_null()
-            | (pl.col("recommended_success_rate") <= pl.col("best_success_rate"))
-        )
+        """The best success rate bounds every sampled route's, the recommended one's included.
+
+        A recommended route is one of the priced routes the best rate is taken over, so a
+        recommended rate without a best rate is a broken join, not an unknown.
+        """
+        recommended, best = pl.col("recommended_success_rate"), pl.col("best_success_rate")
+        return data.lazyframe.select(recommended.is_null() | (best.is_not_null() & (recommended <= best)))
 
     class Config:
         coerce = True
@@ -319,14 +329,8 @@ class MartReasoningEffort(pa.DataFrameModel):
 
     @pa.dataframe_check
     def interval_brackets_lift(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """ci_low ≤ lift ≤ ci_high wherever the interval exists."""
-        return data.lazyframe.select(
-            pl.col("quality_lift_ci_low").is_null()
-            | (
-                (pl.col("quality_lift_ci_low") <= pl.col("quality_lift_vs_medium"))
-                & (pl.col("quality_lift_vs_medium") <= pl.col("quality_lift_ci_high"))
-            )
-        )
+        """Both bounds or neither (none for `medium` itself); an interval has a lift and brackets it."""
+        return _interval_brackets(data, "quality_lift_ci_low", "quality_lift_vs_medium", "quality_lift_ci_high")
 
     class Config:
         coerce = True
@@ -417,8 +421,8 @@ class MartCostAnomalies(pa.DataFrameModel):
     subject: str = pa.Field(nullable=True)
     severity: str = pa.Field(isin=["high", "medium", "low"])
     measure: str = pa.Field()
-    observed: decimal.Decimal = pa.Field(nullable=True)
-    expected: decimal.Decimal = pa.Field(nullable=True)
+    observed: Exact = pa.Field(nullable=True)
+    expected: Exact = pa.Field(nullable=True)
     explanation: str = pa.Field(str_length={"min_value": 20})
 
     @pa.dataframe_check

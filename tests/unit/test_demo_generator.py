@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import os
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -33,6 +34,7 @@ from orchestration.demo.catalog import (
     reasoning_multiplier,
     simulate_costs,
 )
+from orchestration.demo.generate import MAX_WORKERS
 
 END = date(2026, 11, 22)
 DAYS = 6
@@ -151,8 +153,11 @@ def _tree(home: Path) -> dict[str, bytes]:
 def test_same_arguments_give_byte_identical_files(demo, tmp_path: Path):
     # given
     home, _, _ = demo
-    # when: again, in another folder, with a different number of worker processes
-    generate_demo(tmp_path, end_date=END, days=DAYS, seed=7, scale=SCALE, workers=1)
+    # when: again, in another folder, with a different number of worker processes than the fixture's
+    # default (one per CPU, so a fixed workers=1 was the same count on a 1-CPU runner)
+    fixture_workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    workers = 2 if fixture_workers == 1 else 1
+    generate_demo(tmp_path, end_date=END, days=DAYS, seed=7, scale=SCALE, workers=workers)
     # then
     first, second = _tree(home), _tree(tmp_path)
     assert sorted(first) == sorted(second)
@@ -344,7 +349,8 @@ def test_labels_arrive_late_and_are_filed_by_the_day_written(demo):
     ]
     labeled = {row["run_id"] for row in parsed.labels}
     assert last_day and sum(r in labeled for r in last_day) / len(last_day) < 0.5
-    assert Counter(row["run_id"] for row in parsed.labels).most_common(1)[0][1] >= 1
+    # some label is corrected later by a second row (labels.RELABEL_SHARE)
+    assert Counter(row["run_id"] for row in parsed.labels).most_common(1)[0][1] >= 2
 
 
 def test_failed_runs_have_rework_minutes_some_blank(demo):

@@ -13,7 +13,51 @@ from orchestration.schemas import (
     MartCacheSavings,
     MartReasoningEffort,
     MartRoutingRecommendations,
+    MartUnitEconomics,
+    MartWorkflowRoi,
 )
+
+MONEY = "decimal(38, 10)"
+
+ROI_COLUMNS = f"""
+    workflow varchar, period varchar, period_start date, attribution_model varchar, successful_runs integer,
+    runs_with_baseline integer, runs_without_baseline integer, attributed_revenue_usd {MONEY},
+    baseline_revenue_usd {MONEY}, lift_usd {MONEY}, median_lift_per_run_usd {MONEY}, lift_ci_low_usd {MONEY},
+    lift_ci_high_usd {MONEY}, median_sample_runs integer, cost_per_successful_task_usd {MONEY}, roi {MONEY},
+    roi_ci_low {MONEY}, roi_ci_high {MONEY}
+"""
+
+# a month of 8 matched runs whose lift interval brackets its median: every ROI row below varies it
+ROI_ROW = {
+    "workflow": "seo_audit", "period": "month", "period_start": "2026-11-01", "attribution_model": "linear",
+    "successful_runs": 8, "runs_with_baseline": 8, "runs_without_baseline": 0,
+    "attributed_revenue_usd": "12.4", "baseline_revenue_usd": "7.6", "lift_usd": "4.8",
+    "median_lift_per_run_usd": "0.6", "lift_ci_low_usd": "0.2", "lift_ci_high_usd": "0.9",
+    "median_sample_runs": 8, "cost_per_successful_task_usd": "0.5", "roi": "1.2", "roi_ci_low": "0.4",
+    "roi_ci_high": "1.8",
+}  # fmt: skip
+
+UNIT_ECONOMICS_COLUMNS = f"""
+    workflow varchar, period varchar, period_start date, runs integer, labeled_runs integer,
+    successful_runs integer, success_rate {MONEY}, total_cost_usd {MONEY}, cost_per_successful_task_usd {MONEY},
+    true_cost_per_successful_task_usd {MONEY}, median_run_cost_usd {MONEY}, median_run_cost_ci_low_usd {MONEY},
+    median_run_cost_ci_high_usd {MONEY}, retry_rate {MONEY}, escalation_rate {MONEY}
+"""
+
+# a week of 8 runs, 4 successes, with an interval: every unit-economics row below varies it
+UNIT_ECONOMICS_ROW = {
+    "workflow": "seo_audit", "period": "week", "period_start": "2026-11-16", "runs": 8, "labeled_runs": 8,
+    "successful_runs": 4, "success_rate": "0.5", "total_cost_usd": "3.2", "cost_per_successful_task_usd": "0.8",
+    "true_cost_per_successful_task_usd": "1.1", "median_run_cost_usd": "0.4", "median_run_cost_ci_low_usd": "0.3",
+    "median_run_cost_ci_high_usd": "0.5", "retry_rate": "0", "escalation_rate": "0",
+}  # fmt: skip
+
+
+def _table(conn: duckdb.DuckDBPyConnection, name: str, columns: str, rows: list[dict[str, object]]) -> None:
+    """Create `name` with typed columns and insert `rows` (dicts in column order)."""
+    conn.execute(f"create table {name} ({columns})")
+    placeholders = ", ".join("?" * len(rows[0]))
+    conn.executemany(f"insert into {name} values ({placeholders})", [list(row.values()) for row in rows])
 
 
 @pytest.fixture
@@ -114,6 +158,162 @@ def test_every_coordination_call_has_one_kind(conn: duckdb.DuckDBPyConnection) -
     )
 
     result = validate_relation(conn, "overhead", MartAgentOverhead)
+
+    assert result.failing_rows == 1
+    assert result.sample[0]["workflow"] == "code_review"
+
+
+def test_a_negative_revenue_under_a_dollar_fails_the_roi_gate(conn: duckdb.DuckDBPyConnection) -> None:
+    # given a month whose attributed revenue is -$0.40 (a bare decimal.Decimal rounded it to 0 and passed ge=0)
+    _table(conn, "roi", ROI_COLUMNS, [{**ROI_ROW, "attributed_revenue_usd": "-0.4"}])
+
+    result = validate_relation(conn, "roi", MartWorkflowRoi)
+
+    assert result.failing_rows == 1
+    assert "attributed_revenue_usd" in result.summary()
+
+
+def test_a_lift_interval_inverted_by_ten_cents_fails_the_roi_gate(conn: duckdb.DuckDBPyConnection) -> None:
+    # given a ci_low of 0.7 above a median of 0.6 (both rounded to 1 under a bare decimal.Decimal)
+    _table(conn, "roi", ROI_COLUMNS, [ROI_ROW, {**ROI_ROW, "workflow": "code_review", "lift_ci_low_usd": "0.7"}])
+
+    result = validate_relation(conn, "roi", MartWorkflowRoi)
+
+    assert result.failing_rows == 1
+    assert result.sample[0]["workflow"] == "code_review"
+
+
+def test_a_lift_interval_is_whole_and_exactly_from_six_runs(conn: duckdb.DuckDBPyConnection) -> None:
+    no_interval = {"lift_ci_low_usd": None, "lift_ci_high_usd": None, "roi_ci_low": None, "roi_ci_high": None}
+    _table(
+        conn,
+        "roi",
+        ROI_COLUMNS,
+        [
+            # legitimate: under 6 runs the median stands without an interval
+            {**ROI_ROW, "workflow": "few_runs", "median_sample_runs": 5, **no_interval},
+            # legitimate: no matched run, no lift at all
+            {
+                **ROI_ROW, "workflow": "no_lift", "successful_runs": 0, "runs_with_baseline": 0,
+                "attributed_revenue_usd": "0", "baseline_revenue_usd": "0", "lift_usd": None,
+                "median_lift_per_run_usd": None, "median_sample_runs": 0, "cost_per_successful_task_usd": None,
+                "roi": None, **no_interval,
+            },  # fmt: skip
+            {**ROI_ROW, "workflow": "no_high", "lift_ci_high_usd": None},
+            {**ROI_ROW, "workflow": "no_low", "lift_ci_low_usd": None},
+            {**ROI_ROW, "workflow": "no_median", "median_lift_per_run_usd": None},
+            {**ROI_ROW, "workflow": "lost_interval", **no_interval},
+        ],
+    )
+
+    result = validate_relation(conn, "roi", MartWorkflowRoi)
+
+    assert {row["workflow"] for row in result.sample} == {"no_high", "no_low", "no_median", "lost_interval"}
+
+
+def test_a_median_run_cost_interval_is_whole_and_brackets_the_median(conn: duckdb.DuckDBPyConnection) -> None:
+    _table(
+        conn,
+        "unit_economics",
+        UNIT_ECONOMICS_COLUMNS,
+        [
+            UNIT_ECONOMICS_ROW,
+            # legitimate: under 6 runs there is no interval
+            {
+                **UNIT_ECONOMICS_ROW, "workflow": "few_runs", "runs": 5, "labeled_runs": 5,
+                "median_run_cost_ci_low_usd": None, "median_run_cost_ci_high_usd": None,
+            },  # fmt: skip
+            {**UNIT_ECONOMICS_ROW, "workflow": "no_high", "median_run_cost_ci_high_usd": None},
+            {**UNIT_ECONOMICS_ROW, "workflow": "no_median", "median_run_cost_usd": None},
+            {**UNIT_ECONOMICS_ROW, "workflow": "inverted", "median_run_cost_ci_low_usd": "0.45"},
+        ],
+    )
+
+    result = validate_relation(conn, "unit_economics", MartUnitEconomics)
+
+    assert {row["workflow"] for row in result.sample} == {"no_high", "no_median", "inverted"}
+
+
+def test_true_cost_per_success_is_set_exactly_when_cost_per_success_is(conn: duckdb.DuckDBPyConnection) -> None:
+    _table(
+        conn,
+        "unit_economics",
+        UNIT_ECONOMICS_COLUMNS,
+        [
+            UNIT_ECONOMICS_ROW,
+            # legitimate: without a success neither CPST exists
+            {
+                **UNIT_ECONOMICS_ROW, "workflow": "no_success", "successful_runs": 0, "success_rate": "0",
+                "cost_per_successful_task_usd": None, "true_cost_per_successful_task_usd": None,
+            },  # fmt: skip
+            {**UNIT_ECONOMICS_ROW, "workflow": "lost_true_cost", "true_cost_per_successful_task_usd": None},
+            {**UNIT_ECONOMICS_ROW, "workflow": "lost_cost", "cost_per_successful_task_usd": None},
+            {**UNIT_ECONOMICS_ROW, "workflow": "rework_lowers", "true_cost_per_successful_task_usd": "0.79"},
+        ],
+    )
+
+    result = validate_relation(conn, "unit_economics", MartUnitEconomics)
+
+    assert {row["workflow"] for row in result.sample} == {"lost_true_cost", "lost_cost", "rework_lowers"}
+
+
+def test_a_quality_lift_interval_is_whole_and_has_a_lift(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(
+        f"""
+        create table effort as select
+            workflow, reasoning_effort, runs, success_rate::{MONEY} as success_rate,
+            cost_multiple_vs_medium::{MONEY} as cost_multiple_vs_medium,
+            quality_lift_vs_medium::{MONEY} as quality_lift_vs_medium,
+            quality_lift_ci_low::{MONEY} as quality_lift_ci_low, quality_lift_ci_high::{MONEY} as quality_lift_ci_high
+        from (values
+            ('seo_audit', 'medium', 40, 0.6, 1.0, 0.0, null, null),
+            ('seo_audit', 'high', 70, 0.8, 7.0, 0.2, 0.0524314724, 0.3338726540),
+            ('code_review', 'high', 30, 0.8, null, null, null, null),
+            ('email_triage', 'high', 30, 0.8, 2.0, 0.1, 0.02, null),
+            ('support_reply', 'high', 30, 0.8, 2.0, null, 0.02, 0.3)
+        ) as t(workflow, reasoning_effort, runs, success_rate, cost_multiple_vs_medium, quality_lift_vs_medium,
+               quality_lift_ci_low, quality_lift_ci_high)
+        """
+    )
+
+    result = validate_relation(conn, "effort", MartReasoningEffort)
+
+    # medium has a lift of 0 and no interval, code_review no medium to compare with: both legitimate
+    assert {row["workflow"] for row in result.sample} == {"email_triage", "support_reply"}
+
+
+def test_a_recommended_rate_needs_a_best_rate(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(
+        """
+        create table routing as select * from (values
+            ('code_review', 'switch', 'claude-haiku-4-5', 40, 0.9, null, 1.25, 30),
+            ('seo_audit', 'insufficient_sample', null, null, null, null, null, 30),
+            ('email_triage', 'no_priced_route', null, null, null, null, null, 30)
+        ) as t(workflow, recommendation, recommended_route, recommended_labeled_runs, recommended_success_rate,
+               best_success_rate, recommended_cost_per_successful_task_usd, observed_days)
+        """
+    )
+
+    result = validate_relation(conn, "routing", MartRoutingRecommendations)
+
+    assert result.failing_rows == 1
+    assert result.sample[0]["workflow"] == "code_review"
+
+
+def test_cache_shares_are_both_known_or_both_unknown(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(
+        f"""
+        create table savings as select * replace (
+            cache_read_share::{MONEY} as cache_read_share, cache_write_share::{MONEY} as cache_write_share
+        ) from (values
+            ('seo_audit', date '2026-11-01', 1, 1.0, 1.0, 0.0, 0, null, null, 'none'),
+            ('code_review', date '2026-11-01', 1, 1.0, 1.0, 0.0, 0, 0.5, null, 'none')
+        ) as t(workflow, month, runs, actual_cost_usd, no_cache_cost_usd, savings_usd, cpst_reduction_pct,
+               cache_read_share, cache_write_share, cache_benefit)
+        """
+    )
+
+    result = validate_relation(conn, "savings", MartCacheSavings)
 
     assert result.failing_rows == 1
     assert result.sample[0]["workflow"] == "code_review"

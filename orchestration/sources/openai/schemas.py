@@ -54,8 +54,11 @@ COST_COLUMNS: dict[str, str] = {
     "_extracted_at": "timestamp not null",
 }
 
-def _one_day(data: pa.PolarsData) -> pl.LazyFrame:
-    return data.lazyframe.select((pl.col("end_time") - pl.col("start_time")) == SECONDS_PER_DAY)
+
+def _one_utc_day(data: pa.PolarsData) -> pl.LazyFrame:
+    """The bucket starts at midnight UTC and lasts 24 h: a shifted full-width bucket straddles two partitions."""
+    start = pl.col("start_time")
+    return data.lazyframe.select(((start % SECONDS_PER_DAY) == 0) & ((pl.col("end_time") - start) == SECONDS_PER_DAY))
 
 
 class OpenAIUsageRaw(pa.DataFrameModel):
@@ -73,7 +76,7 @@ class OpenAIUsageRaw(pa.DataFrameModel):
     @pa.dataframe_check
     def bucket_is_one_day(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Daily buckets: a partial bucket (start_time not at midnight) would be summed as a whole day."""
-        return _one_day(data)
+        return _one_utc_day(data)
 
     @pa.dataframe_check
     def cached_input_is_part_of_input(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -97,8 +100,8 @@ class OpenAICostRaw(pa.DataFrameModel):
 
     @pa.dataframe_check
     def bucket_is_one_day(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """Daily buckets only."""
-        return _one_day(data)
+        """Daily buckets only, midnight to midnight UTC, as the usage buckets."""
+        return _one_utc_day(data)
 
     class Config:
         coerce = True
