@@ -58,7 +58,7 @@ test: install manifest lint browser bi-venv  ## lint, then the whole test suite 
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/pytest
 
-unit: install manifest  ## the fast tests only (no Dagster runs)
+unit: install manifest  ## the fast tests only (tests/unit: single sources against local fakes; no nightly job, no dbt build)
 	$(BIN)/pytest tests/unit
 
 bench: install manifest  ## scale benchmark: 10M spans / 90 days, 50 workflows (~50 min here); writes bench/RESULTS.md

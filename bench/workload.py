@@ -3,9 +3,9 @@
 It is the demo generator (`orchestration.demo.generate`) run at a higher volume and over more
 workflows, so the files are in exactly the formats the pipeline reads (Collector file-exporter
 lines, gzip for some services, labels as CSV/JSON lines, one truncated line as from a killed
-Collector). Measured on this 2-core machine the demo generator writes ~64k spans/s with its two
-worker processes, so the default 10 million spans take ~3 minutes: no separate bulk writer is
-needed, and no second copy of the trace format exists to drift from the real one.
+Collector). On this 2-core machine the demo generator, with its two worker processes, wrote the
+default 10 million spans in 89.7 s (bench/RESULTS.md): no separate bulk writer is needed, and no
+second copy of the trace format exists to drift from the real one.
 
 Scale: `scale=1.0` is the issue's default workload, ~10 million LLM-workflow spans over 90 days
 across 50 workflows. The demo catalog has 12 workflows; each is split into 4-5 variants (the first

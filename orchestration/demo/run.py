@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,21 +19,53 @@ from orchestration.demo.reconciliation import reconciliation_section
 from orchestration.settings import Settings
 
 MARKER = ".agentledger-demo"
+# Everything the demo writes into its home; `prepare_home` deletes these before each demo.
 DEMO_OUTPUTS = (
     "traces", "labels", "billing", "demo-facts", "demo-manifest.json", "warehouse.duckdb", "warehouse.duckdb.wal",
-    "marts", "marts.duckdb", "dagster", "baselines.csv",
+    "marts", "marts.duckdb", "report.html", "dagster", "baselines.csv",
 )
+# Settings that can move a demo input or output out of its home, and where the demo needs them.
+DEMO_LOCATIONS = {
+    "AGENTLEDGER_DB": "warehouse.duckdb",
+    "AGENTLEDGER_TRACES_DIR": "traces",
+    "AGENTLEDGER_LABELS_DIR": "labels",
+    "AGENTLEDGER_FOCUS_DIR": "billing",
+    "AGENTLEDGER_BASELINES_FILE": "baselines.csv",
+}
+
+
+def check_demo_locations(home: Path, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse to run the demo when a setting points one of its inputs or outputs outside `home`.
+
+    The demo deletes and rewrites what it writes, so with AGENTLEDGER_DB set to a real warehouse it
+    would overwrite that warehouse, and with AGENTLEDGER_TRACES_DIR set it would mix real traces
+    into the demo. It refuses rather than overriding the setting: whoever set it pointed at real
+    data, and a demo that quietly ignored it would leave them unsure which warehouse they see.
+    """
+    env = os.environ if environ is None else environ
+    home = home.expanduser().resolve()
+    outside = [
+        f"{name}={env[name]} (the demo uses {home / inside})"
+        for name, inside in DEMO_LOCATIONS.items()
+        if env.get(name) and Path(env[name]).expanduser().resolve() != home / inside
+    ]
+    if outside:
+        raise RuntimeError(
+            "the demo runs entirely inside AGENTLEDGER_HOME, but "
+            + "; ".join(outside)
+            + ": unset them for the demo and run it again"
+        )
 
 
 def prepare_home(home: Path) -> None:
     """Make `home` a clean demo home, refusing to touch a folder that holds someone's real data."""
     home.mkdir(parents=True, exist_ok=True)
     marker = home / MARKER
-    holds_data = any((home / name).exists() for name in ("traces", "labels", "warehouse.duckdb"))
+    holds_data = any((home / name).exists() for name in DEMO_OUTPUTS)
     if holds_data and not marker.exists():
         raise RuntimeError(
             f"{home} holds data that the demo did not create; point AGENTLEDGER_HOME at an empty folder "
-            "(the demo rewrites its folder from scratch)"
+            "(the demo deletes and rewrites its folder's demo data)"
         )
     for name in DEMO_OUTPUTS:
         path = home / name
@@ -137,6 +169,7 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
     from orchestration.runner import run_partitions
 
     first = end_date - timedelta(days=days - 1)
+    check_demo_locations(settings.home)
     prepare_home(settings.home)
     print(f"agentledger demo: {days} days ({first}..{end_date}), seed {seed}, into {settings.home}", flush=True)
     started = time.monotonic()

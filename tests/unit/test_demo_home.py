@@ -1,0 +1,62 @@
+"""The demo stays inside its home: it never rewrites or reads data that another setting points at."""
+
+from pathlib import Path
+
+import pytest
+
+from orchestration.demo.run import DEMO_LOCATIONS, MARKER, check_demo_locations, prepare_home
+
+
+@pytest.mark.parametrize("name", sorted(DEMO_LOCATIONS))
+def test_a_setting_pointing_outside_the_demo_home_is_refused_by_name(tmp_path: Path, name: str) -> None:
+    # given a demo home and one setting that points at real data elsewhere
+    home = tmp_path / "demo"
+    elsewhere = tmp_path / "real" / "warehouse.duckdb"
+    # when / then the demo refuses before touching anything, naming the variable
+    with pytest.raises(RuntimeError, match=f"{name}={elsewhere}"):
+        check_demo_locations(home, {name: str(elsewhere)})
+    assert not home.exists()
+
+
+def test_every_offending_setting_is_named_at_once(tmp_path: Path) -> None:
+    # given two settings pointing outside the home
+    environ = {"AGENTLEDGER_DB": str(tmp_path / "prod.duckdb"), "AGENTLEDGER_TRACES_DIR": str(tmp_path / "otel")}
+    # when / then
+    with pytest.raises(RuntimeError) as refused:
+        check_demo_locations(tmp_path / "demo", environ)
+    assert "AGENTLEDGER_DB=" in str(refused.value) and "AGENTLEDGER_TRACES_DIR=" in str(refused.value)
+
+
+def test_settings_unset_empty_or_pointing_inside_the_home_are_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given each setting unset, empty, or naming the demo's own location (relative to the cwd too)
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "demo"
+    inside = {name: f"demo/{location}" for name, location in DEMO_LOCATIONS.items()}
+    # when / then nothing is refused
+    check_demo_locations(home, {})
+    check_demo_locations(home, dict.fromkeys(DEMO_LOCATIONS, ""))
+    check_demo_locations(home, inside)
+
+
+@pytest.mark.parametrize("name", ["billing", "baselines.csv", "dagster", "marts.duckdb", "report.html"])
+def test_a_home_holding_data_the_demo_did_not_write_is_refused(tmp_path: Path, name: str) -> None:
+    # given a folder holding something the demo would delete, without the demo's marker
+    (tmp_path / name).write_text("real data")
+    # when / then it is refused and left as it was
+    with pytest.raises(RuntimeError, match="did not create"):
+        prepare_home(tmp_path)
+    assert (tmp_path / name).read_text() == "real data"
+
+
+def test_a_demo_home_is_cleared_and_marked(tmp_path: Path) -> None:
+    # given a folder an earlier demo wrote
+    (tmp_path / MARKER).write_text("")
+    (tmp_path / "billing").mkdir()
+    (tmp_path / "billing" / "bill.csv").write_text("old")
+    # when
+    prepare_home(tmp_path)
+    # then its demo data is gone and the marker stays
+    assert not (tmp_path / "billing").exists()
+    assert (tmp_path / MARKER).exists()
