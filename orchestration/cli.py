@@ -18,6 +18,14 @@ Settings come from environment variables (AGENTLEDGER_HOME, AGENTLEDGER_DB, AGEN
 AGENTLEDGER_LABELS_DIR, provider keys ...); see README.md.
 """
 
+EPILOG = """\
+exit status:
+  0  done
+  1  a run (run, backfill, demo) failed: a step or a blocking gate failed; the failures are listed
+  2  the command stopped on an error it names: a bad argument, a missing file, an invalid setting
+     or seed, a demo folder or setting that is not the demo's
+"""
+
 
 def _day(text: str) -> date:
     try:
@@ -28,11 +36,21 @@ def _day(text: str) -> date:
 
 def _report_run(outcome: object, first: date, last: date) -> int:
     span = first.isoformat() if first == last else f"{first}..{last}"
-    if outcome.success:  # type: ignore[attr-defined]
-        print(f"nightly run {outcome.run_id} for {span}: succeeded")  # type: ignore[attr-defined]
+    if not outcome.success:  # type: ignore[attr-defined]
+        print(f"nightly run {outcome.run_id} for {span}: FAILED", file=sys.stderr)  # type: ignore[attr-defined]
+        for failure in outcome.failures:  # type: ignore[attr-defined]
+            print(f"  - {failure}", file=sys.stderr)
+        return 1
+    print(f"nightly run {outcome.run_id} for {span}: succeeded")  # type: ignore[attr-defined]
+    recompute = outcome.recompute  # type: ignore[attr-defined]
+    if recompute is None:
         return 0
-    print(f"nightly run {outcome.run_id} for {span}: FAILED", file=sys.stderr)  # type: ignore[attr-defined]
-    for failure in outcome.failures:  # type: ignore[attr-defined]
+    days = ", ".join(day.isoformat() for day, _ in recompute.days)
+    if recompute.run.success:
+        print(f"recompute run {recompute.run.run_id} for {days} (late label corrections): succeeded")
+        return 0
+    print(f"recompute run {recompute.run.run_id} for {days} (late label corrections): FAILED", file=sys.stderr)
+    for failure in recompute.run.failures:
         print(f"  - {failure}", file=sys.stderr)
     return 1
 
@@ -88,7 +106,7 @@ def cmd_prices_sync(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so --help can be tested)."""
     parser = argparse.ArgumentParser(
-        prog="agentledger", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="agentledger", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -102,7 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.set_defaults(handler=cmd_backfill)
 
     demo = commands.add_parser(
-        "demo", help="generate demo data (no keys needed), run the pipeline over it, print the headline"
+        "demo",
+        help="generate demo data (no keys needed), run the pipeline over it, print the headline",
+        description="Delete the demo data in $AGENTLEDGER_HOME and write it again (inputs, warehouse, run "
+        "history, published marts), run the pipeline over it and print the headline. Refuses a folder "
+        "holding data the demo did not write, and AGENTLEDGER_DB, AGENTLEDGER_TRACES_DIR, "
+        "AGENTLEDGER_LABELS_DIR, AGENTLEDGER_FOCUS_DIR or AGENTLEDGER_BASELINES_FILE pointing outside "
+        "that folder.",
     )
     demo.add_argument("--days", type=int, default=90, help="days of history to generate (default 90)")
     demo.add_argument("--end-date", type=_day, help="last demo day (default: yesterday, UTC)")
@@ -119,9 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     prices = commands.add_parser("prices", help="the price book")
     price_commands = prices.add_subparsers(dest="prices_command", required=True, metavar="ACTION")
-    sync = price_commands.add_parser(
-        "sync", help="regenerate seeds/model_prices.csv and seeds/model_match_rules.csv from genai-prices"
+    sync_help = (
+        "regenerate seeds/model_prices.csv and seeds/model_match_rules.csv from genai-prices; create "
+        "seeds/price_overrides.csv (header only) when missing, else check its header and leave its rows"
     )
+    sync = price_commands.add_parser("sync", help=sync_help, description=sync_help)
     sync.add_argument("--seeds-dir", default=str(PROJECT_ROOT / "seeds"), help="where the seeds live")
     sync.set_defaults(handler=cmd_prices_sync)
     return parser

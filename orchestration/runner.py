@@ -53,11 +53,24 @@ def ensure_manifest(project_root: Path = PROJECT_ROOT) -> None:
 
 @dataclass
 class RunOutcome:
-    """What a run did: whether it succeeded, and the failures a person must act on."""
+    """What a run did: whether it succeeded, and the failures a person must act on.
+
+    `recompute` is the follow-up run over past days whose runs a label loaded by this run
+    corrected (`orchestration.relabels`), when there were any.
+    """
 
     success: bool
     run_id: str
     failures: list[str] = field(default_factory=list)
+    recompute: RecomputeOutcome | None = None
+
+
+@dataclass
+class RecomputeOutcome:
+    """The follow-up run over stale days: which days, how many runs on each, and how it went."""
+
+    days: list[tuple[date, int]]
+    run: RunOutcome
 
 
 def partition_tags(first: date, last: date) -> dict[str, str]:
@@ -70,6 +83,8 @@ def partition_tags(first: date, last: date) -> dict[str, str]:
 def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     """Materialize the nightly job for partitions `first..last` as one in-process run.
 
+    Then, if a label the run loaded corrects a run older than dbt's lookback, recompute those
+    days (the `recompute` job; under the Dagster daemon `relabeled_runs_sensor` does the same).
     Run history goes to `$AGENTLEDGER_HOME/dagster` (or DAGSTER_HOME), so `dagster dev` shows
     the runs made here.
     """
@@ -83,15 +98,38 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     (dagster_home / "dagster.yaml").touch(exist_ok=True)
     ensure_manifest()
 
+    outcome = _execute("nightly", partition_tags(first, last))
+    if outcome.success:
+        outcome.recompute = recompute_stale_days(settings, first, last)
+    return outcome
+
+
+def recompute_stale_days(settings: Settings, first: date, last: date) -> RecomputeOutcome | None:
+    """Run the `recompute` job over the days a late label made stale; None when there are none."""
+    import duckdb
+
+    from orchestration.relabels import stale_run_days
+    from orchestration.schedules import recompute_tags
+
+    with duckdb.connect(str(settings.db_path), read_only=True) as conn:
+        stale = stale_run_days(conn, first, last, settings.label_lookback_days)
+    if not stale:
+        return None
+    listed = ", ".join(f"{day} ({runs} run{'s' if runs != 1 else ''})" for day, runs in stale)
+    print(f"late label corrections for runs older than dbt's lookback: recomputing {listed}", flush=True)
+    return RecomputeOutcome(days=stale, run=_execute("recompute", recompute_tags([day for day, _ in stale])))
+
+
+def _execute(job_name: str, tags: dict[str, str]) -> RunOutcome:
     import dagster as dg
 
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("nightly")
+    job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
-            tags=partition_tags(first, last),
+            tags=tags,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )

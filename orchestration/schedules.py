@@ -1,12 +1,31 @@
-"""The nightly job over every asset, and its 02:00 UTC schedule for yesterday's partition."""
+"""The nightly job and its 02:00 UTC schedule; the recompute job for days a late label made stale."""
+
+from datetime import date
 
 import dagster as dg
+import duckdb
+
+from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, run_window_days
+from orchestration.relabels import stale_run_days
+from orchestration.settings import get_settings
 
 nightly_job = dg.define_asset_job(
     name="nightly",
     selection=dg.AssetSelection.all(),
     description="Extract the day's traces, labels, provider usage and CRM deals; build and gate the marts.",
     # One process, steps in sequence: no two steps ever hold the DuckDB file at once.
+    executor_def=dg.in_process_executor,
+)
+
+# What a late label changes: the dbt models and everything built from them (gates, the published
+# snapshot, alerts); the extracts of those days are already loaded and are not read again.
+RECOMPUTE_SELECTION = dg.AssetSelection.groups("seeds", "transform", "marts").downstream()
+
+recompute_job = dg.define_asset_job(
+    name="recompute",
+    selection=RECOMPUTE_SELECTION,
+    description="Rebuild the dbt models and what depends on them for past days, without extracting again: "
+    "the days whose runs a late label correction made stale.",
     executor_def=dg.in_process_executor,
 )
 
@@ -18,3 +37,31 @@ nightly_schedule = dg.build_schedule_from_partitioned_job(
     description="02:00 UTC: materialize yesterday's partition (labels, usage and deals re-read a lookback).",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+
+
+def recompute_tags(days: list[date]) -> dict[str, str]:
+    """Range tags covering every stale day: one recompute run, however many days."""
+    return {RANGE_START_TAG: min(days).isoformat(), RANGE_END_TAG: max(days).isoformat()}
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[nightly_job],
+    request_job=recompute_job,
+    name="relabeled_runs_sensor",
+    description="After a nightly run: recompute the past days whose runs a label it loaded corrected "
+    "(later than dbt's lookback re-reads).",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def relabeled_runs_sensor(context: dg.RunStatusSensorContext):
+    """Request one recompute run over the days `orchestration.relabels` finds stale."""
+    window = run_window_days(context.dagster_run.tags)
+    if window is None:
+        return dg.SkipReason("the run had no partition window")
+    settings = get_settings()
+    with duckdb.connect(str(settings.db_path), read_only=True) as conn:
+        stale = stale_run_days(conn, window[0], window[1], settings.label_lookback_days)
+    if not stale:
+        return dg.SkipReason("no run outside the window got a newer label")
+    days = [day for day, _ in stale]
+    return dg.RunRequest(run_key=f"relabel-{context.dagster_run.run_id}", tags=recompute_tags(days))
