@@ -4,9 +4,11 @@
 {% endtest %}
 
 
-{#- Fails on every row where `expression` is false. -#}
+{#- Fails on every row where `expression` is false or NULL: a rule that cannot be decided on a row
+    is not met by it (with `where not (expression)` a NULL operand passed every check). An
+    expression states the NULLs it allows, e.g. `x is null or x <= y`. -#}
 {% test expression_is_true(model, expression) %}
-    select * from {{ model }} where not ({{ expression }})
+    select * from {{ model }} where not coalesce(({{ expression }}), false)
 {% endtest %}
 
 

@@ -24,7 +24,8 @@ calls as (
 
 )
 
-select runs.*, calls.calls_cost_usd, calls.calls
+-- a left join: a run whose calls all went missing must fail here, not drop out of the comparison
+select runs.*, coalesce(calls.calls_cost_usd, 0) as calls_cost_usd, coalesce(calls.calls, 0) as calls
 from runs
-inner join calls on runs.run_id = calls.run_id
-where runs.cost_usd <> calls.calls_cost_usd or runs.llm_calls <> calls.calls
+left join calls on runs.run_id = calls.run_id
+where runs.cost_usd <> coalesce(calls.calls_cost_usd, 0) or runs.llm_calls <> coalesce(calls.calls, 0)
