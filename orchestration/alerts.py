@@ -24,7 +24,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.http import TIMEOUT, make_session
 from orchestration.marts import DBT_LOOKBACK_DAYS
-from orchestration.partitions import daily_partitions, single_run, window_days
+from orchestration.partitions import ALERTS_FROM_TAG, daily_partitions, single_run, window_days
 
 WEBHOOK_ENV = "AGENTLEDGER_ALERT_WEBHOOK"
 MART = "marts.mart_cost_anomalies"
@@ -188,6 +188,9 @@ def cost_anomaly_alerts(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     first, last = window_days(context)
     # the mart re-evaluates dbt's lookback days before the window: their findings can be new too
     first = first - timedelta(days=DBT_LOOKBACK_DAYS)
+    # a recompute run rebuilds days long past: only the night's window is news (no flood of old findings)
+    if ALERTS_FROM_TAG in context.run.tags:
+        first = max(first, date.fromisoformat(context.run.tags[ALERTS_FROM_TAG]))
     webhook_url = os.environ.get(WEBHOOK_ENV, "").strip() or None
     with duckdb.get_connection() as conn:
         report = send_new_findings(conn, webhook_url, first, last, log=context.log.info)

@@ -105,19 +105,37 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
 
 
 def recompute_stale_days(settings: Settings, first: date, last: date) -> RecomputeOutcome | None:
-    """Run the `recompute` job over the days a late label made stale; None when there are none."""
+    """Run the `recompute` job over the days a late label made stale; None when there are none.
+
+    A warehouse that cannot be read for the check (another process holds it) is reported and
+    skipped: the check compares every run, so the next run finds the same days again.
+    """
     import duckdb
 
     from orchestration.relabels import stale_run_days
     from orchestration.schedules import recompute_tags
 
-    with duckdb.connect(str(settings.db_path), read_only=True) as conn:
-        stale = stale_run_days(conn, first, last, settings.label_lookback_days)
+    try:
+        with duckdb.connect(str(settings.db_path), read_only=True) as conn:
+            stale = stale_run_days(conn)
+    except duckdb.Error as error:
+        print(
+            f"could not check for late label corrections ({type(error).__name__}: the warehouse is held by another "
+            "process?); the next run checks again",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
     if not stale:
         return None
     listed = ", ".join(f"{day} ({runs} run{'s' if runs != 1 else ''})" for day, runs in stale)
-    print(f"late label corrections for runs older than dbt's lookback: recomputing {listed}", flush=True)
-    return RecomputeOutcome(days=stale, run=_execute("recompute", recompute_tags([day for day, _ in stale])))
+    tags = recompute_tags([day for day, _ in stale], first, last)
+    print(
+        f"late label corrections for runs older than dbt's lookback: {listed}; recomputing "
+        f"{tags[RANGE_START_TAG]}..{tags[RANGE_END_TAG]}",
+        flush=True,
+    )
+    return RecomputeOutcome(days=stale, run=_execute("recompute", tags))
 
 
 def _execute(job_name: str, tags: dict[str, str]) -> RunOutcome:

@@ -1,11 +1,12 @@
 """The nightly job and its 02:00 UTC schedule; the recompute job for days a late label made stale."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
 
-from orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, run_window_days
+from orchestration.marts import DBT_LOOKBACK_DAYS
+from orchestration.partitions import ALERTS_FROM_TAG, RANGE_END_TAG, RANGE_START_TAG, run_window_days
 from orchestration.relabels import stale_run_days
 from orchestration.settings import get_settings
 
@@ -39,9 +40,18 @@ nightly_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 
-def recompute_tags(days: list[date]) -> dict[str, str]:
-    """Range tags covering every stale day: one recompute run, however many days."""
-    return {RANGE_START_TAG: min(days).isoformat(), RANGE_END_TAG: max(days).isoformat()}
+def recompute_tags(stale_days: list[date], night_first: date, night_last: date) -> dict[str, str]:
+    """Tags of the one recompute run after a night: from the first stale day through the night's last.
+
+    Through the night's last day, because the findings over trailing history (cost anomalies over
+    14–93 days) of every later day change with a corrected day. Alerts go out only for the night's
+    own window (`ALERTS_FROM_TAG`).
+    """
+    return {
+        RANGE_START_TAG: min(stale_days).isoformat(),
+        RANGE_END_TAG: max(night_last, *stale_days).isoformat(),
+        ALERTS_FROM_TAG: (night_first - timedelta(days=DBT_LOOKBACK_DAYS)).isoformat(),
+    }
 
 
 @dg.run_status_sensor(
@@ -49,19 +59,28 @@ def recompute_tags(days: list[date]) -> dict[str, str]:
     monitored_jobs=[nightly_job],
     request_job=recompute_job,
     name="relabeled_runs_sensor",
-    description="After a nightly run: recompute the past days whose runs a label it loaded corrected "
+    description="After a nightly run: recompute the past days whose runs a later label corrected "
     "(later than dbt's lookback re-reads).",
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def relabeled_runs_sensor(context: dg.RunStatusSensorContext):
-    """Request one recompute run over the days `orchestration.relabels` finds stale."""
+    """Request one recompute run over the days `orchestration.relabels` finds stale.
+
+    A warehouse it cannot read (another run holds it) skips this night's check; the check compares
+    every run, so the next night finds the same runs again.
+    """
     window = run_window_days(context.dagster_run.tags)
     if window is None:
         return dg.SkipReason("the run had no partition window")
     settings = get_settings()
-    with duckdb.connect(str(settings.db_path), read_only=True) as conn:
-        stale = stale_run_days(conn, window[0], window[1], settings.label_lookback_days)
+    try:
+        with duckdb.connect(str(settings.db_path), read_only=True) as conn:
+            stale = stale_run_days(conn)
+    except duckdb.Error as error:
+        return dg.SkipReason(f"the warehouse could not be read ({type(error).__name__}); the next night checks again")
     if not stale:
-        return dg.SkipReason("no run outside the window got a newer label")
-    days = [day for day, _ in stale]
-    return dg.RunRequest(run_key=f"relabel-{context.dagster_run.run_id}", tags=recompute_tags(days))
+        return dg.SkipReason("every run uses its newest label")
+    return dg.RunRequest(
+        run_key=f"relabel-{context.dagster_run.run_id}",
+        tags=recompute_tags([day for day, _ in stale], window[0], window[1]),
+    )

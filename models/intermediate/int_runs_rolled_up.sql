@@ -173,10 +173,21 @@ evaluation_outcomes as (
 
 latest_labels as (
 
-    select *
+    select
+        labels.*,
+        -- which label row decided, and what it said: orchestration/relabels.py computes the same
+        -- fingerprint over raw.labels_reviews to find runs a later correction has made stale
+        hash(
+            labels.run_id, labels.outcome, labels.labeled_at, labels.reviewer, labels.rework_minutes,
+            labels.is_escalated, labels.retry_of_run_id, labels._source_file, labels._line_number
+        ) as label_fingerprint
     from labels
+    inner join span_rollup on labels.run_id = span_rollup.run_id
+    -- a label stamped days before its run is not one of its verdicts: left out whatever the window
+    -- (an incremental build reads labels from its window's start less the lookback and a day)
+    where labels.labeled_at >= cast(span_rollup.started_at as date) - interval {{ var('lookback_days') | int + 1 }} day
     qualify row_number() over (
-        partition by run_id order by labeled_at desc, _source_file desc, _line_number desc
+        partition by labels.run_id order by labels.labeled_at desc, labels._source_file desc, labels._line_number desc
     ) = 1
 
 ),
@@ -203,6 +214,7 @@ runs as (
         end as outcome_source,
         latest_labels.reviewer,
         latest_labels.labeled_at,
+        latest_labels.label_fingerprint,
         coalesce(latest_labels.retry_of_run_id, span_rollup.retry_of_run_id) is not null as is_retry,
         coalesce(latest_labels.is_escalated, false) as is_escalated,
 

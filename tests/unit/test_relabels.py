@@ -1,12 +1,46 @@
-"""Which past days a late label correction makes stale: runs outside the night's rebuild whose
-newest label is newer than the one their outcome used."""
+"""Which past days a late label correction makes stale: runs whose deciding label row is no longer
+the newest the warehouse holds for them (added later, tied and filed later, edited in place, deleted)."""
 
 from datetime import date
 
 import duckdb
 import pytest
 
-from orchestration.relabels import stale_run_days
+from orchestration.relabels import LABEL_FINGERPRINT_SQL, stale_run_days
+
+LABELS = [
+    # run_id, outcome, labeled_at, reviewer, rework_minutes, escalated, retry_of_run_id, file, line
+    ("r10", "success", "2026-11-11 09:00", "ana", None, False, None, "2026-11-11.csv", 2),
+    ("r10b", "success", "2026-11-11 10:00", "ana", None, None, None, "2026-11-11.csv", 3),
+    ("r12", "failure", "2026-11-13 09:00", "ben", 30, True, None, "2026-11-13.csv", 2),
+    ("r14", "success", "2026-11-15 09:00", "ana", None, False, None, "2026-11-15.csv", 2),
+]
+RUNS = [("r10", "2026-11-10"), ("r10b", "2026-11-10"), ("r12", "2026-11-12"), ("r14", "2026-11-14"), ("r16", "2026-11-16")]
+
+
+def insert_label(conn: duckdb.DuckDBPyConnection, row: tuple) -> None:
+    conn.execute(
+        "insert into raw.labels_reviews values (?, ?, ?::timestamp, ?, ?, ?, ?, ?, ?, ?::timestamp::date)",
+        [*row, row[2]],
+    )
+
+
+def build_runs(conn: duckdb.DuckDBPyConnection) -> None:
+    """What a build of int_runs_rolled_up stores: each run's newest label row's fingerprint."""
+    conn.execute(
+        f"""
+        update intermediate.int_runs_rolled_up as runs
+        set label_fingerprint = newest.label_fingerprint
+        from (
+            select run_id, {LABEL_FINGERPRINT_SQL} as label_fingerprint
+            from raw.labels_reviews
+            qualify row_number() over (
+                partition by run_id order by labeled_at desc, _source_file desc, _line_number desc
+            ) = 1
+        ) as newest
+        where runs.run_id = newest.run_id
+        """
+    )
 
 
 @pytest.fixture
@@ -14,79 +48,86 @@ def conn() -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect()
     conn.execute("create schema intermediate")
     conn.execute("create schema raw")
-    conn.execute(
-        "create table intermediate.int_runs_rolled_up (run_id varchar, run_date date, labeled_at timestamp)"
-    )
-    conn.execute("create table raw.labels_reviews (run_id varchar, labeled_at timestamp, _partition_date date)")
+    conn.execute("create table intermediate.int_runs_rolled_up (run_id varchar, run_date date, label_fingerprint ubigint)")
     conn.execute(
         """
-        insert into intermediate.int_runs_rolled_up values
-            ('corrected', date '2026-11-10', timestamp '2026-11-11 09:00'),
-            ('corrected_too', date '2026-11-10', timestamp '2026-11-11 10:00'),
-            ('older_day', date '2026-11-08', null),
-            ('inside_lookback', date '2026-11-17', timestamp '2026-11-18 09:00'),
-            ('already_current', date '2026-11-09', timestamp '2026-11-19 08:00'),
-            ('label_not_loaded_tonight', date '2026-11-09', timestamp '2026-11-10 08:00')
+        create table raw.labels_reviews (
+            run_id varchar, outcome varchar, labeled_at timestamp, reviewer varchar, rework_minutes decimal(18, 4),
+            escalated boolean, retry_of_run_id varchar, _source_file varchar, _line_number bigint, _partition_date date
+        )
         """
     )
-    conn.execute(
-        """
-        insert into raw.labels_reviews values
-            ('corrected', timestamp '2026-11-11 09:00', date '2026-11-11'),
-            ('corrected', timestamp '2026-11-19 14:00', date '2026-11-19'),
-            ('corrected_too', timestamp '2026-11-20 07:00', date '2026-11-20'),
-            ('older_day', timestamp '2026-11-18 07:00', date '2026-11-18'),
-            ('inside_lookback', timestamp '2026-11-20 07:00', date '2026-11-20'),
-            ('already_current', timestamp '2026-11-19 08:00', date '2026-11-19'),
-            ('label_not_loaded_tonight', timestamp '2026-11-12 08:00', date '2026-11-12')
-        """
-    )
+    for run_id, day in RUNS:
+        conn.execute("insert into intermediate.int_runs_rolled_up values (?, ?::date, null)", [run_id, day])
+    for row in LABELS:
+        insert_label(conn, row)
+    build_runs(conn)
     return conn
 
 
-def test_runs_before_the_rebuilt_days_with_a_newer_label_loaded_tonight_are_stale(conn) -> None:
-    # the night of 11-20 rebuilds runs from 11-17 (lookback 3) and re-read label files from 11-17
-    stale = stale_run_days(conn, date(2026, 11, 20), date(2026, 11, 20), label_lookback_days=3)
-
-    # 11-10: two runs corrected (one got a second label, one a newer label); 11-08: a run whose outcome
-    # came from no label gets one; 11-17 is rebuilt anyway; 11-09's runs already use their newest label
-    # or got no label tonight
-    assert stale == [(date(2026, 11, 8), 1), (date(2026, 11, 10), 2)]
+def test_a_freshly_built_warehouse_has_nothing_stale(conn) -> None:
+    assert stale_run_days(conn) == []
 
 
-def test_labels_older_than_the_night_s_label_files_do_not_count(conn) -> None:
-    # with no label lookback, only 11-20's label files were loaded: 11-19's and 11-18's labels are not tonight's
-    stale = stale_run_days(conn, date(2026, 11, 20), date(2026, 11, 20), label_lookback_days=0)
+def test_a_later_correction_makes_its_run_s_day_stale(conn) -> None:
+    insert_label(conn, ("r10", "failure", "2026-11-19 14:00", "lead", 20, False, None, "2026-11-19.csv", 5))
+    insert_label(conn, ("r12", "success", "2026-11-20 08:00", "lead", None, False, None, "2026-11-20.csv", 2))
 
-    assert stale == [(date(2026, 11, 10), 1)]
+    assert stale_run_days(conn) == [(date(2026, 11, 10), 1), (date(2026, 11, 12), 1)]
 
 
-def test_once_a_day_is_recomputed_nothing_is_stale(conn) -> None:
-    conn.execute(
-        """
-        update intermediate.int_runs_rolled_up as runs
-        set labeled_at = latest.labeled_at
-        from (select run_id, max(labeled_at) as labeled_at from raw.labels_reviews group by run_id) as latest
-        where runs.run_id = latest.run_id
-        """
-    )
+def test_a_tied_label_filed_later_wins_as_in_the_model(conn) -> None:
+    # same timestamp, a later file: the model's order (file, then line, descending) picks it
+    insert_label(conn, ("r14", "failure", "2026-11-15 09:00", "lead", 15, False, None, "2026-11-16.csv", 2))
 
-    assert stale_run_days(conn, date(2026, 11, 20), date(2026, 11, 20), label_lookback_days=3) == []
+    assert stale_run_days(conn) == [(date(2026, 11, 14), 1)]
+
+
+def test_a_label_edited_in_place_or_deleted_makes_its_run_stale(conn) -> None:
+    # a file exported again with r12's row changed in place, and r10b's only label gone
+    conn.execute("update raw.labels_reviews set rework_minutes = 45 where run_id = 'r12'")
+    conn.execute("delete from raw.labels_reviews where run_id = 'r10b'")
+
+    assert stale_run_days(conn) == [(date(2026, 11, 10), 1), (date(2026, 11, 12), 1)]
+
+
+def test_a_first_label_for_a_run_without_one_makes_it_stale(conn) -> None:
+    # r16 was decided by an evaluation (or unlabeled): its first label arrives late
+    insert_label(conn, ("r16", "success", "2026-11-21 09:00", "ana", None, False, None, "2026-11-21.csv", 2))
+
+    assert stale_run_days(conn) == [(date(2026, 11, 16), 1)]
+
+
+def test_a_label_stamped_days_before_its_run_is_ignored_as_the_model_ignores_it(conn) -> None:
+    # more than the lookback and a day before the run: no build reads it, so it must not be a
+    # correction either (else the day would be recomputed every night)
+    insert_label(conn, ("r16", "failure", "2026-11-11 09:00", "ana", None, False, None, "2026-11-11.csv", 9))
+
+    assert stale_run_days(conn) == []
+
+
+def test_once_the_days_are_rebuilt_nothing_is_stale(conn) -> None:
+    insert_label(conn, ("r10", "failure", "2026-11-19 14:00", "lead", 20, False, None, "2026-11-19.csv", 5))
+    build_runs(conn)
+
+    assert stale_run_days(conn) == []
 
 
 def test_a_warehouse_without_runs_yet_has_nothing_stale() -> None:
-    assert stale_run_days(duckdb.connect(), date(2026, 11, 20), date(2026, 11, 20), label_lookback_days=3) == []
+    assert stale_run_days(duckdb.connect()) == []
 
 
-def test_the_sensor_requests_one_recompute_run_over_the_stale_days(
+def test_the_sensor_requests_one_recompute_from_the_first_stale_day_through_the_night(
     conn, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import dagster as dg
 
-    from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+    from orchestration.partitions import ALERTS_FROM_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
     from orchestration.schedules import relabeled_runs_sensor
 
-    # given the warehouse above as a file, and a successful nightly run of 11-20
+    # given corrections for 11-10 and 11-12 in the warehouse file, and a successful nightly run of 11-20
+    insert_label(conn, ("r10", "failure", "2026-11-19 14:00", "lead", 20, False, None, "2026-11-19.csv", 5))
+    insert_label(conn, ("r12", "success", "2026-11-20 08:00", "lead", None, False, None, "2026-11-20.csv", 2))
     warehouse = tmp_path / "warehouse.duckdb"
     conn.execute(f"attach '{warehouse}' as file")
     conn.execute("copy from database memory to file")
@@ -103,7 +144,13 @@ def test_the_sensor_requests_one_recompute_run_over_the_stale_days(
         # when the sensor sees the run
         request = relabeled_runs_sensor(context)
 
-    # then it asks for one recompute run from the first stale day to the last
-    assert isinstance(request, dg.RunRequest)
-    assert request.tags == {RANGE_START_TAG: "2026-11-08", RANGE_END_TAG: "2026-11-10"}
-    assert request.run_key == "relabel-night-1120"
+        # then one recompute run from the first stale day through the night, alerting the night's window only
+        assert isinstance(request, dg.RunRequest)
+        assert request.run_key == "relabel-night-1120"
+        assert request.tags == {
+            RANGE_START_TAG: "2026-11-10", RANGE_END_TAG: "2026-11-20", ALERTS_FROM_TAG: "2026-11-17",
+        }
+
+        # and a warehouse another process holds is a skipped check, not a failed sensor
+        monkeypatch.setenv("AGENTLEDGER_DB", str(tmp_path / "not-a-warehouse" / "warehouse.duckdb"))
+        assert isinstance(relabeled_runs_sensor(context), dg.SkipReason)
