@@ -15,7 +15,9 @@ LABELS = [
     ("r12", "failure", "2026-11-13 09:00", "ben", 30, True, None, "2026-11-13.csv", 2),
     ("r14", "success", "2026-11-15 09:00", "ana", None, False, None, "2026-11-15.csv", 2),
 ]
-RUNS = [("r10", "2026-11-10"), ("r10b", "2026-11-10"), ("r12", "2026-11-12"), ("r14", "2026-11-14"), ("r16", "2026-11-16")]
+RUNS = [
+    ("r10", "2026-11-10"), ("r10b", "2026-11-10"), ("r12", "2026-11-12"), ("r14", "2026-11-14"), ("r16", "2026-11-16"),
+]
 
 
 def insert_label(conn: duckdb.DuckDBPyConnection, row: tuple) -> None:
@@ -48,7 +50,9 @@ def conn() -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect()
     conn.execute("create schema intermediate")
     conn.execute("create schema raw")
-    conn.execute("create table intermediate.int_runs_rolled_up (run_id varchar, run_date date, label_fingerprint ubigint)")
+    conn.execute(
+        "create table intermediate.int_runs_rolled_up (run_id varchar, run_date date, label_fingerprint ubigint)"
+    )
     conn.execute(
         """
         create table raw.labels_reviews (
