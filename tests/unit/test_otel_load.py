@@ -13,6 +13,7 @@ from orchestration.sources.otel.load import load_traces
 
 DAY = date(2026, 11, 20)
 T0 = unix_nanos(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+DAY_NS = 24 * 3600 * 10**9
 
 
 def span(index: int, trace: str = "a", **overrides) -> Span:
@@ -440,3 +441,112 @@ def test_a_column_added_to_the_raw_table_survives_a_reload_of_all_it_holds(tmp_p
     assert spans.loaded == 2
     columns = [row[0] for row in conn.execute("describe raw.otel_spans").fetchall()]
     assert "reviewed_by" in columns
+
+
+def test_legacy_prompt_and_completion_event_attributes_are_dropped(tmp_path: Path, conn) -> None:
+    # given the older semantic conventions: content in span events under the exact keys
+    # gen_ai.prompt / gen_ai.completion, beside a template name that is not content
+    events = [
+        SpanEvent("gen_ai.content.prompt", T0, {"gen_ai.prompt": "secret question", "kept": "yes"}),
+        SpanEvent("gen_ai.content.completion", T0 + 1, {"gen_ai.completion": "secret answer"}),
+    ]
+    attributes = {"gen_ai.prompt": "secret", "gen_ai.prompt.name": "route_task"}
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [traces_data([span(1, attributes=attributes, events=events)])])
+
+    # when
+    load_traces(conn, traces, DAY, DAY)
+
+    # then
+    attributes, events = conn.execute("select attributes, events from raw.otel_spans").fetchone()
+    assert as_dict(attributes) == {"gen_ai.prompt.name": "route_task"}
+    assert [as_dict(event["attributes"]) for event in events] == [{"kept": "yes"}, {}]
+    assert "secret" not in str(conn.execute("select * from raw.otel_spans").fetchall())
+
+
+def test_quarantined_spans_records_and_lines_keep_no_content_unless_kept(tmp_path: Path, conn) -> None:
+    # given a span rejected for its kind, an evaluation log record rejected for lacking any id,
+    # ConsoleSpanExporter output and a truncated line, each carrying prompt text
+    secret = {"gen_ai.input.messages": '[{"role": "user", "content": "secret"}]', "gen_ai.request.model": "m"}
+    event = SpanEvent("gen_ai.content.prompt", T0, {"gen_ai.prompt": "secret", "kept": "yes"})
+    rejected_span = with_field(traces_data([span(1, attributes=secret, events=[event])]), kind="CLIENT")
+    rejected_record = logs_data(
+        [LogRecord(T0, "gen_ai.evaluation.result", {"gen_ai.evaluation.name": "relevance", **secret})]
+    )
+    console = json.dumps(
+        {"name": "chat", "context": {"trace_id": "0x1"}, "kind": "SpanKind.CLIENT", "attributes": secret}
+    ).encode()
+    truncated = json.dumps(traces_data([span(2, attributes=secret)])).encode()[:-40]
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [rejected_span, rejected_record, console, truncated])
+
+    # when
+    spans, evaluations = load_traces(conn, traces, DAY, DAY)
+
+    # then all four are quarantined, none with its content, all still telling what they were
+    assert (spans.quarantined, evaluations.quarantined) == (3, 1)
+    raw = dict(conn.execute("select _line_number, raw_record from raw.quarantine").fetchall())
+    assert sorted(raw) == [1, 2, 3, 4]
+    assert [line for line in sorted(raw) if "secret" in raw[line]] == []
+    assert '"spanId":"0000000000000001"' in raw[1] and '"kind":"CLIENT"' in raw[1]
+    assert '"key":"gen_ai.input.messages"' in raw[1] and '"key":"gen_ai.request.model"' in raw[1]
+    assert '"gen_ai.evaluation.name"' in raw[2] and "gen_ai.input.messages" in raw[2]
+    assert json.loads(raw[3])["attributes"]["gen_ai.request.model"] == "m"
+    assert set(json.loads(raw[4])) == {"withheld", "bytes", "sha256"}
+    assert json.loads(raw[4])["bytes"] == len(truncated)
+
+    # when the setting keeps content, the quarantine keeps it too
+    load_traces(conn, traces, DAY, DAY, keep_content=True)
+    raw = dict(conn.execute("select _line_number, raw_record from raw.quarantine").fetchall())
+    assert all("secret" in raw[line] for line in (1, 2, 3, 4))
+
+
+def test_a_line_that_is_not_utf8_fails_the_load_naming_file_and_line_not_the_content(tmp_path: Path, conn) -> None:
+    # given a good line, then a line with a byte that is not UTF-8 inside a prompt
+    traces = tmp_path / "traces"
+    bad = json.dumps(traces_data([span(2, attributes={"gen_ai.input.messages": "secret \udcff"})]))
+    write_lines(
+        traces / "2026-11-20.jsonl",
+        [traces_data([span(1)]), bad.replace("\\udcff", "\xff").encode("latin-1")],
+    )
+
+    # when / then
+    with pytest.raises(ValueError, match=r"2026-11-20\.jsonl line 2: the line is not valid UTF-8") as error:
+        load_traces(conn, traces, DAY, DAY)
+    assert "secret" not in str(error.value)
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+
+
+def test_a_span_older_than_the_lookback_is_quarantined_by_its_files_day(tmp_path: Path, conn) -> None:
+    # given a file dated the 22nd holding a span of the 20th: with a lookback of 1 day, the load
+    # of the 20th reads files up to the 21st, so no load of the 20th ever sees it
+    traces = tmp_path / "traces"
+    on_22nd = span(2, start_ns=T0 + 2 * DAY_NS, end_ns=T0 + 2 * DAY_NS + 9)
+    write_lines(traces / "2026-11-22" / "traces.jsonl", [traces_data([span(1), on_22nd])])
+    day_22 = date(2026, 11, 22)
+
+    # when the 22nd is loaded, twice
+    load_traces(conn, traces, day_22, day_22)
+    spans, _ = load_traces(conn, traces, day_22, day_22)
+
+    # then the 22nd's span loads and the old one is quarantined under the 22nd, once
+    assert (spans.received, spans.loaded, spans.quarantined) == (2, 1, 1)
+    rows = conn.execute("select _partition_date, _line_number, reason from raw.quarantine").fetchall()
+    assert rows == [
+        (
+            day_22, 1,
+            "span older than the trace lookback (starts 2026-11-20, more than 1 day(s) before its file's date "
+            "2026-11-22, so no load of that day reads it: raise AGENTLEDGER_TRACE_LOOKBACK_DAYS to load such spans)",
+        )
+    ]
+    assert spans.reasons == {"span older than the trace lookback": 1}
+
+    # when the 21st (which reads the 22nd's file for late spans) and the whole range are loaded
+    day_21, _ = load_traces(conn, traces, date(2026, 11, 21), date(2026, 11, 21))
+    whole, _ = load_traces(conn, traces, DAY, day_22)
+
+    # then the old span is never loaded, and stays quarantined once, whichever window read it
+    assert (day_21.received, day_21.loaded, day_21.quarantined) == (0, 0, 0)
+    assert (whole.received, whole.loaded, whole.quarantined) == (2, 1, 1)
+    assert count(conn, "select count(*) from raw.quarantine") == 1
+    assert conn.execute("select span_id from raw.otel_spans").fetchall() == [(f"{2:016x}",)]

@@ -60,6 +60,10 @@ def load_traces(
     numbers and evaluation records (small), and the spans of the files dated after the window
     (one day's, read for late spans); so memory follows a day of files, not the window.
 
+    A span in a dated file that starts more than `lookback_days` before the file's date is read by
+    no load of its own day: it is quarantined under the file's day, whichever window is run, so a
+    re-run replaces it like the day's other quarantine rows.
+
     Returns:
         The span report and the evaluation-event report (received, loaded, quarantined, reasons).
     """
@@ -78,15 +82,19 @@ def load_traces(
     try:
         parse.create_work_tables(conn, SET_ASIDE)
         lines = other_days = 0
+        dated = {trace_file.path for trace_file in files if trace_file.day is not None}
         for number, (day, paths) in enumerate(chunks, start=1):
+            dated_paths = [path for path in paths if path in dated]
             try:
                 lines += parse.number_lines(conn, paths, number, day)
                 if date.fromisoformat(day) <= last:
                     parse.insert_spans(conn, SET_ASIDE, paths, number, day)
+                    parse.mark_spans_beyond_lookback(conn, SET_ASIDE, number, dated_paths, day, lookback_days)
                 else:
-                    other_days += _insert_lookback_spans(conn, paths, number, day, in_window)
-            except (duckdb.InvalidInputException, duckdb.NotImplementedException) as error:
-                raise parse.line_too_long(error, paths) from None
+                    other_days += _insert_lookback_spans(conn, paths, number, day, in_window, lookback_days)
+            except duckdb.Error as error:
+                # DuckDB's message can quote a line, prompt text and all: never pass it on as it is
+                raise parse.clean_read_error(error, paths) from None
             if number % 10 == 0 or number == len(chunks):
                 progress(f"parsed {number}/{len(chunks)} chunks, {lines} lines")
         parse.number_duplicate_lines(conn, SET_ASIDE)
@@ -124,17 +132,21 @@ def load_traces(
 
 
 def _insert_lookback_spans(
-    conn: duckdb.DuckDBPyConnection, paths: list[Path], number: int, day: str, in_window: str
+    conn: duckdb.DuckDBPyConnection, paths: list[Path], number: int, day: str, in_window: str, lookback_days: int
 ) -> int:
     """Parse files dated after the window, keep their spans of the window; return how many were not.
 
     Such files are read for late spans only (most of theirs belong to their own day). Their spans
     go to a temp table first, so the set-aside table never holds rows it would have to delete:
-    deleted rows scattered through it made the checkpoint rewrite it (1.3 s for 1M spans).
+    deleted rows scattered through it made the checkpoint rewrite it (1.3 s for 1M spans). Their
+    spans older than the lookback belong to the files' own day's quarantine, not to this window,
+    whichever window is run.
     """
     lookback = "_otel_lookback_spans"
     conn.execute(f"create or replace temp table {lookback} as select * from {SET_ASIDE} limit 0")
     parse.insert_spans(conn, lookback, paths, number, day)
+    # every file here is dated `day` (undated ones are chunked under the window's last day)
+    parse.mark_spans_beyond_lookback(conn, lookback, number, paths, day, lookback_days)
     conn.execute(f"insert into {SET_ASIDE} select * from {lookback} where {in_window}")
     return conn.execute(f"select count(*) from {lookback} where not ({in_window})").fetchone()[0]
 

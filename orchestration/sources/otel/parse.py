@@ -26,6 +26,7 @@ whole files of evaluation log records, which are small.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,10 @@ from orchestration.sources.otel.schemas import (
 
 # Prompt and completion text: dropped before storage unless AGENTLEDGER_KEEP_CONTENT=1.
 CONTENT_ATTRIBUTES = (
+    # the legacy event attributes (events `gen_ai.content.prompt` / `gen_ai.content.completion`);
+    # the prefixes below need their dot, so they do not match these exact keys
+    "gen_ai.prompt",
+    "gen_ai.completion",
     "gen_ai.input.messages",
     "gen_ai.output.messages",
     "gen_ai.system_instructions",
@@ -59,6 +64,10 @@ CONTENT_ATTRIBUTES = (
 # `gen_ai.prompt.name` names a prompt template and is kept.
 CONTENT_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.")
 CONTENT_PATTERN = r"^(gen_ai\.(prompt|completion)\.[0-9]+\.|llm\.(input|output)_messages\.)"
+_CONTENT_RE = re.compile(CONTENT_PATTERN)
+
+# What a quarantined record shows in place of a content attribute's value when content is not kept.
+WITHHELD = "[withheld: prompt/completion text; AGENTLEDGER_KEEP_CONTENT=1 keeps it]"
 
 _ANY_VALUE = (
     '{"stringValue":"VARCHAR","intValue":"VARCHAR","doubleValue":"VARCHAR","boolValue":"VARCHAR",'
@@ -138,13 +147,79 @@ def _sql_strings(values: Sequence[str]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
+def is_content_key(key: str) -> bool:
+    """Whether an attribute key holds prompt or completion text (the Python twin of `otlp_is_content`)."""
+    return key in CONTENT_ATTRIBUTES or _CONTENT_RE.match(key) is not None
+
+
+def _withhold_content(value: object) -> object:
+    """`value` with the value of every content attribute replaced by `WITHHELD`, at any depth.
+
+    Attributes come as OTLP key-value lists (`[{"key": …, "value": {…}}]`, also nested in a
+    kvlistValue) or, in ConsoleSpanExporter output, as plain objects: both are covered. The key is
+    kept, so a record quarantined for, say, a duplicated content key still shows why.
+    """
+    if isinstance(value, dict):
+        return {k: WITHHELD if is_content_key(k) else _withhold_content(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [
+            {**item, "value": {"stringValue": WITHHELD}}
+            if isinstance(item, dict) and isinstance(item.get("key"), str) and is_content_key(item["key"])
+            else _withhold_content(item)
+            for item in value
+        ]
+    return value
+
+
+def withhold_content_json(text: str | None) -> str | None:
+    """A quarantined record's JSON text with its content attributes withheld; None if it is not JSON.
+
+    Runs in Python (a DuckDB function, `otlp_withhold_content`) on quarantined records only, which
+    are rare: attributes can sit at any depth of a record that failed its checks, which a SQL
+    filter over the declared shape would miss.
+    """
+    if text is None:
+        return None
+    try:
+        return json.dumps(_withhold_content(json.loads(text)), ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _register_withhold_content(conn: duckdb.DuckDBPyConnection) -> None:
+    """Register `otlp_withhold_content` once per connection (a second load on it finds it there)."""
+    registered = conn.execute(
+        "select count(*) from duckdb_functions() where function_name = 'otlp_withhold_content'"
+    ).fetchone()[0]
+    if registered:
+        return
+    conn.create_function(
+        "otlp_withhold_content", withhold_content_json, ["VARCHAR"], "VARCHAR", null_handling="special"
+    )
+
+
 def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
     """Define the temp macros the parse statements use (attribute lists, content filter, times).
 
     The content filter runs per attribute only on spans whose keys may hold content (an exact
     key or one of four prefixes): a full per-key test on every attribute was a quarter of the
-    parse.
+    parse. Quarantined records go through `otlp_raw_record` / `otlp_raw_line`, which withhold
+    content the same way unless it is kept.
     """
+    _register_withhold_content(conn)
+    if keep_content:
+        raw_record = "record"
+        raw_line = "left(line, 100000)"
+    else:
+        raw_record = "otlp_withhold_content(record)"
+        # A line that is not JSON cannot be told apart into content and the rest: none of its text
+        # is stored (not even its first bytes: a pretty-printed ConsoleSpanExporter line can be one
+        # prompt), only what finds it again in the file.
+        raw_line = """coalesce(left(otlp_withhold_content(line), 100000), json_object(
+            'withheld', 'the line is not readable JSON, so its prompt and completion text cannot be told apart '
+                || 'from the rest: none of it is stored (AGENTLEDGER_KEEP_CONTENT=1 stores it); find it by file '
+                || 'and line, compare by sha256',
+            'bytes', strlen(line), 'sha256', sha256(line))::varchar)"""
     may_hold = (
         "false"
         if keep_content
@@ -157,6 +232,9 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
             list_contains([{_sql_strings(CONTENT_ATTRIBUTES)}], k)
             or (({prefixes}) and regexp_matches(k, '{CONTENT_PATTERN}'))""",
         f"create or replace temp macro otlp_may_hold_content(keys) as {may_hold}",
+        # a quarantined record (JSON text) and a quarantined line, as stored in raw.quarantine
+        f"create or replace temp macro otlp_raw_record(record) as {raw_record}",
+        f"create or replace temp macro otlp_raw_line(line) as {raw_line}",
         # AnyValue one-of → text; arrays and key-value lists stay JSON text, parsed where used.
         """create or replace temp macro otlp_value(v) as coalesce(
             v.stringValue, v.intValue, v.doubleValue, v.boolValue, v.arrayValue::varchar, v.kvlistValue::varchar,
@@ -220,24 +298,43 @@ def create_work_tables(conn: duckdb.DuckDBPyConnection, target: str) -> None:
     )
 
 
-def line_too_long(error: duckdb.Error, files: Sequence[Path]) -> Exception:
-    """DuckDB's message quotes the whole line (prompt text included): keep only file and sizes."""
+def clean_read_error(error: duckdb.Error, files: Sequence[Path]) -> Exception:
+    """An error of reading or parsing trace files, told by file, line and kind, never by the line's text.
+
+    DuckDB's reader quotes the offending line (`Original Line: …`, prompt text included), so its
+    message is never passed on: a line too long or not valid UTF-8 becomes a ValueError saying what
+    to fix; any other error keeps its class (an IO error stays one) with only its first line, and
+    only when it cannot quote data (an IO error is about the file, not its lines).
+    """
     message = str(error)
+    named = re.search(r"^\s*file = (.+)$", message, re.MULTILINE)
+    where = named.group(1).strip() if named else ", ".join(str(f) for f in files)
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    at_line = f" line {line.group(1)}" if line else ""
     if "does not support a full read" in message:
         # the reader's other way of meeting a line longer than its buffer
         return ValueError(
-            f"{', '.join(str(f) for f in files)}: a line exceeds the {MAX_LINE_BYTES:,}-byte limit; export "
+            f"{where}: a line exceeds the {MAX_LINE_BYTES:,}-byte limit; export "
             "smaller batches (the Collector's batch processor send_batch_max_size)"
         )
-    if "Maximum line size" not in message:
-        return error
-    file = re.search(r"file = (.+)", message)
-    size = re.search(r"Actual Size:\s*(\d+)", message)
-    return ValueError(
-        f"{file.group(1).strip() if file else 'a trace file'}: a line of "
-        f"{int(size.group(1)) if size else 0:,} bytes exceeds the {MAX_LINE_BYTES:,}-byte limit; "
-        "export smaller batches (the Collector's batch processor send_batch_max_size)"
+    if "Maximum line size" in message:
+        size = re.search(r"Actual Size:\s*(\d+)", message)
+        return ValueError(
+            f"{where}: a line of {int(size.group(1)) if size else 0:,} bytes exceeds the {MAX_LINE_BYTES:,}-byte "
+            "limit; export smaller batches (the Collector's batch processor send_batch_max_size)"
+        )
+    if "Invalid unicode" in message:
+        return ValueError(
+            f"{where}{at_line}: the line is not valid UTF-8 (OTLP/JSON must be); the whole load stops so that "
+            "no line is lost: repair or remove that line, or move the file aside, and load again"
+        )
+    first_line = message.splitlines()[0] if message else ""
+    detail = (
+        first_line[:300]
+        if isinstance(error, duckdb.IOException) and "Original Line" not in message
+        else "DuckDB's message is withheld: it can quote the line's text"
     )
+    return type(error)(f"{where}{at_line}: cannot read the trace file ({type(error).__name__}: {detail})")
 
 
 def number_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], chunk: int, fallback_day: str) -> int:
@@ -443,6 +540,43 @@ def _insert_spans(
     )
 
 
+def mark_spans_beyond_lookback(
+    conn: duckdb.DuckDBPyConnection, target: str, chunk: int, files: Sequence[Path], file_day: str,
+    lookback_days: int,
+) -> int:
+    """Quarantine, under the file's own day, the spans of a dated file that start before its lookback.
+
+    The load of day P reads files dated up to P + lookback, so a span of P in a file dated later
+    than that is read by no load of its own day: left under P it would be dropped silently. It is
+    moved to the partition of the file that holds it (so re-running that partition replaces it,
+    whatever window is run) and quarantined there. Undated files are read by every load and are
+    not passed here. Returns the spans marked.
+
+    Args:
+        conn: Connection holding `target`.
+        target: The set-aside span table (or the lookback files' temp table).
+        chunk: The chunk the files were parsed in.
+        files: The chunk's files whose path names `file_day`.
+        file_day: ISO day the files are dated.
+        lookback_days: Days after a span's start its file may be dated (AGENTLEDGER_TRACE_LOOKBACK_DAYS).
+    """
+    if not files:
+        return 0
+    return conn.execute(
+        f"""
+        update {target}
+        set _reject_reason = coalesce(_reject_reason || '; ', '')
+                || 'span older than the trace lookback (starts ' || _partition_date || ', more than '
+                || $lookback || ' day(s) before its file''s date ' || $day
+                || ', so no load of that day reads it: raise AGENTLEDGER_TRACE_LOOKBACK_DAYS to load such spans)',
+            _partition_date = $day::date
+        where _chunk = $chunk and list_contains($files, _source_file)
+            and _partition_date < $day::date - $lookback::integer
+        """,
+        {"chunk": chunk, "files": [str(f) for f in files], "day": file_day, "lookback": lookback_days},
+    ).fetchone()[0]
+
+
 def number_duplicate_lines(conn: duckdb.DuckDBPyConnection, target: str) -> None:
     """Give the spans of a line written twice in one file each copy's own line number.
 
@@ -598,7 +732,7 @@ def parse_spanless_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) 
     bad_lines = conn.execute(
         """
         insert into _otel_rejected_lines
-        select fallback_day, source_file, line_number, 'line', left(line, 100000), reason
+        select fallback_day, source_file, line_number, 'line', otlp_raw_line(line), reason
         from _otel_line_docs
         where reason is not null
         """
@@ -671,7 +805,7 @@ def parse_spanless_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) 
             nextval('_otel_row_ids'), trace_id, span_id, response_id, time_unix_nano, evaluation_name, origin,
             attributes, source_file, line_number, coalesce(otlp_day(nanos), fallback_day), reason,
             -- the record as received, for the quarantine only
-            case when reason is not null then to_json(record)::varchar end
+            case when reason is not null then otlp_raw_record(to_json(record)::varchar) end
         from checked
         """
     )
@@ -735,7 +869,8 @@ def rejected_spans(conn: duckdb.DuckDBPyConnection, target: str, first: date, la
     """Fill `_otel_rejected_spans` with the window's quarantined spans, each as it was received.
 
     Keeping every span's JSON text during the load would double its memory for the rare bad span;
-    re-reading only the affected lines costs nothing when nothing is wrong.
+    re-reading only the affected lines costs nothing when nothing is wrong. The text is taken from
+    the line again, so content attributes are withheld from it here (`otlp_raw_record`) unless kept.
     """
     conn.execute(
         f"""
@@ -761,11 +896,11 @@ def rejected_spans(conn: duckdb.DuckDBPyConnection, target: str, first: date, la
 
             select
                 r._source_file, r._line_number, r._resource_index, r._scope_index, r._span_index,
-                json_extract(
+                otlp_raw_record(json_extract(
                     n.line,
                     '$.resourceSpans[' || (r._resource_index - 1) || '].scopeSpans[' || (r._scope_index - 1)
                     || '].spans[' || (r._span_index - 1) || ']'
-                )::varchar as raw_record
+                )::varchar) as raw_record
             from _otel_rejected_spans as r
             join numbered as n on n.source_file = r._source_file and n.line_number = r._line_number
         ) as lines
