@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -38,6 +39,12 @@ MAX_RETRY_AFTER_SECONDS = 300
 SPEND_LIMIT_CODES = frozenset(
     {"enforced_spend_limit_reached", "insufficient_quota", "billing_hard_limit_reached", "billing_not_active"}
 )
+# An error code is a short identifier (`invalid_api_key`, `INVALID_SESSION_ID`); anything else is the
+# server's free text, which can echo the credential that was sent ("Invalid API key: Bearer sk-…").
+ERROR_CODE = re.compile(r"[a-z0-9_.-]{1,64}", re.IGNORECASE)
+# Credentials as a server might echo them: an Authorization value, or an `sk-` key (OpenAI, Anthropic).
+CREDENTIAL = re.compile(r"\bbearer\s+\S+|\bsk-[a-z0-9_-]+", re.IGNORECASE)
+REDACTED = "[redacted]"
 
 
 class SpendLimitReached(Exception):  # noqa: N818 - a condition, raised through urllib3 and caught in get_json
@@ -53,8 +60,33 @@ class SpendLimitReached(Exception):  # noqa: N818 - a condition, raised through 
         self.body = body
 
 
+def redact(text: str, *secrets: str) -> str:
+    """`text` with each of `secrets`, any `Bearer <token>` and any `sk-…` key replaced by `[redacted]`.
+
+    Defence in depth for messages that carry anything a server sent: error codes are already
+    filtered by `error_codes`, but a message must not leak a key even if a filter misses one.
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return CREDENTIAL.sub(REDACTED, text)
+
+
+def is_error_code(value: object) -> bool:
+    """Whether `value` looks like a machine-readable error code rather than free text or a credential."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return False
+    text = str(value)
+    return ERROR_CODE.fullmatch(text) is not None and CREDENTIAL.search(text) is None
+
+
 def error_codes(body: bytes | str | None) -> list[str]:
-    """The machine-readable codes of an API error body (Anthropic, OpenAI and most JSON APIs)."""
+    """The machine-readable codes of an API error body (Anthropic, OpenAI and most JSON APIs).
+
+    Only values shaped like codes are kept (`is_error_code`): an `{"error": "<free text>"}` body, a
+    `message`, or anything that is not a string or number is dropped, because free text can echo
+    the key that was sent.
+    """
     try:
         parsed = json.loads(body) if body else None
     except ValueError:
@@ -63,12 +95,12 @@ def error_codes(body: bytes | str | None) -> list[str]:
         return []
     error = parsed.get("error", parsed)
     if not isinstance(error, dict):
-        return [str(error)]
+        return [str(error)] if is_error_code(error) else []
     codes = [error.get("type"), error.get("code")]
     details = error.get("details")
     if isinstance(details, dict):
         codes.append(details.get("error_code"))
-    return [str(code) for code in codes if code]
+    return [str(code) for code in codes if is_error_code(code)]
 
 
 class ProviderRetry(Retry):
@@ -179,21 +211,25 @@ def get_json(
     """
     source = config.source
     url = config.base_url + path
+
+    def failed(message: str) -> ApiError:
+        return ApiError(redact(message, config.secret))
+
     try:
         response = session.get(url, params=params, headers=headers, timeout=TIMEOUT)
     except SpendLimitReached as stop:
-        raise ApiError(_explain(source, stop.status, error_codes(stop.body))) from None
+        raise failed(_explain(source, stop.status, error_codes(stop.body))) from None
     except requests.RequestException as failure:
-        raise ApiError(
+        raise failed(
             f"{source.name} could not be reached at {config.base_url} ({type(failure).__name__}): "
             f"check {source.base_url_setting}"
         ) from None
     if response.status_code >= 400:
-        raise ApiError(_explain(source, response.status_code, error_codes(response.content)))
+        raise failed(_explain(source, response.status_code, error_codes(response.content)))
     try:
         return json.loads(response.content, parse_float=Decimal)
     except ValueError:
-        raise ApiError(
+        raise failed(
             f"{source.name} returned a body that is not JSON from {path} (HTTP {response.status_code}, "
             f"{len(response.content)} bytes): cut off or not this API; check {source.base_url_setting}"
         ) from None

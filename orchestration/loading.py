@@ -24,6 +24,10 @@ from orchestration import pandera_sql
 
 log = logging.getLogger(__name__)
 
+# `_extracted_at` as a naive UTC timestamp. `now()::timestamp` would be the wall-clock time in the
+# connection's TimeZone setting, which defaults to the host's zone.
+EXTRACTED_AT_SQL = "(now() at time zone 'UTC')"
+
 QUARANTINE_DDL = """
 create table if not exists raw.quarantine (
     source varchar not null,
@@ -264,7 +268,7 @@ class PartitionWriter:
         conn: duckdb.DuckDBPyConnection,
         table: RawTable,
         partitions: Sequence[date],
-        extracted_at_sql: str = "now()::timestamp",
+        extracted_at_sql: str = EXTRACTED_AT_SQL,
     ) -> None:
         self.conn = conn
         self.table = table
@@ -405,7 +409,7 @@ def write_partitions(
     partitions: Sequence[date],
     rejected_lines: str | None = None,
     raw_records: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
-    extracted_at_sql: str = "now()::timestamp",
+    extracted_at_sql: str = EXTRACTED_AT_SQL,
 ) -> LoadReport:
     """Validate `candidates` and replace `partitions` of `table` and of its quarantine, atomically.
 
@@ -474,7 +478,7 @@ def upsert_records(
     candidates: str,
     key: str,
     high_water_mark: datetime | None = None,
-    extracted_at_sql: str = "now()::timestamp",
+    extracted_at_sql: str = EXTRACTED_AT_SQL,
 ) -> LoadReport:
     """Validate `candidates` and upsert them into `table` by `key`, atomically with the high-water mark.
 

@@ -1,14 +1,17 @@
 """HubSpot source against the fake HubSpot API on a local server: paging, the 10,000 ceiling, 429s, upserts."""
 
+import os
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 
 import duckdb
+import pytest
 
 from orchestration.demo.apis.hubspot import PRIMARY, UNLABELED, FakeHubSpot
 from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
-from orchestration.sources.hubspot.client import HubSpotClient
+from orchestration.sources.hubspot.client import HubSpotClient, epoch_ms
 from orchestration.sources.hubspot.load import sync_hubspot
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -127,3 +130,38 @@ def test_a_refused_token_is_a_clear_error_without_the_token() -> None:
         else:
             raise AssertionError("a 401 must fail the sync")
     assert "HTTP 401" in message and "HUBSPOT_ACCESS_TOKEN" in message and "wrong-token" not in message
+
+
+@pytest.fixture
+def new_york_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The host's local zone is America/New_York (UTC-4 in May) for the test."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("new_york_host")
+def test_epoch_ms_reads_a_naive_mark_as_utc_whatever_the_host_zone() -> None:
+    assert os.environ["TZ"] == "America/New_York" and time.timezone != 0  # the host is not on UTC
+    # a naive high-water mark from DuckDB is UTC: 2026-05-01 12:00 UTC
+    assert epoch_ms(datetime(2026, 5, 1, 12, 0)) == 1_777_636_800_000
+    assert epoch_ms(datetime(2026, 5, 1, 12, 0, 0, 999_999)) == 1_777_636_800_999
+    # an aware one is converted
+    assert epoch_ms(datetime(2026, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=-4)))) == 1_777_636_800_000
+
+
+@pytest.mark.usefixtures("new_york_host")
+def test_an_incremental_sync_on_a_non_utc_host_asks_from_the_stored_mark_in_utc() -> None:
+    # given a warehouse synced once (mark: the latest deal, T0 + 2 min, stored naive UTC)
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        _fake_with(3).register(server)
+        client = _client(server)
+        sync_hubspot(conn, client)
+        # when
+        sync_hubspot(conn, client)
+    # then the second search starts five minutes before that mark, in UTC, not New York time
+    since = server.requests_to(SEARCH)[1].json()["filterGroups"][0]["filters"][0]["value"]
+    assert int(since) == epoch_ms(T0 + timedelta(minutes=2) - timedelta(minutes=5)) == 1_777_593_420_000

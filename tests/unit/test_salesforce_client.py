@@ -1,14 +1,17 @@
 """Salesforce source against the fake Salesforce API on a local server: batches, +0000 times, deletions."""
 
-from datetime import UTC, date, datetime, timedelta
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import duckdb
+import pytest
 
 from orchestration.demo.apis.salesforce import FakeOpportunity, FakeSalesforce
-from orchestration.demo.server import FakeApiServer
+from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
-from orchestration.sources.salesforce.client import SalesforceClient
+from orchestration.sources.salesforce.client import SalesforceClient, SalesforceError, soql_datetime
 from orchestration.sources.salesforce.load import sync_salesforce
 
 T0 = datetime(2026, 5, 15, 8, 30, tzinfo=UTC)
@@ -96,3 +99,76 @@ def test_a_single_currency_org_is_not_asked_for_currency_iso_code() -> None:
     assert conn.execute(
         "select distinct currency_iso_code, org_currency_iso_code from raw.salesforce_opportunities"
     ).fetchall() == [(None, "EUR")]
+
+
+@pytest.fixture
+def new_york_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The host's local zone is America/New_York (UTC-4 in May) for the test."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("new_york_host")
+def test_soql_datetime_reads_a_naive_mark_as_utc_whatever_the_host_zone() -> None:
+    assert time.timezone != 0  # the host is not on UTC
+    assert soql_datetime(datetime(2026, 5, 15, 12, 0)) == "2026-05-15T12:00:00Z"
+    assert soql_datetime(datetime(2026, 5, 15, 8, 0, tzinfo=timezone(timedelta(hours=-4)))) == "2026-05-15T12:00:00Z"
+
+
+@pytest.mark.usefixtures("new_york_host")
+def test_an_incremental_sync_on_a_non_utc_host_asks_from_the_stored_mark_in_utc() -> None:
+    # given a warehouse synced once (mark 08:32 UTC, stored naive)
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        _org(3).register(server)
+        client = _client(server)
+        sync_salesforce(conn, client)
+        # when
+        sync_salesforce(conn, client)
+        soql = server.requests_to(f"{API}/queryAll")[-1].param("q")
+    # then the query starts five minutes before the mark, in UTC (not 12:27Z, as New York time read as UTC)
+    assert "WHERE SystemModstamp >= 2026-05-15T08:27:00Z" in soql
+
+
+def test_an_amount_beyond_float_precision_is_stored_exactly() -> None:
+    # given an opportunity whose Amount a float cannot hold (17 significant digits and a half)
+    record = (
+        b'{"attributes": {"type": "Opportunity"}, "Id": "006Dm0000000000AAA", "AccountId": null, "Name": "Big",'
+        b' "Amount": 12345678901234567.5, "CurrencyIsoCode": "USD", "CloseDate": "2026-05-14",'
+        b' "StageName": "Closed Won", "IsWon": true, "IsClosed": true, "IsDeleted": false,'
+        b' "LastModifiedDate": "2026-05-15T08:30:00.000+0000", "SystemModstamp": "2026-05-15T08:30:00.000+0000"}'
+    )
+    page = FakeResponse(200, b'{"totalSize": 1, "done": true, "records": [' + record + b"]}")
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        _org(0).register(server)
+        server.inject(f"{API}/queryAll", page, page)
+        client = _client(server)
+        # when the client reads it, and a sync loads it
+        read = next(client.iter_opportunities_modified_since(None, with_currency=True))
+        report, _ = sync_salesforce(conn, client)
+    # then both hold the exact amount, not 12345678901234568.0
+    assert read["Amount"] == Decimal("12345678901234567.5")
+    assert report.loaded == 1
+    assert conn.execute("select amount from raw.salesforce_opportunities").fetchone()[0] == Decimal(
+        "12345678901234567.5"
+    )
+
+
+def test_a_refused_token_is_a_clear_error_with_the_code_but_not_the_servers_text() -> None:
+    # given an org that answers 401 with a message echoing the token
+    with FakeApiServer() as server:
+        _org(1).register(server)
+        body = [{"message": "Session expired: Bearer sf-s3cret-token", "errorCode": "INVALID_SESSION_ID"}]
+        server.inject(f"{API}/sobjects", FakeResponse(401, body))
+        client = SalesforceClient(server.base_url, "sf-s3cret-token", make_session())
+        # when
+        with pytest.raises(SalesforceError) as raised:
+            client.opportunity_fields()
+    # then
+    message = str(raised.value)
+    assert "HTTP 401 (INVALID_SESSION_ID)" in message and "SALESFORCE_ACCESS_TOKEN" in message
+    assert "s3cret" not in message and "Session expired" not in message

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -28,6 +28,7 @@ LIST_PAGE_SIZE = 100
 ASSOCIATION_BATCH_SIZE = 100
 # HubSpot-defined deal → company association type ids: 5 is "Primary", 341 unlabeled.
 PRIMARY_DEAL_TO_COMPANY = 5
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -36,8 +37,13 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def epoch_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch: what search filters on datetime properties take."""
-    return int(moment.timestamp() * 1000)
+    """Milliseconds since the epoch: what search filters on datetime properties take.
+
+    A naive `moment` is UTC (the warehouse stores the high-water mark as a naive UTC timestamp);
+    `timestamp()` alone would read it as the host's local time and skip changes.
+    """
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (utc - EPOCH) // timedelta(milliseconds=1)  # integer arithmetic: no float rounding
 
 
 class HubSpotError(RuntimeError):

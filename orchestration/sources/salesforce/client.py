@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from orchestration.http import TIMEOUT
+from orchestration.http import TIMEOUT, is_error_code, redact
 
 API_VERSION = "v62.0"
 OPPORTUNITY_FIELDS = (
@@ -24,8 +26,13 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def soql_datetime(moment: datetime) -> str:
-    """A SOQL datetime literal (unquoted ISO 8601 in UTC)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A SOQL datetime literal (unquoted ISO 8601 in UTC).
+
+    A naive `moment` is UTC already (the warehouse stores the high-water mark as a naive UTC
+    timestamp); `astimezone` would read it as the host's local time and skip changes.
+    """
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SalesforceError(RuntimeError):
@@ -44,25 +51,36 @@ class SalesforceClient:
     def __init__(self, instance_url: str, token: str, session: requests.Session, api_version: str = API_VERSION):
         self._instance_url = instance_url.rstrip("/")
         self._session = session
+        self._token = token
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._api = f"/services/data/{api_version}"
 
     def _get(self, path: str) -> Any:
+        """GET `path` and parse the body, numbers with a fraction as `Decimal` (Amount is money)."""
         response = self._session.get(f"{self._instance_url}{path}", headers=self._headers, timeout=TIMEOUT)
         if response.status_code in (401, 403):
+            # Only the errorCode (`INVALID_SESSION_ID`): the `message` is free text that can echo the token.
             detail = ""
             try:
-                errors = response.json()
-                if isinstance(errors, list) and errors:
-                    detail = f" ({errors[0].get('errorCode')}: {errors[0].get('message')})"
+                errors = json.loads(response.content)
             except ValueError:
-                pass
-            raise SalesforceError(
+                errors = None
+            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+                code = errors[0].get("errorCode")
+                detail = f" ({code})" if is_error_code(code) else ""
+            raise SalesforceError(redact(
                 f"Salesforce GET {path.split('?')[0]}: HTTP {response.status_code}{detail} — check "
-                "SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL"
-            )
+                "SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL",
+                self._token,
+            ))
         response.raise_for_status()
-        return response.json()
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            raise SalesforceError(
+                f"Salesforce GET {path.split('?')[0]}: HTTP {response.status_code} with a body that is not JSON "
+                f"({len(response.content)} bytes) — check SALESFORCE_INSTANCE_URL"
+            ) from None
 
     def opportunity_fields(self) -> set[str]:
         """Field names of Opportunity in this org (`CurrencyIsoCode` only with multi-currency)."""
