@@ -89,11 +89,45 @@ def text(value: Any) -> str | None:
 
 
 def rfc3339_to_utc(value: str | None) -> datetime | None:
-    """An RFC 3339 timestamp (`2026-05-01T00:00:00Z`) as a naive UTC datetime."""
+    """An RFC 3339 timestamp (`2026-05-01T00:00:00Z`) as a naive UTC datetime.
+
+    Raises:
+        ValueError: `value` is not an RFC 3339 timestamp (`rfc3339_or_text` keeps it instead).
+    """
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an RFC 3339 timestamp")
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def rfc3339_or_text(value: Any) -> datetime | Any:
+    """`value` as a naive UTC datetime, or as received when it is not one.
+
+    A value kept as received is staged as text, and the typed-candidates SQL quarantines its record
+    naming the field (`bucket_starting_at: abc is not timestamp`) instead of failing the whole run.
+    """
+    try:
+        return rfc3339_to_utc(value)
+    except ValueError:
+        return value
+
+
+def record_origin(path: str, page: int, bucket: int) -> str:
+    """Where a record came from, kept as its `_source_file` (its `_line_number` is the result's number)."""
+    return f"{path} page {page} bucket {bucket}"
+
+
+def malformed_result(value: Any, what: str, origin: str, number: int) -> dict[str, Any]:
+    """A record standing for a bucket or result that is not a JSON object: kept whole, to be quarantined."""
+    return {
+        "_line_text": text(value),
+        "_source_file": origin,
+        "_line_number": number,
+        "_partition_date": None,
+        "_reject_reason": f"{what}: not a JSON object",
+    }
 
 
 def rfc3339_window(first: date, last: date) -> list[tuple[str, str]]:
@@ -105,22 +139,41 @@ def rfc3339_window(first: date, last: date) -> list[tuple[str, str]]:
 
 
 def rfc3339_bucket_records(
-    pages: Iterable[dict[str, Any]], flatten: Callable[[dict[str, Any]], dict[str, Any]] = dict
+    pages: Iterable[dict[str, Any]],
+    flatten: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+    path: str = "report",
 ) -> Iterator[dict[str, Any]]:
     """One flat record per (bucket, result) of pages whose buckets run `starting_at` → `ending_at` (RFC 3339).
 
-    Each record carries its bucket's bounds (naive UTC) and `_partition_date`, the bucket's UTC day.
+    Each record carries its bucket's bounds (naive UTC) and `_partition_date`, the bucket's UTC day,
+    plus where it came from (`_source_file` = path, page and bucket; `_line_number` = the result's
+    number in the bucket). Nothing here raises on one bad bucket: a bound that is not a timestamp is
+    kept as received, a bucket without a usable `starting_at` has no day (`load_records`
+    quarantines it), and a bucket or result that is not an object becomes a record to quarantine.
     """
-    for page in pages:
-        for bucket in page["data"]:
-            starting_at = rfc3339_to_utc(bucket.get("starting_at"))
-            ending_at = rfc3339_to_utc(bucket.get("ending_at"))
-            for result in bucket.get("results") or []:
+    for page_number, page in enumerate(pages, start=1):
+        for bucket_number, bucket in enumerate(page["data"], start=1):
+            origin = record_origin(path, page_number, bucket_number)
+            if not isinstance(bucket, dict):
+                yield malformed_result(bucket, "bucket", origin, 0)
+                continue
+            starting_at = rfc3339_or_text(bucket.get("starting_at"))
+            ending_at = rfc3339_or_text(bucket.get("ending_at"))
+            results = bucket.get("results")
+            if results is not None and not isinstance(results, list):
+                yield malformed_result(bucket, "results", origin, 0)
+                continue
+            for number, result in enumerate(results or [], start=1):
+                if not isinstance(result, dict):
+                    yield malformed_result(result, f"results[{number - 1}]", origin, number)
+                    continue
                 yield {
                     **flatten(result),
                     "bucket_starting_at": starting_at,
                     "bucket_ending_at": ending_at,
-                    "_partition_date": starting_at.date() if starting_at else None,
+                    "_partition_date": starting_at.date() if isinstance(starting_at, datetime) else None,
+                    "_source_file": origin,
+                    "_line_number": number,
                 }
 
 
@@ -128,16 +181,17 @@ def _sql_type(declared: str) -> str:
     return declared.lower().replace("not null", "").strip()
 
 
-def typed_candidates_sql(table: RawTable, records: str, candidates: str) -> str:
+def typed_candidates_sql(table: RawTable, records: str, candidates: str, prior_reason: str | None = None) -> str:
     """SQL turning all-text staged records into typed candidates, naming each value of the wrong type.
 
     A value that does not cast becomes NULL and its row carries `_reject_reason`
     ("input_tokens: 'abc' is not bigint"), so the loader quarantines that row with the field named
-    instead of failing the whole load or loading half a row.
+    instead of failing the whole load or loading half a row. `prior_reason` names a text column of
+    `records` holding a reason the source already found (it comes first in `_reject_reason`).
     """
     columns = [name for name in table.columns if name not in LOADER_COLUMNS]
     typed = []
-    reasons = []
+    reasons = [prior_reason] if prior_reason else []
     for name in columns:
         sql_type = _sql_type(table.columns[name])
         value = f"nullif(trim({name}), '')"
@@ -163,12 +217,30 @@ def load_records(
     """Replace days `first..last` of `table` with `records` (flat dicts carrying `_partition_date`).
 
     Every day of the window is replaced, including days with no records: the provider said the
-    bucket is empty, so rows an earlier pull stored for it are gone now.
+    bucket is empty, so rows an earlier pull stored for it are gone now. A record the source could
+    not place on a day (no or a bad bucket start) is quarantined under `last`, the window's last
+    day, with the reason: it is replaced with that day, never dropped. A record may carry a
+    `_reject_reason` the client found (a cents amount that is not a number).
     """
     fields = [name for name in table.columns if name not in LOADER_COLUMNS]
-    staged = [{key: text(value) for key, value in record.items()} for record in records]
-    stage_text_records(conn, f"_{table.name}_records", staged, fields)
-    conn.execute(typed_candidates_sql(table, f"_{table.name}_records", f"_{table.name}_candidates"))
+    staged = []
+    for record in records:
+        row = {key: text(value) for key, value in record.items() if key != "_line_number"}
+        row["_line_number"] = record.get("_line_number")
+        reasons = [str(record["_reject_reason"])] if record.get("_reject_reason") else []
+        if not isinstance(record.get("_partition_date"), date):
+            row["_partition_date"] = last.isoformat()
+            if "_line_text" not in record:
+                reasons.append(
+                    f"_partition_date: no day (the bucket's start is missing or not a time; kept under {last}, "
+                    "the last day pulled)"
+                )
+        row["_source_reason"] = "; ".join(reasons) or None
+        staged.append(row)
+    stage_text_records(conn, f"_{table.name}_records", staged, [*fields, "_source_reason"])
+    conn.execute(
+        typed_candidates_sql(table, f"_{table.name}_records", f"_{table.name}_candidates", "_source_reason")
+    )
     report = write_partitions(
         conn, table=table, candidates=f"_{table.name}_candidates", partitions=days_between(first, last)
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import requests
@@ -40,8 +40,31 @@ def flatten(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def cents_to_usd(amount: Any) -> Decimal | None:
-    """`"123.78912"` (cents, as a decimal string) → `Decimal("1.2378912")` dollars, exactly."""
-    return None if amount is None else Decimal(str(amount)) / CENTS_PER_DOLLAR
+    """`"123.78912"` (cents, as a decimal string) → `Decimal("1.2378912")` dollars, exactly.
+
+    Raises:
+        ValueError: `amount` is not a finite decimal number (`"abc"`, `"NaN"`, an object).
+    """
+    if amount is None:
+        return None
+    if isinstance(amount, bool | dict | list):
+        raise ValueError(f"amount: {amount!r} is not a decimal number of cents")
+    try:
+        cents = Decimal(str(amount))
+    except InvalidOperation:
+        raise ValueError(f"amount: {str(amount)[:80]!r} is not a decimal number of cents") from None
+    if not cents.is_finite():
+        raise ValueError(f"amount: {str(amount)[:80]!r} is not a decimal number of cents")
+    return cents / CENTS_PER_DOLLAR
+
+
+def with_amount_usd(record: dict[str, Any]) -> dict[str, Any]:
+    """The cost record with `amount_usd` beside the cents; a bad amount is named for the quarantine, not raised."""
+    try:
+        return {**record, "amount_usd": cents_to_usd(record.get("amount"))}
+    except ValueError as error:
+        reasons = [str(record["_reject_reason"])] if record.get("_reject_reason") else []
+        return {**record, "amount_usd": None, "_reject_reason": "; ".join([*reasons, str(error)])}
 
 
 class AnthropicClient:
@@ -63,7 +86,7 @@ class AnthropicClient:
             *(("group_by[]", name) for name in group_by),
         ]
         pages = iter_pages(self.session, self.config, path, params, self._headers())
-        yield from rfc3339_bucket_records(pages, flatten)
+        yield from rfc3339_bucket_records(pages, flatten, path)
 
     def iter_usage(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         """Yield one record per (day bucket, model, workspace, API key, service tier, context window) of usage."""
@@ -72,4 +95,4 @@ class AnthropicClient:
     def iter_costs(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         """Yield one record per (day bucket, line item, workspace) of cost, with `amount_usd` beside the cents."""
         for record in self._records(COST_PATH, first, last, COST_GROUP_BY):
-            yield {**record, "amount_usd": cents_to_usd(record.get("amount"))}
+            yield record if "_line_text" in record else with_amount_usd(record)

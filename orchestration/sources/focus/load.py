@@ -15,7 +15,7 @@ from orchestration.sources.focus.schemas import CHARGE_COLUMNS, FOCUS_COLUMNS, T
 from orchestration.sources.provider_api import typed_candidates_sql
 
 FOCUS = RawTable(source="focus", name="focus_charges", columns=CHARGE_COLUMNS, model=FocusChargeRaw)
-INTERNAL = ("filename", "_read_id")
+INTERNAL = ("filename", "_read_id", "_file_line")
 
 
 def _quote(name: str) -> str:
@@ -26,16 +26,72 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _read_csv_file(conn: duckdb.DuckDBPyConnection, path: str, index: int) -> str:
+    """One CSV file as all-text temp table `_focus_csv_<index>`, its ragged lines set aside with their reasons.
+
+    The dialect is explicit: sniffing a file with one ragged line can settle on a single column and
+    fail the whole load. DuckDB keeps the lines it cannot read (`store_rejects`, with their line
+    numbers); `_file_line` is each good row's line in the file, counting the lines set aside.
+    """
+    table, errors = f"_focus_csv_{index}", f"_focus_csv_rejects_{index}"
+    conn.execute(f"drop table if exists {errors}")
+    conn.execute(f"drop table if exists {errors}_scan")
+    conn.execute(
+        f"create or replace temp table {table} as select row_number() over () as _file_row, * from read_csv("
+        f"{_literal(path)}, delim = ',', quote = '\"', escape = '\"', header = true, all_varchar = true, "
+        f"filename = true, store_rejects = true, rejects_table = '{errors}', rejects_scan = '{errors}_scan')"
+    )
+    conn.execute(
+        f"""
+        create or replace temp table {errors}_lines as
+        select line, row_number() over (order by line) as ordinal,
+            arg_max(csv_line, byte_position) as csv_line,
+            'line is not a row of the header''s columns: ' || arg_max(error_message, byte_position) as reason
+        from {errors} group by line
+        """
+    )
+    # Good row k sits on line k + 1 (the header) + the rejected lines before it: rejected line i
+    # precedes row k when fewer than k good rows come before it (line - 1 - i of them).
+    conn.execute(
+        f"""
+        create or replace temp table {table} as
+        select c.* exclude (_file_row),
+            c._file_row + 1 + (select count(*) from {errors}_lines e where e.line - 1 - e.ordinal < c._file_row)
+                as _file_line
+        from {table} c order by c._file_row
+        """
+    )
+    conn.execute(
+        f"""
+        insert into _focus_rejected_lines
+        select null::date, {_literal(path)}, line, null::varchar, csv_line, reason from {errors}_lines
+        """
+    )
+    conn.execute(f"drop table if exists {errors}")
+    conn.execute(f"drop table if exists {errors}_scan")
+    conn.execute(f"drop table if exists {errors}_lines")
+    return table
+
+
 def _read_files(conn: duckdb.DuckDBPyConnection, files: list[FocusFile]) -> None:
-    """All files as one all-text table `_focus_read` (columns by name; a column a file lacks is NULL)."""
-    parts = []
-    csv = [_literal(str(f.path)) for f in files if not f.is_parquet]
-    parquet = [_literal(str(f.path)) for f in files if f.is_parquet]
-    if csv:
-        parts.append(
-            f"select * from read_csv([{', '.join(csv)}], header = true, all_varchar = true, "
-            "union_by_name = true, filename = true)"
+    """All files as one all-text table `_focus_read` (columns by name; a column a file lacks is NULL).
+
+    Ragged CSV lines go to `_focus_rejected_lines` (file, line, the line's text and the reason).
+    """
+    conn.execute(
+        """
+        create or replace temp table _focus_rejected_lines (
+            _partition_date date, _source_file varchar, _line_number bigint, record_key varchar,
+            raw_record varchar, reason varchar
         )
+        """
+    )
+    parts = [
+        f"select * from {_read_csv_file(conn, str(f.path), index)}"
+        for index, f in enumerate(files)
+        if not f.is_parquet
+    ]
+    parquet = [_literal(str(f.path)) for f in files if f.is_parquet]
     if parquet:
         parts.append(
             f"select columns(*)::varchar from read_parquet([{', '.join(parquet)}], "
@@ -45,6 +101,9 @@ def _read_files(conn: duckdb.DuckDBPyConnection, files: list[FocusFile]) -> None
         "create or replace temp table _focus_read as "
         f"select row_number() over () as _read_id, * from ({' union all by name '.join(parts)})"
     )
+    for index, f in enumerate(files):
+        if not f.is_parquet:
+            conn.execute(f"drop table if exists _focus_csv_{index}")
     conn.execute("create or replace temp table _focus_files (filename varchar, file_rank integer)")
     conn.executemany("insert into _focus_files values (?, ?)", [(str(f.path), f.rank) for f in files])
 
@@ -63,13 +122,14 @@ def _records_sql(present: list[str], fallback_day: date) -> str:
         if extra else "null::varchar"
     )
     charge_day = "cast(cast(try_cast(r.\"ChargePeriodStart\" as timestamptz) at time zone 'UTC' as date) as varchar)"
+    # CSV rows know their line in the file; a Parquet row's number is its row number in the file.
+    file_line, file_line_end = ("coalesce(r._file_line, ", ")") if "_file_line" in present else ("", "")
     return f"""
         select
             {", ".join(selected)},
             {extra_json} as extra_columns,
             r.filename as _source_file,
-            row_number() over (partition by r.filename order by r._read_id)
-                + case when r.filename like '%.parquet' then 0 else 1 end as _line_number,
+            {file_line}row_number() over (partition by r.filename order by r._read_id){file_line_end} as _line_number,
             coalesce({charge_day}, '{fallback_day}') as _partition_date,
             f.file_rank
         from _focus_read r
@@ -123,8 +183,12 @@ def load_focus(
         "select count(*) from _focus_records"
     ).fetchone()[0]
     conn.execute(typed_candidates_sql(FOCUS, "_focus_records", "_focus_candidates"))
+    # A line that is not a row has no charge day: it is kept under the window's last day (a later
+    # run reading the file again replaces it, matched on file and line).
+    conn.execute("update _focus_rejected_lines set _partition_date = ?", [last])
     report = write_partitions(
-        conn, table=FOCUS, candidates="_focus_candidates", partitions=days_between(first, last)
+        conn, table=FOCUS, candidates="_focus_candidates", partitions=days_between(first, last),
+        rejected_lines="_focus_rejected_lines",
     )
     report.extra.update({"files": len(files), "superseded_rows": superseded, "first_day": str(first)})
     progress(f"{len(files)} FOCUS files: {report.loaded} rows loaded for {first}..{last}, {superseded} superseded")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
 from orchestration.loading import LoadReport, RawTable, stage_text_records, write_partitions
 from orchestration.partitions import days_between
+from orchestration.settings import get_settings
 from orchestration.sources.labels.client import discover_label_files
 from orchestration.sources.labels.parse import FIELDS, read_csv_labels, read_json_labels, type_labels
 from orchestration.sources.labels.schemas import LABEL_COLUMNS, ReviewLabelRaw
+from orchestration.sources.otel.client import date_in_path
 
 LABELS = RawTable(source="labels", name="labels_reviews", columns=LABEL_COLUMNS, model=ReviewLabelRaw)
 
@@ -23,15 +25,106 @@ def load_labels(
     first: date,
     last: date,
     progress: Callable[[str], None] = lambda message: None,
+    lookback_days: int | None = None,
 ) -> LoadReport:
-    """Read the label files that can hold labels written on `first..last`; replace those days."""
+    """Read the label files that can hold labels written on `first..last`; replace those days.
+
+    A label of a day outside `first..last` is left to the partitions that load its day, unless no
+    partition ever will (counted in `labels_no_partition_loads`): those, and labels without a day,
+    are quarantined once per file line, however many runs read the file. `lookback_days` is the
+    partition runs' label lookback (`AGENTLEDGER_LABEL_LOOKBACK_DAYS` when None): it decides which
+    days a dated file's runs load.
+    """
+    settings = get_settings()
+    lookback = settings.label_lookback_days if lookback_days is None else lookback_days
     csv_files, json_files = discover_label_files(labels_dir, first, last)
     records = [r for path in csv_files for r in read_csv_labels(path)]
     records += [r for path in json_files for r in read_json_labels(path)]
     progress(f"{len(records)} label rows from {len(csv_files) + len(json_files)} files for {first}..{last}")
     stage_text_records(conn, "_label_records", records, [*FIELDS, "_parse_error"])
     type_labels(conn, fallback_day=last.isoformat())
-    report = write_partitions(conn, table=LABELS, candidates="_label_candidates", partitions=days_between(first, last))
+    _stage_file_days(conn, labels_dir, [*csv_files, *json_files], first, last, lookback, settings.start_date)
+    orphans = _set_aside_rows_no_partition_loads(conn, first, last)
+    report = write_partitions(
+        conn, table=LABELS, candidates="_label_candidates", partitions=days_between(first, last),
+        rejected_lines="_label_rejected_lines",
+    )
     report.extra["files"] = len(csv_files) + len(json_files)
     report.extra["labels_of_other_days"] = len(records) - report.received
+    report.extra["labels_no_partition_loads"] = orphans
     return report
+
+
+def _stage_file_days(
+    conn: duckdb.DuckDBPyConnection,
+    labels_dir: Path,
+    files: list[Path],
+    first: date,
+    last: date,
+    lookback: int,
+    start_date: date,
+) -> None:
+    """Temp table `_label_file_days`: per file, the day its set-aside rows are kept under and the days loaded.
+
+    A file dated D is read by the runs of partitions D-1..D+lookback (`discover_label_files`), each
+    loading its day and the lookback days before it: its labels of days `loads_from..loads_to`
+    reach the table, and no others. An undated file is read by every run: it loads any day from the
+    first partition's lookback on. Set-aside rows are kept under the file's day within this window
+    (the window's last day for an undated file), a day every run reading the file again replaces.
+    """
+    rows = []
+    first_loaded = start_date - timedelta(days=lookback)
+    for path in files:
+        day = date_in_path(str(path.relative_to(labels_dir)))
+        if day is None:
+            rows.append((str(path), last, first_loaded, None))
+        else:
+            kept_under = min(max(day, first), last)
+            loads_from = max(day - timedelta(days=1 + lookback), first_loaded)
+            rows.append((str(path), kept_under, loads_from, day + timedelta(days=lookback)))
+    conn.execute(
+        "create or replace temp table _label_file_days "
+        "(_source_file varchar, kept_under date, loads_from date, loads_to date)"
+    )
+    if rows:
+        conn.executemany("insert into _label_file_days values (?, ?, ?, ?)", rows)
+
+
+def _set_aside_rows_no_partition_loads(conn: duckdb.DuckDBPyConnection, first: date, last: date) -> int:
+    """Move to `_label_rejected_lines` the rows no partition loads or that have no day; return how many had a day.
+
+    Rows of another day some partition run loads stay candidates (the writer ignores them). Rows
+    without a day (`labeled_at` missing or not a time) go the same way, so the several runs that
+    read their file quarantine them once, not once per run under each run's last day.
+    """
+    conn.execute(
+        f"""
+        create or replace temp table _label_rejected_lines as
+        select
+            f.kept_under as _partition_date,
+            c._source_file,
+            c._line_number,
+            cast(c._row_id as varchar) as record_key,
+            c._raw_record as raw_record,
+            case
+                when c.labeled_at is null then coalesce(c._reject_reason, 'labeled_at: missing')
+                else concat_ws('; ',
+                    'labeled_at ' || strftime(c.labeled_at, '%Y-%m-%d %H:%M:%S')
+                        || ' is outside the days this file''s partitions load ('
+                        || f.loads_from || '..' || coalesce(cast(f.loads_to as varchar), '') || ')',
+                    c._reject_reason)
+            end as reason,
+            c._row_id,
+            c.labeled_at is not null as has_day
+        from _label_candidates c
+        join _label_file_days f using (_source_file)
+        where c.labeled_at is null
+            or (c._partition_date not between date '{first}' and date '{last}'
+                and (c._partition_date < f.loads_from or c._partition_date > f.loads_to))
+        """
+    )
+    conn.execute("delete from _label_candidates where _row_id in (select _row_id from _label_rejected_lines)")
+    orphans = conn.execute("select count(*) from _label_rejected_lines where has_day").fetchone()[0]
+    conn.execute("alter table _label_rejected_lines drop column _row_id")
+    conn.execute("alter table _label_rejected_lines drop column has_day")
+    return orphans

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from orchestration.http import ApiConfig, ApiSource
-from orchestration.sources.provider_api import iter_pages
+from orchestration.sources.provider_api import iter_pages, malformed_result, record_origin
 
 OPENAI_API = ApiSource(
     name="OpenAI organization API",
@@ -28,6 +28,20 @@ COST_GROUP_BY = ("project_id", "line_item")
 def unix_seconds(day: date) -> int:
     """Midnight UTC of `day` as Unix seconds: buckets start where start_time says, so it must be day-aligned."""
     return int(datetime.combine(day, time(), tzinfo=UTC).timestamp())
+
+
+def bucket_day(start: Any) -> date | None:
+    """The UTC day a bucket's `start_time` (Unix seconds) falls on; None when it is missing or not a time.
+
+    A record without a day is quarantined by `load_records`, and a `start_time` that is not an
+    integer is named by the typed-candidates SQL: one bad bucket never fails the run.
+    """
+    if start is None or isinstance(start, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(int(start), UTC).date()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 class OpenAIClient:
@@ -51,17 +65,38 @@ class OpenAIClient:
             ("limit", MAX_BUCKETS_PER_PAGE),
             *(("group_by", name) for name in group_by),
         ]
-        for page in iter_pages(self.session, self.config, self.prefix + path, params, self._headers()):
-            for bucket in page["data"]:
+        pages = iter_pages(self.session, self.config, self.prefix + path, params, self._headers())
+        for page_number, page in enumerate(pages, start=1):
+            for bucket_number, bucket in enumerate(page["data"], start=1):
+                origin = record_origin(self.prefix + path, page_number, bucket_number)
+                if not isinstance(bucket, dict):
+                    yield malformed_result(bucket, "bucket", origin, 0)
+                    continue
                 start = bucket.get("start_time")
-                day = datetime.fromtimestamp(int(start), UTC).date() if start is not None else None
-                for result in bucket.get("results") or []:
+                day = bucket_day(start)
+                results = bucket.get("results")
+                if results is not None and not isinstance(results, list):
+                    yield malformed_result(bucket, "results", origin, 0)
+                    continue
+                for number, result in enumerate(results or [], start=1):
+                    if not isinstance(result, dict):
+                        yield malformed_result(result, f"results[{number - 1}]", origin, number)
+                        continue
                     record = {k: v for k, v in result.items() if k != "object"}
                     amount = record.pop("amount", None)
                     if isinstance(amount, dict):  # costs: {"value": 0.12, "currency": "usd"}
                         record["amount_value"] = amount.get("value")
                         record["amount_currency"] = amount.get("currency")
-                    yield {**record, "start_time": start, "end_time": bucket.get("end_time"), "_partition_date": day}
+                    elif amount is not None:  # kept, so the typed-candidates SQL names it
+                        record["amount_value"] = amount
+                    yield {
+                        **record,
+                        "start_time": start,
+                        "end_time": bucket.get("end_time"),
+                        "_partition_date": day,
+                        "_source_file": origin,
+                        "_line_number": number,
+                    }
 
     def iter_usage(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         """Yield one record per (day bucket, model, project, API key, batch, service tier) of completions usage."""

@@ -1,0 +1,77 @@
+"""Labels of days no partition loads are quarantined once with the reason; those another partition loads are not."""
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.settings import get_settings
+from orchestration.sources.labels.load import load_labels
+
+HEADER = "run_id,outcome,labeled_at,reviewer,rework_minutes,escalated,retry_of_run_id\n"
+
+
+@pytest.fixture
+def conn(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+def quarantined(conn: duckdb.DuckDBPyConnection) -> dict[int, tuple[date, str]]:
+    rows = conn.execute(
+        "select _line_number, _partition_date, reason from raw.quarantine where entity = 'labels_reviews'"
+    ).fetchall()
+    assert len(rows) == len({row[0] for row in rows}), f"a line is quarantined twice: {rows}"
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def test_labels_no_partition_loads_are_quarantined_once_and_others_left_to_their_partition(
+    tmp_path: Path, conn: duckdb.DuckDBPyConnection
+) -> None:
+    # given a file exported on 11-20: the runs of partitions 11-19..11-23 read it (lookback 3),
+    # so it can load labels of 11-16..11-23 and of no other day
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_text(
+        HEADER
+        + "wr_1,success,2026-11-20T10:00:00Z,ana,,,\n"  # line 2: this window
+        + "wr_2,success,2026-11-17T10:00:00Z,ana,,,\n"  # line 3: this window's lookback
+        + "wr_3,success,2026-11-16T10:00:00Z,ana,,,\n"  # line 4: partition 11-19 loads it
+        + "wr_4,failure,2026-10-01T08:00:00Z,ana,,,\n"  # line 5: no partition loads it
+        + "wr_5,failure,2026-12-30T08:00:00Z,ana,,,\n"  # line 6: no partition loads it
+        + "wr_6,failure,,ana,,,\n"  # line 7: no day at all
+    )
+    start = get_settings().start_date
+    (labels / "undated.csv").write_text(
+        HEADER + f"wr_7,success,{start - timedelta(days=10)}T00:00:00Z,ana,,,\n"  # before every window
+    )
+
+    # when partition 11-20 runs (window 11-17..11-20)
+    report = load_labels(conn, labels, date(2026, 11, 17), date(2026, 11, 20), lookback_days=3)
+
+    # then the window's labels load, the three of no partition and the dayless one are quarantined
+    assert (report.received, report.loaded, report.quarantined) == (6, 2, 4)
+    assert report.extra["labels_of_other_days"] == 1  # wr_3, left to partition 11-19
+    assert report.extra["labels_no_partition_loads"] == 3
+    reasons = quarantined(conn)
+    assert set(reasons) == {5, 6, 7, 2}  # line 2 of the undated file
+    assert reasons[5] == (
+        date(2026, 11, 20),
+        "labeled_at 2026-10-01 08:00:00 is outside the days this file's partitions load (2026-11-16..2026-11-23)",
+    )
+    assert reasons[6][1].startswith("labeled_at 2026-12-30 08:00:00 is outside")
+    assert reasons[7] == (date(2026, 11, 20), "labeled_at: missing")
+    assert reasons[2][1].startswith(f"labeled_at {start - timedelta(days=10)} 00:00:00 is outside")
+
+    # when the neighbouring partitions read the same file, and 11-20 runs again
+    load_labels(conn, labels, date(2026, 11, 16), date(2026, 11, 19), lookback_days=3)
+    load_labels(conn, labels, date(2026, 11, 18), date(2026, 11, 21), lookback_days=3)
+    load_labels(conn, labels, date(2026, 11, 17), date(2026, 11, 20), lookback_days=3)
+
+    # then each label is loaded or quarantined exactly once
+    assert sorted(r[0] for r in conn.execute("select run_id from raw.labels_reviews").fetchall()) == [
+        "wr_1", "wr_2", "wr_3"
+    ]
+    assert len(quarantined(conn)) == 4

@@ -1,0 +1,131 @@
+"""Provider reports with bad buckets: each bad record is quarantined with its reason, never fatal, never lost."""
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from orchestration.http import ApiConfig
+from orchestration.sources.anthropic import assets as anthropic_assets
+from orchestration.sources.anthropic import client as anthropic_client
+from orchestration.sources.openai import assets as openai_assets
+from orchestration.sources.openai import client as openai_client
+from orchestration.sources.provider_api import load_records
+
+FIRST, LAST = date(2026, 11, 18), date(2026, 11, 20)
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    yield connection
+    connection.close()
+
+
+def serve_pages(monkeypatch: pytest.MonkeyPatch, module: Any, pages: list[dict[str, Any]]) -> None:
+    monkeypatch.setattr(module, "iter_pages", lambda *args, **kwargs: iter(pages))
+
+
+def quarantine(conn: duckdb.DuckDBPyConnection, entity: str) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "select _partition_date, _source_file, _line_number, reason, raw_record from raw.quarantine "
+        "where entity = ? order by _source_file, _line_number",
+        [entity],
+    ).fetchall()
+
+
+def anthropic_bucket(start: Any, results: Any) -> dict[str, Any]:
+    end = "2026-11-19T00:00:00Z" if start == "2026-11-18T00:00:00Z" else "2026-11-21T00:00:00Z"
+    return {"starting_at": start, "ending_at": end, "results": results}
+
+
+COST = {"currency": "USD", "amount": "1234.5", "workspace_id": None, "description": "Claude input",
+        "cost_type": "tokens", "model": "claude-sonnet-4-5", "token_type": "uncached_input_tokens"}
+
+
+def test_anthropic_bad_buckets_and_amounts_are_quarantined_naming_page_bucket_and_field(
+    monkeypatch: pytest.MonkeyPatch, conn: duckdb.DuckDBPyConnection
+) -> None:
+    # given: a good cost, a cost of "abc" cents, a bucket without starting_at, one with a bad one
+    pages = [
+        {"data": [anthropic_bucket("2026-11-18T00:00:00Z", [COST, {**COST, "amount": "abc"}])]},
+        {"data": [
+            {"ending_at": "2026-11-21T00:00:00Z", "results": [COST]},
+            anthropic_bucket("not-a-time", [COST]),
+            anthropic_bucket("2026-11-20T00:00:00Z", ["not an object"]),
+        ]},
+    ]
+    serve_pages(monkeypatch, anthropic_client, pages)
+    client = anthropic_client.AnthropicClient(
+        ApiConfig(source=anthropic_client.ANTHROPIC_API, base_url="http://fake", secret="s"), None
+    )
+
+    # when
+    records = list(client.iter_costs(FIRST, LAST))
+    report = load_records(conn, anthropic_assets.COSTS, records, FIRST, LAST)
+
+    # then: the good row loads, the four bad ones are quarantined, none is lost
+    assert (report.received, report.loaded, report.quarantined) == (5, 1, 4)
+    assert report.extra["records_outside_window"] == 0
+    rows = quarantine(conn, "anthropic_costs")
+    path = anthropic_client.COST_PATH
+    assert [(row[1], row[2]) for row in rows] == [
+        (f"{path} page 1 bucket 1", 2),
+        (f"{path} page 2 bucket 1", 1),
+        (f"{path} page 2 bucket 2", 1),
+        (f"{path} page 2 bucket 3", 1),
+    ]
+    reasons = [row[3] for row in rows]
+    assert reasons[0] == "amount: 'abc' is not a decimal number of cents"
+    assert reasons[1].startswith("_partition_date: no day")
+    assert "bucket_starting_at: not-a-time is not timestamp" in reasons[2]
+    assert reasons[3] == "results[0]: not a JSON object"
+    assert all(row[0] == LAST for row in rows[1:])  # no day: kept under the window's last day
+    assert '"abc"' in rows[0][4]
+
+    # and: pulling the window again replaces its quarantine rows, it does not add copies
+    load_records(conn, anthropic_assets.COSTS, records, FIRST, LAST)
+    assert len(quarantine(conn, "anthropic_costs")) == 4
+
+
+def openai_bucket(start: Any, results: list[Any]) -> dict[str, Any]:
+    end = start + 86_400 if isinstance(start, int) else 1_795_046_400
+    return {"object": "bucket", "start_time": start, "end_time": end, "results": results}
+
+
+USAGE = {"object": "organization.usage.completions.result", "input_tokens": 100, "output_tokens": 5,
+         "num_model_requests": 1, "model": "gpt-4.1", "project_id": "proj_a"}
+
+
+def test_openai_bad_start_times_are_quarantined_not_fatal(
+    monkeypatch: pytest.MonkeyPatch, conn: duckdb.DuckDBPyConnection
+) -> None:
+    # given: 2026-11-19 00:00 UTC is 1795046400
+    pages = [{"data": [
+        openai_bucket(1_795_046_400, [USAGE]),
+        openai_bucket("abc", [USAGE]),
+        openai_bucket(None, [USAGE]),
+        openai_bucket(1_795_046_400, [{**USAGE, "input_tokens": "many"}]),
+    ]}]
+    serve_pages(monkeypatch, openai_client, pages)
+    client = openai_client.OpenAIClient(
+        ApiConfig(source=openai_client.OPENAI_API, base_url="http://fake", secret="s"), None
+    )
+
+    # when
+    records = list(client.iter_usage(FIRST, LAST))
+    report = load_records(conn, openai_assets.USAGE, records, FIRST, LAST)
+
+    # then
+    assert (report.received, report.loaded, report.quarantined) == (4, 1, 3)
+    rows = quarantine(conn, "openai_usage")
+    path = "/v1" + openai_client.USAGE_PATH
+    assert [row[1] for row in rows] == [f"{path} page 1 bucket {n}" for n in (2, 3, 4)]
+    assert "start_time: abc is not bigint" in rows[0][3]
+    assert rows[0][3].startswith("_partition_date: no day")
+    assert rows[1][3].startswith("_partition_date: no day")
+    assert rows[2][3] == "input_tokens: many is not bigint"
+    assert rows[2][0] == date(2026, 11, 19)
