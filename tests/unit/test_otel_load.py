@@ -550,3 +550,22 @@ def test_a_span_older_than_the_lookback_is_quarantined_by_its_files_day(tmp_path
     assert (whole.received, whole.loaded, whole.quarantined) == (2, 1, 1)
     assert count(conn, "select count(*) from raw.quarantine") == 1
     assert conn.execute("select span_id from raw.otel_spans").fetchall() == [(f"{2:016x}",)]
+
+
+def test_spans_and_their_quarantine_are_stamped_in_utc_whatever_the_session_time_zone(tmp_path: Path, conn) -> None:
+    # given a session in New York time, one good span and one quarantined line
+    conn.execute("set TimeZone = 'America/New_York'")
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20" / "traces.jsonl", [traces_data([span(1)]), b"[1, 2, 3]"])
+
+    # when
+    load_traces(conn, traces, DAY, DAY)
+
+    # then both carry the UTC load time (New York's wall clock is 5 hours behind in November)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    stamps = [row[0] for row in conn.execute(
+        "select _extracted_at from raw.otel_spans union all "
+        "select _extracted_at from raw.quarantine where entity = 'otel_spans'"
+    ).fetchall()]
+    assert len(stamps) == 2
+    assert all(abs((stamp - now).total_seconds()) < 120 for stamp in stamps), (stamps, now)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.loading import LoadReport, PartitionWriter, RawTable, ensure_table, reason_family
+from orchestration.loading import (
+    EXTRACTED_AT_SQL,
+    LoadReport,
+    PartitionWriter,
+    RawTable,
+    ensure_table,
+    reason_family,
+)
 from orchestration.partitions import days_between
 from orchestration.sources.otel import parse
 from orchestration.sources.otel.client import TraceFile, discover_trace_files
@@ -178,13 +185,13 @@ def _publish_spans(conn: duckdb.DuckDBPyConnection, days: list[date], in_window:
         [SPANS.name],
     )
     conn.execute(
-        """
+        f"""
         insert into raw.quarantine
         select ?, ?, _partition_date, _source_file, _line_number,
-            _resource_index || '/' || _scope_index || '/' || _span_index, raw_record, reason, now()::timestamp
+            _resource_index || '/' || _scope_index || '/' || _span_index, raw_record, reason, {EXTRACTED_AT_SQL}
         from _otel_rejected_spans
         union all
-        select ?, ?, _partition_date, _source_file, _line_number, record_key, raw_record, reason, now()::timestamp
+        select ?, ?, _partition_date, _source_file, _line_number, record_key, raw_record, reason, {EXTRACTED_AT_SQL}
         from _otel_rejected_lines
         """,
         [SPANS.source, SPANS.name] * 2,

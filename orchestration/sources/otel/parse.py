@@ -36,6 +36,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration import pandera_sql
+from orchestration.loading import EXTRACTED_AT_SQL
 from orchestration.sources.otel.schemas import (
     EVAL_EVENT_ROW_CHECKS_SQL,
     SPAN_COLUMNS,
@@ -528,7 +529,7 @@ def _insert_spans(
             typed.source_file,
             lines.line_number,
             coalesce(otlp_day(typed.start_time_unix_nano), $fallback_day::date),
-            now()::timestamp,
+            {EXTRACTED_AT_SQL},
             $chunk, typed.line_hash, lines.copies, typed.has_logs,
             typed.resource_index, typed.scope_index, typed.span_index,
             coalesce(typed.source_reason, {schema_reason})
