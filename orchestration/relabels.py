@@ -7,11 +7,11 @@ not rebuilt by the night that loads it: its outcome, its day's cost per successf
 everything downstream would keep the first verdict, and a nightly warehouse would disagree with a
 backfill of the same files.
 
-After a night's build, a run is stale when the label row that decided it (`label_fingerprint` in
-int_runs_rolled_up: the row's fields, file and line) is not the newest label row the warehouse holds
-for it, chosen the way the model chooses. Every run is compared, not only those a label of the night
-names: a recompute that did not happen (the warehouse locked, a failed run) is found again the next
-night instead of being lost. On 360 days of history (347,212 runs, 170,158 labels) this takes ~0.1 s.
+After a night's build, a run is stale when what its deciding label says (`label_fingerprint` in
+int_runs_rolled_up: the label's fields, not the file it came from, so a moved labels folder changes
+nothing) differs from the newest label the warehouse holds for it, chosen the way the model
+chooses. Every run is compared, not only those a label of the night names: a recompute that did not
+happen (the warehouse locked, a failed run) is found again the next night instead of being lost.
 
 The stale days, through the night's last day, are rebuilt by one run of the dbt models and what
 depends on them (`recompute` job): through the last day because trailing-history findings (cost
@@ -33,8 +33,7 @@ LABELS_RELATION = "raw.labels_reviews"
 # The fingerprint int_runs_rolled_up gives its deciding label, over the raw columns it is staged
 # from (stg_labels__reviews: `is_escalated` is `coalesce(escalated, false)`).
 LABEL_FINGERPRINT_SQL = (
-    "hash(run_id, outcome, labeled_at, reviewer, rework_minutes, coalesce(escalated, false), retry_of_run_id, "
-    "_source_file, _line_number)"
+    "hash(run_id, outcome, labeled_at, reviewer, rework_minutes, coalesce(escalated, false), retry_of_run_id)"
 )
 
 

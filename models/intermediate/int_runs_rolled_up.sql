@@ -175,11 +175,12 @@ latest_labels as (
 
     select
         labels.*,
-        -- which label row decided, and what it said: orchestration/relabels.py computes the same
-        -- fingerprint over raw.labels_reviews to find runs a later correction has made stale
+        -- what the deciding label says: orchestration/relabels.py computes the same fingerprint over
+        -- raw.labels_reviews to find runs a later correction has made stale (not where the label
+        -- was read from: the same labels read from a moved folder change nothing)
         hash(
             labels.run_id, labels.outcome, labels.labeled_at, labels.reviewer, labels.rework_minutes,
-            labels.is_escalated, labels.retry_of_run_id, labels._source_file, labels._line_number
+            labels.is_escalated, labels.retry_of_run_id
         ) as label_fingerprint
     from labels
     inner join span_rollup on labels.run_id = span_rollup.run_id

@@ -14,27 +14,26 @@ import duckdb
 import pytest
 
 from orchestration.relabels import stale_run_days
-from tests.integration.conftest import Warehouse, environment, run_job
+from tests.integration.conftest import Warehouse, run_job
 
 pytestmark = pytest.mark.integration
 
 STALE_DAY = date(2026, 11, 18)
 NIGHT = date(2026, 11, 22)
-# what the nightly writes again; everything else the run only reads
-WRITTEN = {"warehouse.duckdb", "marts.duckdb", "report.html", "dagster"}
+# what the nightly writes again, and the labels the test adds to; everything else the run only reads
+WRITTEN = {"warehouse.duckdb", "marts.duckdb", "report.html", "dagster", "labels"}
 
 
 def home_copy(warehouse: Warehouse, home: Path) -> Path:
-    """A home of its own: the session's inputs linked, its warehouse and snapshot copied.
+    """A home of its own: the session's inputs linked, its warehouse, snapshot and labels copied.
 
-    The run reads the session's labels folder by its own path (AGENTLEDGER_LABELS_DIR in the test):
-    a label's file path is part of which label row decided a run, and the same labels read through
-    another path would be other rows.
+    The labels are read from a new path: the same labels from a moved folder must change no run.
     """
     home.mkdir()
     for entry in warehouse.home.iterdir():
         if entry.name not in WRITTEN:
             (home / entry.name).symlink_to(entry)
+    shutil.copytree(warehouse.home / "labels", home / "labels")
     shutil.copy(warehouse.db_path, home / "warehouse.duckdb")
     if (warehouse.home / "marts.duckdb").exists():
         shutil.copy(warehouse.home / "marts.duckdb", home / "marts.duckdb")
@@ -67,17 +66,11 @@ def test_a_correction_after_the_lookback_recomputes_the_run_s_day(warehouse: War
     before = day_row(db_path, workflow)
 
     # when the lead reviewer's correction to failure arrives in 11-22's label file and 11-22 runs
-    labels_dir = warehouse.home / "labels"
-    correction = labels_dir / f"{NIGHT}.csv"  # in the session's labels folder: removed after the run
-    correction.write_text(
+    (home / "labels" / f"{NIGHT}.csv").write_text(
         "run_id,outcome,labeled_at,reviewer,rework_minutes,escalated,retry_of_run_id\n"
         f"{run_id},failure,{NIGHT}T08:30:00Z,lead.reviewer,30,false,\n"
     )
-    try:
-        with environment(AGENTLEDGER_LABELS_DIR=str(labels_dir)):
-            outcome = run_job(home, NIGHT, NIGHT)
-    finally:
-        correction.unlink()
+    outcome = run_job(home, NIGHT, NIGHT)
 
     # then the night succeeded and recomputed 11-18 for that one run
     assert outcome.success, outcome.failures

@@ -87,6 +87,14 @@ def test_a_tied_label_filed_later_wins_as_in_the_model(conn) -> None:
     assert stale_run_days(conn) == [(date(2026, 11, 14), 1)]
 
 
+def test_the_same_labels_read_from_a_moved_folder_or_another_file_change_nothing(conn) -> None:
+    # the labels folder moved (every path differs), and r14's label exported again in a later file
+    conn.execute("update raw.labels_reviews set _source_file = '/new/home/labels/' || _source_file")
+    insert_label(conn, ("r14", "success", "2026-11-15 09:00", "ana", None, False, None, "/z/2026-11-16.csv", 7))
+
+    assert stale_run_days(conn) == []
+
+
 def test_a_label_edited_in_place_or_deleted_makes_its_run_stale(conn) -> None:
     # a file exported again with r12's row changed in place, and r10b's only label gone
     conn.execute("update raw.labels_reviews set rework_minutes = 45 where run_id = 'r12'")
