@@ -138,18 +138,15 @@ def rfc3339_window(first: date, last: date) -> list[tuple[str, str]]:
     ]
 
 
-def rfc3339_bucket_records(
-    pages: Iterable[dict[str, Any]],
-    flatten: Callable[[dict[str, Any]], dict[str, Any]] = dict,
-    path: str = "report",
+def bucket_results(
+    pages: Iterable[dict[str, Any]], path: str, build: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 ) -> Iterator[dict[str, Any]]:
-    """One flat record per (bucket, result) of pages whose buckets run `starting_at` → `ending_at` (RFC 3339).
+    """One record per (bucket, result) of a usage or cost report's pages, built by `build(bucket, result)`.
 
-    Each record carries its bucket's bounds (naive UTC) and `_partition_date`, the bucket's UTC day,
-    plus where it came from (`_source_file` = path, page and bucket; `_line_number` = the result's
-    number in the bucket). Nothing here raises on one bad bucket: a bound that is not a timestamp is
-    kept as received, a bucket without a usable `starting_at` has no day (`load_records`
-    quarantines it), and a bucket or result that is not an object becomes a record to quarantine.
+    Each carries where it came from (`_source_file` = path, page and bucket; `_line_number` = the
+    result's number in the bucket). Nothing here raises on one bad bucket: a bucket, a `results` or
+    a result that is not what the API documents becomes a record to quarantine (`malformed_result`),
+    and the rest load.
     """
     for page_number, page in enumerate(pages, start=1):
         for bucket_number, bucket in enumerate(page["data"], start=1):
@@ -157,8 +154,6 @@ def rfc3339_bucket_records(
             if not isinstance(bucket, dict):
                 yield malformed_result(bucket, "bucket", origin, 0)
                 continue
-            starting_at = rfc3339_or_text(bucket.get("starting_at"))
-            ending_at = rfc3339_or_text(bucket.get("ending_at"))
             results = bucket.get("results")
             if results is not None and not isinstance(results, list):
                 yield malformed_result(bucket, "results", origin, 0)
@@ -167,14 +162,31 @@ def rfc3339_bucket_records(
                 if not isinstance(result, dict):
                     yield malformed_result(result, f"results[{number - 1}]", origin, number)
                     continue
-                yield {
-                    **flatten(result),
-                    "bucket_starting_at": starting_at,
-                    "bucket_ending_at": ending_at,
-                    "_partition_date": starting_at.date() if isinstance(starting_at, datetime) else None,
-                    "_source_file": origin,
-                    "_line_number": number,
-                }
+                yield {**build(bucket, result), "_source_file": origin, "_line_number": number}
+
+
+def rfc3339_bucket_records(
+    pages: Iterable[dict[str, Any]],
+    flatten: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+    path: str = "report",
+) -> Iterator[dict[str, Any]]:
+    """One flat record per (bucket, result) of pages whose buckets run `starting_at` → `ending_at` (RFC 3339).
+
+    Each record carries its bucket's bounds (naive UTC) and `_partition_date`, the bucket's UTC day,
+    plus where it came from (`bucket_results`). A bound that is not a timestamp is kept as
+    received, and a bucket without a usable `starting_at` has no day (`load_records` quarantines it).
+    """
+
+    def build(bucket: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+        starting_at = rfc3339_or_text(bucket.get("starting_at"))
+        return {
+            **flatten(result),
+            "bucket_starting_at": starting_at,
+            "bucket_ending_at": rfc3339_or_text(bucket.get("ending_at")),
+            "_partition_date": starting_at.date() if isinstance(starting_at, datetime) else None,
+        }
+
+    yield from bucket_results(pages, path, build)
 
 
 def _sql_type(declared: str) -> str:

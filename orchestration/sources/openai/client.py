@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from orchestration.http import ApiConfig, ApiSource
-from orchestration.sources.provider_api import iter_pages, malformed_result, record_origin
+from orchestration.sources.provider_api import bucket_results, iter_pages
 
 OPENAI_API = ApiSource(
     name="OpenAI organization API",
@@ -44,6 +44,19 @@ def bucket_day(start: Any) -> date | None:
         return None
 
 
+def _bucket_record(bucket: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """One result of a day bucket as a flat record; a value of the wrong type is kept for the SQL to name."""
+    record = {k: v for k, v in result.items() if k != "object"}
+    amount = record.pop("amount", None)
+    if isinstance(amount, dict):  # costs: {"value": 0.12, "currency": "usd"}
+        record["amount_value"] = amount.get("value")
+        record["amount_currency"] = amount.get("currency")
+    elif amount is not None:  # kept, so the typed-candidates SQL names it
+        record["amount_value"] = amount
+    start = bucket.get("start_time")
+    return {**record, "start_time": start, "end_time": bucket.get("end_time"), "_partition_date": bucket_day(start)}
+
+
 class OpenAIClient:
     """Reads the organization's completions usage and its costs over a window of days."""
 
@@ -66,37 +79,7 @@ class OpenAIClient:
             *(("group_by", name) for name in group_by),
         ]
         pages = iter_pages(self.session, self.config, self.prefix + path, params, self._headers())
-        for page_number, page in enumerate(pages, start=1):
-            for bucket_number, bucket in enumerate(page["data"], start=1):
-                origin = record_origin(self.prefix + path, page_number, bucket_number)
-                if not isinstance(bucket, dict):
-                    yield malformed_result(bucket, "bucket", origin, 0)
-                    continue
-                start = bucket.get("start_time")
-                day = bucket_day(start)
-                results = bucket.get("results")
-                if results is not None and not isinstance(results, list):
-                    yield malformed_result(bucket, "results", origin, 0)
-                    continue
-                for number, result in enumerate(results or [], start=1):
-                    if not isinstance(result, dict):
-                        yield malformed_result(result, f"results[{number - 1}]", origin, number)
-                        continue
-                    record = {k: v for k, v in result.items() if k != "object"}
-                    amount = record.pop("amount", None)
-                    if isinstance(amount, dict):  # costs: {"value": 0.12, "currency": "usd"}
-                        record["amount_value"] = amount.get("value")
-                        record["amount_currency"] = amount.get("currency")
-                    elif amount is not None:  # kept, so the typed-candidates SQL names it
-                        record["amount_value"] = amount
-                    yield {
-                        **record,
-                        "start_time": start,
-                        "end_time": bucket.get("end_time"),
-                        "_partition_date": day,
-                        "_source_file": origin,
-                        "_line_number": number,
-                    }
+        yield from bucket_results(pages, self.prefix + path, _bucket_record)
 
     def iter_usage(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         """Yield one record per (day bucket, model, project, API key, batch, service tier) of completions usage."""
