@@ -1,5 +1,6 @@
 """The trace loader on real OTLP/JSON files: what is loaded, what is quarantined, and why."""
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -501,20 +502,112 @@ def test_quarantined_spans_records_and_lines_keep_no_content_unless_kept(tmp_pat
     assert all("secret" in raw[line] for line in (1, 2, 3, 4))
 
 
-def test_a_line_that_is_not_utf8_fails_the_load_naming_file_and_line_not_the_content(tmp_path: Path, conn) -> None:
-    # given a good line, then a line with a byte that is not UTF-8 inside a prompt
+def not_utf8(document: dict) -> bytes:
+    """A TracesData line whose prompt text, "secret", is followed by a byte that is not UTF-8 (0xff)."""
+    return json.dumps(document).encode().replace(b"secret", b"secret\xff")
+
+
+def test_lines_that_are_not_utf8_are_quarantined_and_every_other_line_keeps_its_number(
+    tmp_path: Path, conn
+) -> None:
+    # given the 20th's file: a span, two lines that are not UTF-8 (prompt text in them), a blank
+    # line, a span with a duplicated attribute key (read again for the quarantine by its line
+    # number), an evaluation log record (read again by its line number too); and the 21st's
+    # gzipped file, read for the 20th's late spans, with a line that is not UTF-8 before one
     traces = tmp_path / "traces"
-    bad = json.dumps(traces_data([span(2, attributes={"gen_ai.input.messages": "secret \udcff"})]))
+    prompt = {"gen_ai.input.messages": "secret"}
+    bad_line = not_utf8(traces_data([span(2, attributes=prompt)]))
+    duplicated = traces_data([span(5)])
+    duplicated["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"] *= 2
+    evaluation = logs_data(
+        [LogRecord(T0 + 9000, "gen_ai.evaluation.result", {"gen_ai.evaluation.name": "relevance"}, trace_id="a" * 32)]
+    )
     write_lines(
         traces / "2026-11-20.jsonl",
-        [traces_data([span(1)]), bad.replace("\\udcff", "\xff").encode("latin-1")],
+        [traces_data([span(1)]), bad_line, not_utf8(traces_data([span(3, attributes=prompt)])), b"", duplicated,
+         evaluation],
     )
+    write_lines(traces / "2026-11-21.jsonl.gz", [not_utf8(traces_data([span(7, attributes=prompt)])),
+                                                 traces_data([span(8)])])
+
+    # when
+    messages: list[str] = []
+    spans, evaluations = load_traces(conn, traces, DAY, DAY, progress=messages.append)
+
+    # then the spans of the other lines load, the 20th's two lines are quarantined under their own
+    # file and line (the 21st's file's belongs to the 21st), and the counts add up
+    assert (spans.received, spans.loaded, spans.quarantined) == (5, 2, 3)
+    assert spans.extra["lines_not_utf8"] == 3
+    assert evaluations.loaded == 1
+    loaded = "select count(*) from raw.otel_spans where span_id in ('0000000000000001', '0000000000000008')"
+    assert count(conn, loaded) == 2
+    quarantined = """
+        select regexp_extract(_source_file, '[^/]+$'), _partition_date, _line_number, reason, raw_record
+        from raw.quarantine where entity = 'otel_spans' order by 1, 3
+    """
+    rows = conn.execute(quarantined).fetchall()
+    assert [(file, line) for file, _, line, _, _ in rows] == [
+        ("2026-11-20.jsonl", 2), ("2026-11-20.jsonl", 3), ("2026-11-20.jsonl", 5),
+    ]
+    _, _, _, reason, raw = rows[0]
+    offset = bad_line.index(b"\xff")
+    assert reason == f"line is not valid UTF-8, as OTLP/JSON must be (first invalid byte at offset {offset})"
+    assert spans.reasons == {
+        "line is not valid UTF-8, as OTLP/JSON must be": 2, "duplicate attribute key in span attributes": 1,
+    }
+    assert json.loads(raw)["bytes"] == len(bad_line)
+    assert json.loads(raw)["sha256"] == hashlib.sha256(bad_line).hexdigest()
+    assert not any("secret" in str(row) for row in rows) and not any("secret" in m for m in messages)
+    # the span read again by its line number is the one on line 5, as received
+    assert rows[2][3].startswith("duplicate attribute key") and '"spanId":"0000000000000005"' in rows[2][4]
+    assert conn.execute("select _line_number from raw.otel_eval_events").fetchall() == [(6,)]
+    assert any("3 line(s) not UTF-8" in m for m in messages)
+
+    # when the 21st is loaded: its file's line is quarantined under the 21st
+    load_traces(conn, traces, DAY.replace(day=21), DAY.replace(day=21))
+    rows = conn.execute(quarantined).fetchall()
+    assert [(file, day.day, line) for file, day, line, _, _ in rows][-1] == ("2026-11-21.jsonl.gz", 21, 1)
+
+    # when the 20th is loaded again, keeping content: the same rows, now with the text
+    spans, _ = load_traces(conn, traces, DAY, DAY, keep_content=True)
+    assert (spans.received, spans.loaded, spans.quarantined) == (5, 2, 3)
+    raw = conn.execute(
+        "select raw_record from raw.quarantine where _line_number = 2 and _source_file like '%20.jsonl'"
+    ).fetchone()[0]
+    assert "secret\\xff" in raw
+    assert count(conn, "select count(*) from raw.quarantine where entity = 'otel_spans'") == 4
+
+
+def test_a_line_that_is_not_utf8_is_skipped_only_where_the_scan_found_it(tmp_path: Path, conn) -> None:
+    # given a file with a line that is not UTF-8 on line 2, and a load told it is on line 3
+    from orchestration.sources.otel import invalid_utf8, parse
+
+    path = tmp_path / "2026-11-20.jsonl"
+    write_lines(path, [traces_data([span(1)]), not_utf8(traces_data([span(2, attributes={"p": "secret"})])),
+                       traces_data([span(3)])])
+    parse.create_work_tables(conn, "_spans")
+    wrong = invalid_utf8.InvalidLine(path=path, line_number=3, size=1, sha256="", offset=0, text="")
+    invalid_utf8.quarantine_invalid_lines(conn, [wrong], {path: "2026-11-20"}, keep_content=False)
+
+    # when / then the read stops rather than lose line 2 or number the lines wrongly
+    with pytest.raises(ValueError, match=r"2026-11-20\.jsonl line 2: reading around lines that are not UTF-8, "
+                                         r"DuckDB skipped it as INVALID ENCODING") as error:
+        parse.number_lines(conn, [path], 1, "2026-11-20")
+    assert "secret" not in str(error.value)
+
+
+def test_the_scan_for_lines_that_are_not_utf8_stops_at_a_line_over_the_limit(tmp_path: Path) -> None:
+    # given a gzipped file with a line that is not UTF-8 and a line over the limit, which
+    # DuckDB, skipping unreadable lines, would skip without a word
+    from orchestration.sources.otel.invalid_utf8 import find_invalid_lines
+
+    path = tmp_path / "traces.jsonl.gz"
+    write_lines(path, [b'{"a": "\xff"}', b'{"b": "' + b"x" * 200 + b'"}'])
 
     # when / then
-    with pytest.raises(ValueError, match=r"2026-11-20\.jsonl line 2: the line is not valid UTF-8") as error:
-        load_traces(conn, traces, DAY, DAY)
-    assert "secret" not in str(error.value)
-    assert error.value.__cause__ is None and error.value.__suppress_context__
+    with pytest.raises(ValueError, match=r"traces\.jsonl\.gz line 2: a line of 209 bytes exceeds the 100-byte limit"):
+        find_invalid_lines([path], max_line_bytes=100)
+    assert [(line.line_number, line.offset) for line in find_invalid_lines([path], max_line_bytes=1000)] == [(1, 7)]
 
 
 def test_a_span_older_than_the_lookback_is_quarantined_by_its_files_day(tmp_path: Path, conn) -> None:

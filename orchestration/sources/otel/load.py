@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,7 @@ from orchestration.loading import (
     reason_family,
 )
 from orchestration.partitions import days_between
-from orchestration.sources.otel import parse
+from orchestration.sources.otel import invalid_utf8, parse
 from orchestration.sources.otel.client import TraceFile, discover_trace_files
 from orchestration.sources.otel.schemas import (
     EVAL_EVENT_COLUMNS,
@@ -71,12 +72,55 @@ def load_traces(
     no load of its own day: it is quarantined under the file's day, whichever window is run, so a
     re-run replaces it like the day's other quarantine rows.
 
+    A line that is not valid UTF-8 stops DuckDB's reader and aborts the transaction: the load is
+    then rolled back, the files of that chunk and the later ones are scanned for such lines
+    (`invalid_utf8`), and the load runs once more, skipping and quarantining them.
+
     Returns:
         The span report and the evaluation-event report (received, loaded, quarantined, reasons).
     """
     files = discover_trace_files(traces_dir, first, last, lookback_days)
     chunks = chunk_by_day(files, last)
     progress(f"{len(files)} trace/log files for {first}..{last} in {len(chunks)} chunks")
+    load = partial(
+        _load, conn, files, chunks, first, last, keep_content=keep_content, lookback_days=lookback_days,
+        progress=progress,
+    )
+    try:
+        return load(invalid_lines=[])
+    except parse.InvalidUtf8Error as error:
+        later = [path for _, paths in chunks[error.chunk - 1 :] for path in paths]
+        progress(f"{error}; rolled back: scanning the {len(later)} files from that chunk on for such lines")
+        invalid_lines = invalid_utf8.find_invalid_lines(later, parse.MAX_LINE_BYTES, progress)
+        if not invalid_lines:
+            raise _cannot_skip(error) from None
+        progress(f"{len(invalid_lines)} line(s) not UTF-8: loading again, quarantining them")
+    try:
+        return load(invalid_lines=invalid_lines)
+    except parse.InvalidUtf8Error as error:
+        raise _cannot_skip(error) from None
+
+
+def _cannot_skip(error: parse.InvalidUtf8Error) -> ValueError:
+    """DuckDB stopped on a line the scan for lines that are not UTF-8 passed: stop, losing nothing."""
+    return ValueError(
+        f"{error}, but the scan for such lines found it valid, so it cannot be skipped safely; the whole load "
+        "stops so that no line is lost: repair or remove that line, or move the file aside, and load again"
+    )
+
+
+def _load(
+    conn: duckdb.DuckDBPyConnection,
+    files: list[TraceFile],
+    chunks: list[tuple[str, list[Path]]],
+    first: date,
+    last: date,
+    *,
+    keep_content: bool,
+    lookback_days: int,
+    progress: Callable[[str], None],
+    invalid_lines: list[invalid_utf8.InvalidLine],
+) -> tuple[LoadReport, LoadReport]:
     days = days_between(first, last)
     in_window = f"_partition_date between date '{first}' and date '{last}'"
     parse.create_macros(conn, keep_content=keep_content)
@@ -88,7 +132,9 @@ def load_traces(
     conn.execute("begin transaction")
     try:
         parse.create_work_tables(conn, SET_ASIDE)
-        lines = other_days = 0
+        day_of_file = {path: day for day, paths in chunks for path in paths}
+        invalid_utf8.quarantine_invalid_lines(conn, invalid_lines, day_of_file, keep_content)
+        lines, other_days = len(invalid_lines), 0
         dated = {trace_file.path for trace_file in files if trace_file.day is not None}
         for number, (day, paths) in enumerate(chunks, start=1):
             dated_paths = [path for path in paths if path in dated]
@@ -101,7 +147,10 @@ def load_traces(
                     other_days += _insert_lookback_spans(conn, paths, number, day, in_window, lookback_days)
             except duckdb.Error as error:
                 # DuckDB's message can quote a line, prompt text and all: never pass it on as it is
-                raise parse.clean_read_error(error, paths) from None
+                cleaned = parse.clean_read_error(error, paths)
+                if isinstance(cleaned, parse.InvalidUtf8Error):
+                    cleaned.chunk = number
+                raise cleaned from None
             if number % 10 == 0 or number == len(chunks):
                 progress(f"parsed {number}/{len(chunks)} chunks, {lines} lines")
         parse.number_duplicate_lines(conn, SET_ASIDE)
@@ -130,6 +179,7 @@ def load_traces(
             "files": len(files),
             "lines": lines,
             "duplicate_exports": duplicates,
+            "lines_not_utf8": len(invalid_lines),
             "keep_content": keep_content,
         }
     )

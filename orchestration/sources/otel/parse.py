@@ -37,6 +37,7 @@ import duckdb
 
 from orchestration import pandera_sql
 from orchestration.loading import EXTRACTED_AT_SQL
+from orchestration.sources.otel import invalid_utf8
 from orchestration.sources.otel.schemas import (
     EVAL_EVENT_ROW_CHECKS_SQL,
     SPAN_COLUMNS,
@@ -115,32 +116,67 @@ LOADING_EXTRA_COLUMNS: dict[str, str] = {
 }
 
 
-def reader(files_parameter: str) -> str:
+def reader(files_parameter: str, skip_invalid: bool = False) -> str:
     """`read_csv` of whole lines, one value per line, gzip detected per file.
 
-    The delimiter is the ASCII record separator, which valid JSON cannot contain unescaped.
+    The delimiter is the ASCII record separator, which valid JSON cannot contain unescaped. With
+    `skip_invalid`, lines DuckDB cannot read are skipped and recorded (`invalid_utf8`): only for
+    files known to hold lines that are not UTF-8, and checked after the read.
     """
+    skipping = f", {invalid_utf8.skipping_options()}" if skip_invalid else ""
     return f"""read_csv(
             {files_parameter}, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x1e', quote = '',
             escape = '', filename = true, auto_detect = false, strict_mode = false,
-            max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}, compression = 'auto'
+            max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES}, compression = 'auto'{skipping}
         )"""
 
 
-def numbered_lines(files_parameter: str) -> str:
+def _renumbered(numbered: str) -> str:
+    """SQL of `numbered`'s rows with each line number counting the invalid lines skipped before it.
+
+    The i-th skipped line of a file (line r) comes after r - i lines that were read, so a line read
+    as the p-th of its file is line p + (the largest i with r - i < p): an ASOF join on that.
+    """
+    return f"""(
+            with skipped as (
+                select source_file, line_number - row_number() over same_file as read_before,
+                    row_number() over same_file as skipped_before
+                from _otel_invalid_lines
+                window same_file as (partition by source_file order by line_number)
+            ),
+
+            thresholds as (
+                select source_file, read_before, max(skipped_before) as skipped_before
+                from skipped
+                group by all
+            )
+
+            select {numbered}.* replace ({numbered}.line_number + coalesce(thresholds.skipped_before, 0) as line_number)
+            from {numbered}
+            asof left join thresholds
+                on thresholds.source_file = {numbered}.source_file and {numbered}.line_number > thresholds.read_before
+        )"""
+
+
+def numbered_lines(files_parameter: str, skip_invalid: bool = False) -> str:
     """CTEs ending in `numbered(source_file, line, line_number)`: every line of the files, numbered per file.
 
     `row_number() over ()` keeps the reader's order (one file after another, each in order), and
     runs serially: for reading again the few files that hold a quarantined line, not for a load.
+    With `skip_invalid`, lines that are not UTF-8 are skipped but still counted.
     """
     return f"""lines as (
             select filename as source_file, line, row_number() over () as ordinal
-            from {reader(files_parameter)}
+            from {reader(files_parameter, skip_invalid)}
+        ),
+
+        read_numbered as (
+            select source_file, line, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
+            from lines
         ),
 
         numbered as (
-            select source_file, line, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
-            from lines
+            select * from {_renumbered("read_numbered") if skip_invalid else "read_numbered"}
         )"""
 
 
@@ -279,6 +315,8 @@ def create_work_tables(conn: duckdb.DuckDBPyConnection, target: str) -> None:
         """
     )
     conn.execute("create or replace temp sequence _otel_row_ids start 1")
+    # lines known not to be UTF-8 (`invalid_utf8`): skipped when read, each quarantined once
+    conn.execute("create or replace temp table _otel_invalid_lines (source_file varchar, line_number bigint)")
     conn.execute(
         """
         create or replace temp table _otel_eval_candidates (
@@ -297,6 +335,12 @@ def create_work_tables(conn: duckdb.DuckDBPyConnection, target: str) -> None:
         )
         """
     )
+
+
+class InvalidUtf8Error(ValueError):
+    """A trace file holds a line that is not valid UTF-8 (the load then finds and quarantines such lines)."""
+
+    chunk: int = 1  # the load's chunk whose read stopped on it (1 = the first)
 
 
 def clean_read_error(error: duckdb.Error, files: Sequence[Path]) -> Exception:
@@ -325,9 +369,8 @@ def clean_read_error(error: duckdb.Error, files: Sequence[Path]) -> Exception:
             "limit; export smaller batches (the Collector's batch processor send_batch_max_size)"
         )
     if "Invalid unicode" in message:
-        return ValueError(
-            f"{where}{at_line}: the line is not valid UTF-8 (OTLP/JSON must be); the whole load stops so that "
-            "no line is lost: repair or remove that line, or move the file aside, and load again"
+        return InvalidUtf8Error(
+            f"{where}{at_line}: the line is not valid UTF-8 (OTLP/JSON must be)"
         )
     first_line = message.splitlines()[0] if message else ""
     detail = (
@@ -343,8 +386,12 @@ def number_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], chunk: 
 
     Identical lines of one file (a Collector retry can write a batch twice) share a key: their
     numbers are kept in order in `line_numbers`. The chunk's lines go to `_otel_chunk_lines` (what
-    pass 2 joins) and are added to `_otel_lines` (the whole load's). Returns the lines read.
+    pass 2 joins) and are added to `_otel_lines` (the whole load's). Lines known not to be UTF-8
+    are skipped but keep their place in the numbering. Returns the lines read.
     """
+    skip_invalid = invalid_utf8.skips_invalid_lines(conn, [str(f) for f in files])
+    if skip_invalid:
+        invalid_utf8.clear_skipped(conn)
     conn.execute(
         f"""
         create or replace temp table _otel_chunk_lines as
@@ -354,12 +401,16 @@ def number_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], chunk: 
                 hash(line) as line_hash,
                 line is null or regexp_full_match(line, '\\s*') as is_blank,
                 row_number() over () as ordinal
-            from {reader('$files')}
+            from {reader('$files', skip_invalid)}
+        ),
+
+        read_numbered as (
+            select *, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
+            from numbered
         ),
 
         in_file as (
-            select *, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
-            from numbered
+            select * from {_renumbered("read_numbered") if skip_invalid else "read_numbered"}
         )
 
         select
@@ -371,6 +422,8 @@ def number_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], chunk: 
         """,
         {"files": [str(f) for f in files], "chunk": chunk, "fallback_day": fallback_day},
     )
+    if skip_invalid:
+        invalid_utf8.check_skipped(conn, [str(f) for f in files])
     _check_every_file_was_read(conn, files)
     conn.execute("insert into _otel_lines select * from _otel_chunk_lines")
     return conn.execute("select coalesce(sum(copies), 0) from _otel_chunk_lines").fetchone()[0]
@@ -383,6 +436,8 @@ def _check_every_file_was_read(conn: duckdb.DuckDBPyConnection, files: Sequence[
     than its buffer; a trace file must never vanish silently.
     """
     read = {row[0] for row in conn.execute("select distinct source_file from _otel_chunk_lines").fetchall()}
+    # a file whose every line is not UTF-8 gives no line either; the scan that found them checked its lengths
+    read |= {row[0] for row in conn.execute("select distinct source_file from _otel_invalid_lines").fetchall()}
     for path in files:
         if str(path) in read:
             continue
@@ -429,13 +484,18 @@ def insert_spans(
     schema_reason = pandera_sql.row_reason_sql(OtelSpanRaw, SPAN_ROW_CHECKS_SQL)
     declared = ", ".join(SPAN_COLUMNS)
     extras = ", ".join(LOADING_EXTRA_COLUMNS)
+    skip_invalid = invalid_utf8.skips_invalid_lines(conn, [str(f) for f in files])
+    if skip_invalid:
+        invalid_utf8.clear_skipped(conn)
     with _joins_as_written(conn):
-        _insert_spans(conn, target, files, chunk, fallback_day, schema_reason, f"{declared}, {extras}")
+        _insert_spans(conn, target, files, chunk, fallback_day, schema_reason, f"{declared}, {extras}", skip_invalid)
+    if skip_invalid:
+        invalid_utf8.check_skipped(conn, [str(f) for f in files])
 
 
 def _insert_spans(
     conn: duckdb.DuckDBPyConnection, target: str, files: Sequence[Path], chunk: int, fallback_day: str,
-    schema_reason: str, columns: str,
+    schema_reason: str, columns: str, skip_invalid: bool,
 ) -> None:
     conn.execute(
         f"""
@@ -450,7 +510,7 @@ def _insert_spans(
                 -- log records are read again with the few lines that hold them (a false hit only costs
                 -- that line a second read)
                 contains(line, '"resourceLogs"') as has_logs
-            from {reader('$files')}
+            from {reader('$files', skip_invalid)}
             -- blank lines are skipped (not trim(line) <> '': trim copies every line)
             where line is not null and not regexp_full_match(line, '\\s*')
         ),
@@ -688,10 +748,13 @@ def parse_spanless_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) 
     """
     if not files:
         return {"bad_lines": 0, "other_log_records": 0}
+    skip_invalid = invalid_utf8.skips_invalid_lines(conn, files)
+    if skip_invalid:
+        invalid_utf8.clear_skipped(conn)
     conn.execute(
         f"""
         create or replace temp table _otel_line_docs as
-        with {numbered_lines('$files')},
+        with {numbered_lines('$files', skip_invalid)},
 
         wanted as (
             select numbered.*, wanted.fallback_day, wanted.spanless
@@ -730,6 +793,8 @@ def parse_spanless_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) 
         """,
         {"files": list(files)},
     )
+    if skip_invalid:
+        invalid_utf8.check_skipped(conn, files)
     bad_lines = conn.execute(
         """
         insert into _otel_rejected_lines
@@ -888,12 +953,15 @@ def rejected_spans(conn: duckdb.DuckDBPyConnection, target: str, first: date, la
     ]
     if not affected:
         return
+    skip_invalid = invalid_utf8.skips_invalid_lines(conn, affected)
+    if skip_invalid:
+        invalid_utf8.clear_skipped(conn)
     conn.execute(
         f"""
         update _otel_rejected_spans r
         set raw_record = lines.raw_record
         from (
-            with {numbered_lines('$files')}
+            with {numbered_lines('$files', skip_invalid)}
 
             select
                 r._source_file, r._line_number, r._resource_index, r._scope_index, r._span_index,
@@ -911,3 +979,5 @@ def rejected_spans(conn: duckdb.DuckDBPyConnection, target: str, first: date, la
         """,
         {"files": affected},
     )
+    if skip_invalid:
+        invalid_utf8.check_skipped(conn, affected)
