@@ -203,6 +203,34 @@ def test_evaluations_arrive_as_log_records_and_span_events(tmp_path: Path, conn)
     assert evaluations.extra["other_log_records_ignored"] == 1
 
 
+
+def test_an_evaluation_older_than_its_files_lookback_is_kept_under_the_files_day(tmp_path: Path, conn) -> None:
+    # given evaluations of the 20th exported late: one in the 21st's file (within the 1-day
+    # lookback, so the load of the 20th reads it) and one in the 23rd's file (which no load of the
+    # 20th reads)
+    traces = tmp_path / "traces"
+
+    def evaluation(name: str) -> dict:
+        attributes = {"gen_ai.evaluation.name": name, "gen_ai.evaluation.score.label": "pass"}
+        return logs_data([LogRecord(T0, "gen_ai.evaluation.result", attributes, trace_id="a" * 32)])
+
+    write_lines(traces / "2026-11-21" / "logs.jsonl", [evaluation("within_lookback")])
+    write_lines(traces / "2026-11-23" / "logs.jsonl", [evaluation("days_late")])
+
+    # when each day from the 20th to the 23rd is loaded, the 23rd twice
+    reports = {day: load_traces(conn, traces, date(2026, 11, day), date(2026, 11, day))[1] for day in (20, 21, 22, 23)}
+    load_traces(conn, traces, date(2026, 11, 23), date(2026, 11, 23))
+
+    # then each is loaded once: the late one under the 23rd, still made on the 20th
+    rows = conn.execute(
+        "select evaluation_name, _partition_date, make_timestamp(time_unix_nano // 1000)::date "
+        "from raw.otel_eval_events order by 1"
+    ).fetchall()
+    assert rows == [("days_late", date(2026, 11, 23), DAY), ("within_lookback", DAY, DAY)]
+    assert [reports[day].loaded for day in (20, 21, 22, 23)] == [1, 0, 0, 1]
+    assert reports[23].extra["evaluations_under_file_day"] == 1
+    assert count(conn, "select count(*) from raw.quarantine") == 0
+
 def test_a_missing_traces_folder_is_an_error_not_a_quiet_day(tmp_path: Path, conn) -> None:
     with pytest.raises(FileNotFoundError, match="AGENTLEDGER_TRACES_DIR"):
         load_traces(conn, tmp_path / "nowhere", DAY, DAY)

@@ -155,13 +155,20 @@ def _load(
                 progress(f"parsed {number}/{len(chunks)} chunks, {lines} lines")
         parse.number_duplicate_lines(conn, SET_ASIDE)
         duplicates = parse.mark_duplicate_spans(conn, SET_ASIDE)
-        counts = parse.parse_spanless_lines(conn, parse.spanless_lines(conn, SET_ASIDE))
+        counts = parse.parse_spanless_lines(
+            conn, parse.spanless_lines(conn, SET_ASIDE), [str(path) for path in dated], lookback_days
+        )
         parse.stage_span_events(conn, SET_ASIDE, first, last)
         parse.rejected_spans(conn, SET_ASIDE, first, last)
         # lines that never became spans, once for the window (a lookback file's belong to its day)
         conn.execute(f"delete from _otel_rejected_lines where not ({in_window})")
         spans_report = _publish_spans(conn, days, in_window)
         spans_report.extra["spans_of_other_days"] += other_days
+        # evaluation records older than their file's lookback, kept under the file's day
+        late_evaluations = conn.execute(
+            "select count(*) from _otel_eval_candidates "
+            f"where {in_window} and _partition_date > otlp_day(time_unix_nano)"
+        ).fetchone()[0]
         evaluations = PartitionWriter(conn, EVAL_EVENTS, days)
         evaluations.clear()
         evaluations.write("_otel_eval_candidates")
@@ -185,6 +192,7 @@ def _load(
     )
     evaluations_report = evaluations.finish()
     evaluations_report.extra["other_log_records_ignored"] = counts["other_log_records"]
+    evaluations_report.extra["evaluations_under_file_day"] = late_evaluations
     return spans_report, evaluations_report
 
 

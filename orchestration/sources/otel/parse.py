@@ -741,8 +741,15 @@ def spanless_lines(conn: duckdb.DuckDBPyConnection, target: str) -> list[str]:
     return [row[0] for row in files]
 
 
-def parse_spanless_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) -> dict[str, int]:
+def parse_spanless_lines(
+    conn: duckdb.DuckDBPyConnection, files: Sequence[str], dated_files: Sequence[str], lookback_days: int
+) -> dict[str, int]:
     """Read the lines of `_otel_lines_to_parse` again: quarantine bad ones, keep evaluation log records.
+
+    An evaluation record belongs to the day it was made, except one in a dated file that it
+    precedes by more than `lookback_days`: no load of its own day reads that file, so it belongs to
+    the file's day (a re-run of that day replaces it). Unlike such a span, it is not quarantined:
+    dbt reads evaluations by when they were made, from a run's window on, whatever their partition.
 
     Returns counts: bad lines, other (non-evaluation) log records.
     """
@@ -869,11 +876,18 @@ def parse_spanless_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) 
 
         select
             nextval('_otel_row_ids'), trace_id, span_id, response_id, time_unix_nano, evaluation_name, origin,
-            attributes, source_file, line_number, coalesce(otlp_day(nanos), fallback_day), reason,
+            attributes, source_file, line_number,
+            -- a dated file's chunk day is its date
+            case when list_contains($dated, source_file) and otlp_day(nanos) < fallback_day - $lookback::integer
+                then fallback_day
+                else coalesce(otlp_day(nanos), fallback_day)
+            end,
+            reason,
             -- the record as received, for the quarantine only
             case when reason is not null then otlp_raw_record(to_json(record)::varchar) end
         from checked
-        """
+        """,
+        {"dated": list(dated_files), "lookback": lookback_days},
     )
     evaluations_after = conn.execute(
         "select count(*) from _otel_eval_candidates where origin = 'log_record'"
