@@ -11,7 +11,7 @@
 
     Outcome (DESIGN §4): the run's latest review label wins; else its latest decisive
     gen_ai.evaluation.result among the outcome evaluations (label pass/fail, else score against the
-    threshold); else `unlabeled`. Incremental: runs started in the window are recomputed from spans
+    threshold; macros/evaluation_outcomes.sql); else `unlabeled`. Incremental: runs started in the window are recomputed from spans
     and calls read one day wider, so a run crossing the window's start is rolled up whole; labels
     and evaluations are read from the window's start on, with no upper bound, because they arrive
     after the runs they judge.
@@ -40,12 +40,8 @@ calls as (
 evaluations as (
 
     select * from {{ ref('stg_otel__eval_events') }}
-    where
-        evaluation_name in (
-            {%- for name in var('outcome_evaluation_names') %}'{{ name | lower }}'{{ ", " if not loop.last }}{% endfor -%}
-        )
     {% if is_incremental() %}
-        and {{ in_window('evaluated_at', pad_days=1, upper=false) }}
+        where {{ in_window('evaluated_at', pad_days=1, upper=false) }}
     {% endif %}
 
 ),
@@ -105,69 +101,9 @@ call_rollup as (
 
 ),
 
-span_runs as (
-
-    select
-        trace_id,
-        span_id,
-        run_id
-    from spans
-
-),
-
-response_runs as (
-
-    select
-        response_id,
-        any_value(run_id) as run_id
-    from spans
-    where response_id is not null and is_llm_call
-    group by response_id
-
-),
-
-single_run_traces as (
-
-    select
-        trace_id,
-        any_value(run_id) as run_id
-    from spans
-    group by trace_id
-    having count(distinct run_id) = 1
-
-),
-
-evaluations_matched as (
-
-    select
-        coalesce(by_span.run_id, by_response.run_id, by_trace.run_id) as run_id,
-        evaluations.evaluated_at,
-        case
-            when evaluations.score_label in ('pass', 'passed', 'success', 'succeeded', 'correct', 'true')
-                then 'success'
-            when evaluations.score_label in ('fail', 'failed', 'failure', 'incorrect', 'false')
-                then 'failure'
-            when evaluations.score_value >= {{ var('outcome_score_threshold') }} then 'success'
-            when evaluations.score_value is not null then 'failure'
-        end as outcome
-    from evaluations
-    left join span_runs as by_span
-        on evaluations.trace_id = by_span.trace_id and evaluations.span_id = by_span.span_id
-    left join response_runs as by_response
-        on evaluations.response_id = by_response.response_id
-    left join single_run_traces as by_trace
-        on evaluations.trace_id = by_trace.trace_id
-
-),
-
 evaluation_outcomes as (
 
-    select
-        run_id,
-        arg_max(outcome, evaluated_at) as outcome
-    from evaluations_matched
-    where run_id is not null and outcome is not null
-    group by run_id
+    {{ evaluation_outcomes('spans', 'evaluations', 'span_rollup') }}
 
 ),
 
@@ -184,9 +120,11 @@ latest_labels as (
         ) as label_fingerprint
     from labels
     inner join span_rollup on labels.run_id = span_rollup.run_id
-    -- a label stamped days before its run is not one of its verdicts: left out whatever the window
-    -- (an incremental build reads labels from its window's start less the lookback and a day)
-    where labels.labeled_at >= cast(span_rollup.started_at as date) - interval {{ var('lookback_days') | int + 1 }} day
+    -- a label stamped more than a day before its run's day is not one of its verdicts: an
+    -- incremental build reads labels from its window's start less the lookback and a day, which for
+    -- a run in the lookback days is one day before it, so every build, whatever its window, leaves
+    -- such a label out (orchestration/relabels.py too)
+    where labels.labeled_at >= cast(span_rollup.started_at as date) - interval 1 day
     qualify row_number() over (
         partition by labels.run_id order by labels.labeled_at desc, labels._source_file desc, labels._line_number desc
     ) = 1
@@ -216,6 +154,7 @@ runs as (
         latest_labels.reviewer,
         latest_labels.labeled_at,
         latest_labels.label_fingerprint,
+        evaluation_outcomes.evaluated_at,
         coalesce(latest_labels.retry_of_run_id, span_rollup.retry_of_run_id) is not null as is_retry,
         coalesce(latest_labels.is_escalated, false) as is_escalated,
 

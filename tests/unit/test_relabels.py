@@ -15,6 +15,7 @@ LABELS = [
     ("r12", "failure", "2026-11-13 09:00", "ben", 30, True, None, "2026-11-13.csv", 2),
     ("r14", "success", "2026-11-15 09:00", "ana", None, False, None, "2026-11-15.csv", 2),
 ]
+EVALUATED_DDL = "create table intermediate.int_runs_evaluated (run_id varchar, evaluated_at timestamp, outcome varchar)"
 RUNS = [
     ("r10", "2026-11-10"), ("r10b", "2026-11-10"), ("r12", "2026-11-12"), ("r14", "2026-11-14"), ("r16", "2026-11-16"),
 ]
@@ -51,7 +52,12 @@ def conn() -> duckdb.DuckDBPyConnection:
     conn.execute("create schema intermediate")
     conn.execute("create schema raw")
     conn.execute(
-        "create table intermediate.int_runs_rolled_up (run_id varchar, run_date date, label_fingerprint ubigint)"
+        """
+        create table intermediate.int_runs_rolled_up (
+            run_id varchar, run_date date, label_fingerprint ubigint, outcome varchar, outcome_source varchar,
+            evaluated_at timestamp
+        )
+        """
     )
     conn.execute(
         """
@@ -62,7 +68,10 @@ def conn() -> duckdb.DuckDBPyConnection:
         """
     )
     for run_id, day in RUNS:
-        conn.execute("insert into intermediate.int_runs_rolled_up values (?, ?::date, null)", [run_id, day])
+        conn.execute(
+            "insert into intermediate.int_runs_rolled_up values (?, ?::date, null, 'unlabeled', null, null)",
+            [run_id, day],
+        )
     for row in LABELS:
         insert_label(conn, row)
     build_runs(conn)
@@ -111,11 +120,18 @@ def test_a_first_label_for_a_run_without_one_makes_it_stale(conn) -> None:
 
 
 def test_a_label_stamped_days_before_its_run_is_ignored_as_the_model_ignores_it(conn) -> None:
-    # more than the lookback and a day before the run: no build reads it, so it must not be a
-    # correction either (else the day would be recomputed every night)
+    # more than a day before the run's day: a build with the run in its lookback days does not read
+    # it, so no build counts it, and it must not be a correction either (else the day would be
+    # recomputed every night)
     insert_label(conn, ("r16", "failure", "2026-11-11 09:00", "ana", None, False, None, "2026-11-11.csv", 9))
+    insert_label(conn, ("r16", "failure", "2026-11-14 23:59", "ana", None, False, None, "2026-11-14.csv", 9))
 
     assert stale_run_days(conn) == []
+
+    # from the day before the run's day on, it counts
+    insert_label(conn, ("r16", "failure", "2026-11-15 00:00", "ana", None, False, None, "2026-11-15.csv", 9))
+
+    assert stale_run_days(conn) == [(date(2026, 11, 16), 1)]
 
 
 def test_once_the_days_are_rebuilt_nothing_is_stale(conn) -> None:
@@ -166,3 +182,76 @@ def test_the_sensor_requests_one_recompute_from_the_first_stale_day_through_the_
         # and a warehouse another process holds is a skipped check, not a failed sensor
         monkeypatch.setenv("AGENTLEDGER_DB", str(tmp_path / "not-a-warehouse" / "warehouse.duckdb"))
         assert isinstance(relabeled_runs_sensor(context), dg.SkipReason)
+
+
+@pytest.fixture
+def evaluated(conn) -> duckdb.DuckDBPyConnection:
+    """The warehouse with each run's latest decisive evaluation over all history (int_runs_evaluated).
+
+    r10b and r14 are decided by their labels; r16 by an evaluation; r12's evaluation is outvoted by
+    its label; r10 has none.
+    """
+    conn.execute(EVALUATED_DDL)
+    conn.execute(
+        "insert into intermediate.int_runs_evaluated values "
+        "('r16', '2026-11-16 12:00', 'success'), ('r12', '2026-11-12 12:00', 'success')"
+    )
+    conn.execute(
+        """
+        update intermediate.int_runs_rolled_up as runs
+        set evaluated_at = evaluated.evaluated_at,
+            outcome = case when runs.label_fingerprint is not null then 'success' else evaluated.outcome end,
+            outcome_source = case when runs.label_fingerprint is not null then 'label' else 'evaluation' end
+        from intermediate.int_runs_evaluated as evaluated
+        where runs.run_id = evaluated.run_id
+        """
+    )
+    conn.execute(
+        "update intermediate.int_runs_rolled_up set outcome_source = 'label', outcome = 'success' "
+        "where label_fingerprint is not null"
+    )
+    return conn
+
+
+def test_with_every_run_built_from_its_evaluations_nothing_is_stale(evaluated) -> None:
+    assert stale_run_days(evaluated) == []
+
+
+def test_a_later_evaluation_makes_a_run_no_label_decides_stale(evaluated) -> None:
+    # r16's evaluator ran again days later and failed it; r10's first evaluation arrives 9 days late
+    evaluated.execute(
+        "update intermediate.int_runs_evaluated set evaluated_at = '2026-11-22 08:00', outcome = 'failure' "
+        "where run_id = 'r16'"
+    )
+    evaluated.execute("insert into intermediate.int_runs_evaluated values ('r10', '2026-11-19 08:00', 'failure')")
+
+    assert stale_run_days(evaluated) == [(date(2026, 11, 16), 1)]
+
+    # r10 is decided by its label, so its late evaluation changes nothing; an unlabeled run's does
+    evaluated.execute("insert into intermediate.int_runs_evaluated values ('r10b', '2026-11-19 08:00', 'failure')")
+    evaluated.execute("delete from raw.labels_reviews where run_id = 'r10b'")
+    evaluated.execute(
+        "update intermediate.int_runs_rolled_up set label_fingerprint = null, outcome_source = null, "
+        "outcome = 'unlabeled' where run_id = 'r10b'"
+    )
+
+    assert stale_run_days(evaluated) == [(date(2026, 11, 10), 1), (date(2026, 11, 16), 1)]
+
+
+def test_an_evaluation_outvoted_by_a_label_changes_nothing(evaluated) -> None:
+    evaluated.execute(
+        "update intermediate.int_runs_evaluated set evaluated_at = '2026-11-25 08:00', outcome = 'failure' "
+        "where run_id = 'r12'"
+    )
+
+    assert stale_run_days(evaluated) == []
+
+
+def test_a_warehouse_whose_runs_have_no_evaluated_at_yet_checks_labels_only(conn) -> None:
+    conn.execute("alter table intermediate.int_runs_rolled_up drop column evaluated_at")
+    conn.execute(EVALUATED_DDL)
+    conn.execute("insert into intermediate.int_runs_evaluated values ('r16', '2026-11-16 12:00', 'success')")
+
+    assert stale_run_days(conn) == []
+    insert_label(conn, ("r12", "success", "2026-11-20 08:00", "lead", None, False, None, "2026-11-20.csv", 2))
+    assert stale_run_days(conn) == [(date(2026, 11, 12), 1)]
