@@ -16,8 +16,8 @@ happen (the warehouse locked, a failed run) is found again the next night instea
 Outcome evaluations can come late too (an evaluator run over last week's traces): a run no label
 decides is stale when its latest decisive evaluation, matched over all history by the same SQL the
 model uses (int_runs_evaluated, macros/evaluation_outcomes.sql), is not the one it stored
-(`evaluated_at`, and the outcome). That view scans the staged spans' ids: 0.4–0.6 s on the
-360-day benchmark history (4M spans), against ~0.06 s for the label comparison.
+(`evaluated_at`, and the outcome). That view scans the staged spans' ids: 0.9 s on the 360-day
+benchmark history (4M spans), 2.8 s on 10M spans, against ~0.1 s for the label comparison.
 
 The stale days, through the night's last day, are rebuilt by one run of the dbt models and what
 depends on them (`recompute` job): through the last day because trailing-history findings (cost
