@@ -4,6 +4,7 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 import duckdb
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from orchestration.demo.apis.hubspot import PRIMARY, UNLABELED, FakeHubSpot
 from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
-from orchestration.sources.hubspot.client import HubSpotClient, epoch_ms
+from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms
 from orchestration.sources.hubspot.load import sync_hubspot
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -35,37 +36,80 @@ def _client(server: FakeApiServer, **kwargs) -> HubSpotClient:
     return HubSpotClient("t0k", server.base_url, make_session(backoff_factor=0.01), **kwargs)
 
 
-def test_search_pages_with_after_until_the_last_page_has_no_paging() -> None:
-    # given 450 deals and the search page size of 200
+def gte_ms(body: dict) -> int:
+    """The instant a search body asks from (its hs_lastmodifieddate GTE filter)."""
+    (condition,) = body["filterGroups"][0]["filters"]
+    assert (condition["propertyName"], condition["operator"]) == ("hs_lastmodifieddate", "GTE")
+    return int(condition["value"])
+
+
+def test_each_page_is_a_new_search_from_the_last_instant_read() -> None:
+    # given 450 deals modified a minute apart and the search page size of 200
     with FakeApiServer() as server:
         _fake_with(450).register(server)
         # when
         deals = list(_client(server).iter_deals_modified_since(None))
-    # then three pages were read, the cursor moving 0 → 200 → 400, each deal once, in modification order
-    afters = [r.json()["after"] for r in server.requests_to(SEARCH)]
-    assert afters == ["0", "200", "400"]
-    assert [d["id"] for d in deals] == [str(1000 + i) for i in range(450)]
+    # then three searches, each from the last modification instant of the page before (that
+    # deal comes twice), and every deal arrived in modification order
+    bodies = [r.json() for r in server.requests_to(SEARCH)]
+    assert [(b["after"], gte_ms(b)) for b in bodies] == [
+        ("0", 0), ("0", epoch_ms(T0 + timedelta(minutes=199))), ("0", epoch_ms(T0 + timedelta(minutes=398))),
+    ]
+    assert [d["id"] for d in deals] == [str(1000 + i) for i in [*range(200), *range(199, 399), *range(398, 450)]]
     assert all(r.headers["authorization"] == "Bearer t0k" for r in server.requests_to(SEARCH))
 
 
-def test_search_restarts_from_the_last_seen_timestamp_before_the_10000_ceiling() -> None:
-    # given 10,450 deals modified a minute apart: more than one query may return
-    fake = _fake_with(10_450)
+def test_a_deal_edited_while_the_sync_pages_skips_no_other_deal() -> None:
+    # given 450 deals; while the sync reads, a user edits deal 1005 (already read) and deal 1300
+    fake = _fake_with(450)
+
+    def users_edit(search: int) -> None:
+        if search == 2:
+            fake.edit("1005", T0 + timedelta(days=30), amount="999.00")
+        if search == 3:
+            fake.edit("1300", T0 + timedelta(days=31), amount="5.00")
+
+    fake.before_search = users_edit
+    conn = duckdb.connect()
     with FakeApiServer() as server:
         fake.register(server)
-        # when
-        deals = list(_client(server).iter_deals_modified_since(None))
-    # then no request paged to the ceiling (HubSpot answers 400 there); a new search started from
-    # the last modification instant read, re-reading that one deal, and every deal arrived
+        # when the sync runs
+        sync_hubspot(conn, _client(server))
+    # then every deal is loaded, the edited ones as edited (an offset cursor skipped deal 1200:
+    # the edit moved deal 1005 to the end, and every later deal one place up)
+    rows = dict(conn.execute("select id, amount from raw.hubspot_deals").fetchall())
+    assert len(rows) == 450
+    assert (rows["1005"], rows["1300"], rows["1200"]) == (Decimal("999"), Decimal("5"), Decimal("100"))
+
+
+def test_deals_sharing_one_instant_are_paged_by_offset_within_it() -> None:
+    # given 450 deals modified at one instant, then one a minute later
+    fake = FakeHubSpot(token="t0k")
+    for i in range(450):
+        fake.add_deal(str(1000 + i), amount="1", closedate=T0, modified_at=T0)
+    fake.add_deal("2000", amount="1", closedate=T0, modified_at=T0 + timedelta(minutes=1))
+    with FakeApiServer() as server:
+        fake.register(server)
+        deals = list(_client(server).iter_deals_modified_since(T0))
+    # then the instant is paged by offset (no new search could get past it), and all arrive once
     bodies = [r.json() for r in server.requests_to(SEARCH)]
-    assert max(int(b["after"]) for b in bodies) == 9_800
-    restart = bodies[50]
-    assert restart["after"] == "0"
-    last_seen = T0 + timedelta(minutes=9_999)
-    assert restart["filterGroups"][0]["filters"][0] == {
-        "propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(int(last_seen.timestamp() * 1000)),
-    }
-    assert len(deals) == 10_451 and len({d["id"] for d in deals}) == 10_450
+    assert [(b["after"], gte_ms(b)) for b in bodies] == [
+        ("0", epoch_ms(T0)), ("200", epoch_ms(T0)), ("400", epoch_ms(T0)),
+    ]
+    assert sorted(d["id"] for d in deals) == sorted([str(1000 + i) for i in range(450)] + ["2000"])
+
+
+def test_more_deals_at_one_instant_than_the_search_ceiling_is_a_clear_error() -> None:
+    # given a portal whose search ceiling is 400 results, and 450 deals of one instant
+    fake = FakeHubSpot(token="t0k", search_result_limit=400)
+    for i in range(450):
+        fake.add_deal(str(1000 + i), amount="1", closedate=T0, modified_at=T0)
+    with FakeApiServer() as server:
+        fake.register(server)
+        # when / then: no request pages to the ceiling (HubSpot answers 400 there)
+        with pytest.raises(HubSpotError, match=r"more than 400 deals were modified at one instant"):
+            list(_client(server, search_result_limit=400).iter_deals_modified_since(None))
+        assert max(int(r.json()["after"]) for r in server.requests_to(SEARCH)) == 200
 
 
 def test_a_429_is_retried_after_the_time_retry_after_names() -> None:

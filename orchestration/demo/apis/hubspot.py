@@ -7,6 +7,7 @@ the last page has no `paging`, associations list a company once per association 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +62,10 @@ class FakeHubSpot:
         self.token = token
         self.search_result_limit = search_result_limit
         self.deals: dict[str, FakeDeal] = {}
+        # called with the search's number (1, 2, …) before it is answered: what users change in the
+        # portal while a sync pages through it
+        self.before_search: Callable[[int], None] = lambda number: None
+        self.searches = 0
 
     def add_deal(
         self,
@@ -122,6 +127,8 @@ class FakeHubSpot:
         return guarded
 
     def _search(self, request: FakeRequest) -> FakeResponse:
+        self.searches += 1
+        self.before_search(self.searches)
         body = request.json() or {}
         limit = min(int(body.get("limit", 10)), 200)
         after = int(body.get("after") or 0)

@@ -101,38 +101,40 @@ class HubSpotClient:
     def iter_deals_modified_since(self, since: datetime | None) -> Iterator[dict[str, Any]]:
         """Yield every deal whose `hs_lastmodifieddate` is at or after `since` (all deals when None).
 
-        Pages with `after` in ascending modification order. A query stops before the 10,000-result
-        ceiling and a new search starts from the last modification time seen, so any number of
-        deals can be read; deals sharing that instant come twice (callers keep one per id).
+        Each page is a new search from the last modification instant read, in ascending
+        modification order, not the next `after` offset of one search: a deal edited while the
+        sync runs moves to the end of the order, so every later deal's offset drops by one and an
+        offset cursor would skip one of them for good (the mark then passes it). Deals sharing that
+        instant come again (callers keep one per id). Only when a whole page shares the instant the
+        search started from does it page on by offset, within that instant, which no edit can join.
 
         Raises:
-            HubSpotError: more deals than the ceiling share one modification instant (no restart
-                could ever get past them), or HubSpot refused the token.
+            HubSpotError: more deals than the search's 10,000-result ceiling share one
+                modification instant (no search can page past them), or HubSpot refused the token.
         """
         since_ms = epoch_ms(since) if since is not None else 0
+        after = 0
         while True:
-            after = 0
+            page = self._request("POST", "/crm/v3/objects/deals/search", json=self._search_body(since_ms, after))
+            results = page.get("results", [])
             last_seen_ms: int | None = None
-            while True:
-                page = self._request("POST", "/crm/v3/objects/deals/search", json=self._search_body(since_ms, after))
-                results = page.get("results", [])
-                for deal in results:
-                    modified = (deal.get("properties") or {}).get("hs_lastmodifieddate")
-                    if modified:
-                        last_seen_ms = epoch_ms(parse_timestamp(modified))
-                    yield deal
-                next_after = ((page.get("paging") or {}).get("next") or {}).get("after")
-                if next_after is None:
-                    return
-                after = int(next_after)
-                if after + self._page_size > self._search_result_limit:
-                    break  # the next page would cross the ceiling: restart from the last instant seen
-            if last_seen_ms is None or last_seen_ms <= since_ms:
+            for deal in results:
+                modified = (deal.get("properties") or {}).get("hs_lastmodifieddate")
+                if modified:
+                    last_seen_ms = epoch_ms(parse_timestamp(modified))
+                yield deal
+            next_after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if next_after is None:
+                return
+            if last_seen_ms is not None and last_seen_ms > since_ms:
+                since_ms, after = last_seen_ms, 0
+                continue
+            after = int(next_after)
+            if after + self._page_size > self._search_result_limit:
                 raise HubSpotError(
                     f"more than {self._search_result_limit} deals were modified at one instant "
                     f"({since_ms} ms); the search API cannot page past them"
                 )
-            since_ms = last_seen_ms
 
     def iter_archived_deals(self) -> Iterator[dict[str, Any]]:
         """Yield every archived (deleted) deal; search cannot see them, the list endpoint can."""
