@@ -60,6 +60,7 @@ hubspot as (
         hubspot_deals.amount,
         hubspot_deals.currency,
         hubspot_deals.closed_at,
+        cast(hubspot_deals.closed_at as date) as closed_on,
         hubspot_deals.modified_at,
         greatest(
             hubspot_deals.modified_at,
@@ -86,6 +87,8 @@ salesforce as (
         amount,
         currency,
         closed_at,
+        -- the CloseDate itself: closed_at is the end of that day (the next midnight)
+        close_date as closed_on,
         modified_at,
         greatest(modified_at, _extracted_at) as changed_at,
         is_won,
@@ -119,9 +122,8 @@ rated as (
     left join fx_rates
         on
             unioned.currency = fx_rates.currency
-            and fx_rates.rate_date <= cast(unioned.closed_at as date)
-            and fx_rates.rate_date
-            >= cast(unioned.closed_at as date) - interval ({{ var('fx_max_rate_age_days') }}) day
+            and fx_rates.rate_date <= unioned.closed_on
+            and fx_rates.rate_date >= unioned.closed_on - interval ({{ var('fx_max_rate_age_days') }}) day
     qualify row_number() over (partition by unioned.crm_system, unioned.deal_id order by fx_rates.rate_date desc) = 1
 
 ),
@@ -167,6 +169,7 @@ final as (
 
         -- time
         closed_at,
+        closed_on,
         modified_at,
         changed_at,
 

@@ -56,6 +56,7 @@ eligible as (
         deals.crm_account_id,
         deals.amount_usd,
         deals.closed_at,
+        deals.closed_on,
 
         -- run
         runs.run_id,
@@ -107,7 +108,7 @@ final as (
 
         -- time
         closed_at,
-        cast(closed_at as date) as closed_date,
+        closed_on as closed_date,
         run_started_at,
         days_before_close,
 
