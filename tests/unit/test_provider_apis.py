@@ -210,24 +210,40 @@ def test_a_spend_limit_429_fails_at_once(provider: Provider, server: FakeApiServ
     assert "spending limit or quota" in str(failure.value) and provider.source.key_setting in str(failure.value)
 
 
+def stored_rows(db_path: Path, table: str) -> list[tuple[Any, ...]]:
+    """Every row of `table`, every column (`_extracted_at` included), in a stable order."""
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        return conn.execute(f"select * from {table} order by all").fetchall()
+
+
 def test_a_truncated_body_fails_the_partition_without_writing(
     provider: Provider, server: FakeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a warehouse holding a first pull of the window
     db_path = tmp_path / "warehouse.duckdb"
-    provider.fake_api().register(server)
+    api = provider.fake_api()
+    api.register(server)
     assert materialize(provider, server, db_path, monkeypatch).success
     before = totals(db_path, provider)
+    usage_before = stored_rows(db_path, provider.usage_table)
+    costs_before = stored_rows(db_path, provider.cost_table)
 
-    # when the next pull's cost report is cut off mid-body (the usage report was fine)
+    # when the provider now reports different usage (three times the figures), and the next pull's
+    # cost report is cut off mid-body: writing the usage before the costs were read would show
+    api.usage.by_day = {day: provider.usage(day, 3) for day in DAYS}
+    usage_requests = len(server.requests_to(provider.usage_path))
     server.inject(provider.cost_path, FakeResponse(200, b'{"data": [{"starting_at": "2026-11-18T00:00:00Z", "res'))
     result = materialize(provider, server, db_path, monkeypatch)
 
-    # then the partition failed, saying why, and neither table changed
+    # then the new usage was read, the partition failed saying why, and neither table changed at all:
+    # same rows, same values, same `_extracted_at`
+    assert len(server.requests_to(provider.usage_path)) > usage_requests
     assert not result.success
     failure = next(event for event in result.all_events if event.event_type_value == "STEP_FAILURE")
     assert "not JSON" in failure.event_specific_data.error.to_string()
     assert totals(db_path, provider) == before
+    assert stored_rows(db_path, provider.usage_table) == usage_before
+    assert stored_rows(db_path, provider.cost_table) == costs_before
 
 
 def test_a_restated_bucket_replaces_the_old_one_exactly(

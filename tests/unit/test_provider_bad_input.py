@@ -1,4 +1,9 @@
-"""Provider reports with bad buckets: each bad record is quarantined with its reason, never fatal, never lost."""
+"""Provider reports with bad buckets: each bad record is quarantined with its reason, never fatal, never lost.
+
+The malformed pages are served over a real socket by the local fake server (`FakeApiServer.inject`),
+so the real client runs end to end: the HTTP request, `get_json`'s Decimal parsing, the `data` /
+`has_more` / `next_page` paging, and the bucket flattening.
+"""
 
 from collections.abc import Iterator
 from datetime import date
@@ -8,7 +13,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.http import ApiConfig
+from orchestration.demo.server import FakeApiServer, FakeResponse
+from orchestration.http import ApiConfig, make_session
 from orchestration.sources.anthropic import assets as anthropic_assets
 from orchestration.sources.anthropic import client as anthropic_client
 from orchestration.sources.openai import assets as openai_assets
@@ -25,8 +31,25 @@ def conn(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     connection.close()
 
 
-def serve_pages(monkeypatch: pytest.MonkeyPatch, module: Any, pages: list[dict[str, Any]]) -> None:
-    monkeypatch.setattr(module, "iter_pages", lambda *args, **kwargs: iter(pages))
+@pytest.fixture
+def server() -> Iterator[FakeApiServer]:
+    with FakeApiServer() as running:
+        yield running
+
+
+def serve_pages(server: FakeApiServer, path: str, pages: list[dict[str, Any]]) -> None:
+    """Answer the next requests to `path` with `pages`, linked as the API links them (`has_more`, `next_page`)."""
+    linked = [
+        {**page, "has_more": number < len(pages), "next_page": f"page-{number + 1}" if number < len(pages) else None}
+        for number, page in enumerate(pages, start=1)
+    ]
+    server.inject(path, *(FakeResponse(200, page) for page in linked))
+
+
+def assert_pages_were_requested(server: FakeApiServer, path: str, count: int) -> None:
+    """The client asked for each page once, sending each `next_page` back as `page`."""
+    requests = server.requests_to(path)
+    assert [request.param("page") for request in requests] == [None, *(f"page-{n}" for n in range(2, count + 1))]
 
 
 def quarantine(conn: duckdb.DuckDBPyConnection, entity: str) -> list[tuple[Any, ...]]:
@@ -47,7 +70,7 @@ COST = {"currency": "USD", "amount": "1234.5", "workspace_id": None, "descriptio
 
 
 def test_anthropic_bad_buckets_and_amounts_are_quarantined_naming_page_bucket_and_field(
-    monkeypatch: pytest.MonkeyPatch, conn: duckdb.DuckDBPyConnection
+    server: FakeApiServer, conn: duckdb.DuckDBPyConnection
 ) -> None:
     # given: a good cost, a cost of "abc" cents, a bucket without starting_at, one with a bad one
     pages = [
@@ -58,16 +81,17 @@ def test_anthropic_bad_buckets_and_amounts_are_quarantined_naming_page_bucket_an
             anthropic_bucket("2026-11-20T00:00:00Z", ["not an object"]),
         ]},
     ]
-    serve_pages(monkeypatch, anthropic_client, pages)
+    serve_pages(server, anthropic_client.COST_PATH, pages)
     client = anthropic_client.AnthropicClient(
-        ApiConfig(source=anthropic_client.ANTHROPIC_API, base_url="http://fake", secret="s"), None
+        ApiConfig(source=anthropic_client.ANTHROPIC_API, base_url=server.base_url, secret="s"), make_session()
     )
 
     # when
     records = list(client.iter_costs(FIRST, LAST))
     report = load_records(conn, anthropic_assets.COSTS, records, FIRST, LAST)
 
-    # then: the good row loads, the four bad ones are quarantined, none is lost
+    # then: both pages were fetched, the good row loads, the four bad ones are quarantined, none is lost
+    assert_pages_were_requested(server, anthropic_client.COST_PATH, 2)
     assert (report.received, report.loaded, report.quarantined) == (5, 1, 4)
     assert report.extra["records_outside_window"] == 0
     rows = quarantine(conn, "anthropic_costs")
@@ -101,7 +125,7 @@ USAGE = {"object": "organization.usage.completions.result", "input_tokens": 100,
 
 
 def test_openai_bad_start_times_are_quarantined_not_fatal(
-    monkeypatch: pytest.MonkeyPatch, conn: duckdb.DuckDBPyConnection
+    server: FakeApiServer, conn: duckdb.DuckDBPyConnection
 ) -> None:
     # given: 2026-11-19 00:00 UTC is 1795046400
     pages = [{"data": [
@@ -110,9 +134,10 @@ def test_openai_bad_start_times_are_quarantined_not_fatal(
         openai_bucket(None, [USAGE]),
         openai_bucket(1_795_046_400, [{**USAGE, "input_tokens": "many"}]),
     ]}]
-    serve_pages(monkeypatch, openai_client, pages)
+    path = "/v1" + openai_client.USAGE_PATH
+    serve_pages(server, path, pages)
     client = openai_client.OpenAIClient(
-        ApiConfig(source=openai_client.OPENAI_API, base_url="http://fake", secret="s"), None
+        ApiConfig(source=openai_client.OPENAI_API, base_url=server.base_url, secret="s"), make_session()
     )
 
     # when
@@ -120,9 +145,9 @@ def test_openai_bad_start_times_are_quarantined_not_fatal(
     report = load_records(conn, openai_assets.USAGE, records, FIRST, LAST)
 
     # then
+    assert_pages_were_requested(server, path, 1)
     assert (report.received, report.loaded, report.quarantined) == (4, 1, 3)
     rows = quarantine(conn, "openai_usage")
-    path = "/v1" + openai_client.USAGE_PATH
     assert [row[1] for row in rows] == [f"{path} page 1 bucket {n}" for n in (2, 3, 4)]
     assert "start_time: abc is not bigint" in rows[0][3]
     assert rows[0][3].startswith("_partition_date: no day")
