@@ -1,17 +1,23 @@
 """HubSpot source against the fake HubSpot API on a local server: paging, the 10,000 ceiling, 429s, upserts."""
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from orchestration.demo.apis.hubspot import PRIMARY, UNLABELED, FakeHubSpot
 from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
+from orchestration.sources.hubspot.assets import hubspot_deals
 from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms
 from orchestration.sources.hubspot.load import sync_hubspot
 
@@ -209,3 +215,33 @@ def test_an_incremental_sync_on_a_non_utc_host_asks_from_the_stored_mark_in_utc(
     # then the second search starts five minutes before that mark, in UTC, not New York time
     since = server.requests_to(SEARCH)[1].json()["filterGroups"][0]["filters"][0]["value"]
     assert int(since) == epoch_ms(T0 + timedelta(minutes=2) - timedelta(minutes=5)) == 1_777_593_420_000
+
+
+def open_read_write_elsewhere(db_path: Path) -> str:
+    """Open the warehouse read-write from another process, as a BI tool or a CLI would: its error, or ''."""
+    code = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('select 1').fetchall()"
+    done = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True, timeout=60)
+    return "" if done.returncode == 0 else done.stderr.strip().splitlines()[-1]
+
+
+def test_the_warehouse_is_not_locked_while_the_asset_waits_on_hubspot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a warehouse file, and a portal that, before answering each search, has another process
+    # open that file read-write
+    db_path = tmp_path / "warehouse.duckdb"
+    fake = _fake_with(3)
+    errors: list[str] = []
+    fake.before_search = lambda search: errors.append(open_read_write_elsewhere(db_path))
+    with FakeApiServer() as server:
+        fake.register(server)
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "t0k")
+        monkeypatch.setenv("HUBSPOT_BASE_URL", server.base_url)
+        # when the asset syncs
+        result = dg.materialize([hubspot_deals], resources={"duckdb": DuckDBResource(database=str(db_path))})
+    # then the other process got in during the search (no lock was held), and the sync still wrote
+    assert errors == [""]
+    assert result.success
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw.hubspot_deals").fetchone()[0] == 3
+        assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 1, 0, 2)

@@ -1,16 +1,22 @@
 """Salesforce source against the fake Salesforce API on a local server: batches, +0000 times, deletions."""
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster_duckdb import DuckDBResource
 
 from orchestration.demo.apis.salesforce import FakeOpportunity, FakeSalesforce
 from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
+from orchestration.sources.salesforce.assets import salesforce_opportunities
 from orchestration.sources.salesforce.client import SalesforceClient, SalesforceError, soql_datetime
 from orchestration.sources.salesforce.load import sync_salesforce
 
@@ -172,3 +178,35 @@ def test_a_refused_token_is_a_clear_error_with_the_code_but_not_the_servers_text
     message = str(raised.value)
     assert "HTTP 401 (INVALID_SESSION_ID)" in message and "SALESFORCE_ACCESS_TOKEN" in message
     assert "s3cret" not in message and "Session expired" not in message
+
+
+def open_read_write_elsewhere(db_path: Path) -> str:
+    """Open the warehouse read-write from another process, as a BI tool or a CLI would: its error, or ''."""
+    code = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('select 1').fetchall()"
+    done = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True, timeout=60)
+    return "" if done.returncode == 0 else done.stderr.strip().splitlines()[-1]
+
+
+def test_the_warehouse_is_not_locked_while_the_asset_waits_on_salesforce(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a warehouse file, and an org that, before answering each query, has another process
+    # open that file read-write
+    db_path = tmp_path / "warehouse.duckdb"
+    fake = _org(3, batch_size=2)
+    errors: list[str] = []
+    fake.before_query = lambda query: errors.append(open_read_write_elsewhere(db_path))
+    with FakeApiServer() as server:
+        fake.register(server)
+        monkeypatch.setenv("SALESFORCE_INSTANCE_URL", server.base_url)
+        monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "sf-t0k")
+        # when the asset syncs
+        result = dg.materialize(
+            [salesforce_opportunities], resources={"duckdb": DuckDBResource(database=str(db_path))}
+        )
+    # then the other process got in during both queries (Organization, then queryAll), and the sync still wrote
+    assert errors == ["", ""]
+    assert result.success
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        assert conn.execute("select count(*) from raw.salesforce_opportunities").fetchone()[0] == 3
+        assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 15, 8, 32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -94,6 +95,10 @@ class FakeSalesforce:
         self.opportunities: dict[str, FakeOpportunity] = {}
         self._cursors: dict[str, list[dict[str, Any]]] = {}
         self._locator = itertools.count(1)
+        # called with the query's number (1, 2, …) before a `query` or `queryAll` (not a next
+        # batch) is answered: what happens elsewhere while a sync waits on the org
+        self.before_query: Callable[[int], None] = lambda number: None
+        self.queries = 0
 
     def add(self, opportunity: FakeOpportunity) -> None:
         """Store (or replace) an opportunity."""
@@ -124,6 +129,8 @@ class FakeSalesforce:
         return FakeResponse(200, {"name": "Opportunity", "fields": [{"name": name} for name in names]})
 
     def _query(self, request: FakeRequest, *, include_deleted: bool) -> FakeResponse:
+        self.queries += 1
+        self.before_query(self.queries)
         soql = unquote(request.param("q") or "").strip()
         match = SELECT.match(soql)
         if match is None:

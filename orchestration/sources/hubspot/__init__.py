@@ -1,8 +1,9 @@
 """HubSpot CRM deals and their company associations (CRM v3 search, v4 associations).
 
 Fetches: deals through `POST /crm/v3/objects/deals/search` filtered on `hs_lastmodifieddate` and
-sorted by it (each page a new search from the last instant read), the deals' companies through `POST /crm/v4/associations/deals/companies/batch/read`,
-and archived deals through `GET /crm/v3/objects/deals?archived=true` (search never returns them).
+sorted by it (each page a new search from the last instant read), the deals' companies through
+`POST /crm/v4/associations/deals/companies/batch/read`, and archived deals through
+`GET /crm/v3/objects/deals?archived=true` (search never returns them).
 Grain: `raw.hubspot_deals` one row per deal id (its latest version, archived ones flagged);
 `raw.hubspot_deal_companies` one row per deal with its de-duplicated company ids.
 Cursor: the largest `hs_lastmodifieddate` loaded, kept in `raw._sync_state`; each sync searches

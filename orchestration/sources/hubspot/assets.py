@@ -1,4 +1,9 @@
-"""Dagster assets of the HubSpot source: `raw/hubspot_deals` and `raw/hubspot_deal_companies`."""
+"""Dagster assets of the HubSpot source: `raw/hubspot_deals` and `raw/hubspot_deal_companies`.
+
+The warehouse is opened twice, briefly: to read the high-water mark, then to write what was
+fetched (and run the gates). No lock is held while waiting on HubSpot, so readers of the warehouse
+are not shut out for the length of a sync's requests and retries.
+"""
 
 import os
 
@@ -7,9 +12,9 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.checks import PanderaGate
 from orchestration.http import make_session
-from orchestration.loading import ensure_table
+from orchestration.loading import ensure_table, read_high_water_mark
 from orchestration.sources.hubspot.client import HubSpotClient
-from orchestration.sources.hubspot.load import DEAL_COMPANIES, DEALS, sync_hubspot
+from orchestration.sources.hubspot.load import DEAL_COMPANIES, DEALS, fetch_hubspot, write_hubspot
 from orchestration.sources.hubspot.schemas import HubSpotDealCompaniesRaw, HubSpotDealRaw
 
 DEALS_KEY = dg.AssetKey(["raw", "hubspot_deals"])
@@ -45,10 +50,14 @@ GATES = (deals_gate, deal_companies_gate)
     check_specs=[gate.spec for gate in GATES],
 )
 def hubspot_deals(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-    """Sync deals changed since the stored high-water mark; skipped when HUBSPOT_ACCESS_TOKEN is unset."""
+    """Sync deals changed since the stored high-water mark; skipped when HUBSPOT_ACCESS_TOKEN is unset.
+
+    The fetch runs with the warehouse closed; the write (upserts and the new mark, one transaction
+    for the deals) runs in a second, short connection.
+    """
     token = os.environ.get("HUBSPOT_ACCESS_TOKEN", "").strip()
-    with duckdb.get_connection() as conn:
-        if not token:
+    if not token:
+        with duckdb.get_connection() as conn:
             # dbt's staging models read these tables: they exist, empty, when the source is off.
             ensure_table(conn, DEALS)
             ensure_table(conn, DEAL_COMPANIES)
@@ -57,9 +66,13 @@ def hubspot_deals(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
             yield dg.MaterializeResult(asset_key=DEALS_KEY, metadata=skipped)
             yield dg.MaterializeResult(asset_key=DEAL_COMPANIES_KEY, metadata=skipped)
             yield from (gate.evaluate(conn, context.run.tags, context.log.error) for gate in GATES)
-            return
-        client = HubSpotClient(token, os.environ.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL, make_session())
-        sync = sync_hubspot(conn, client, progress=context.log.info)
+        return
+    client = HubSpotClient(token, os.environ.get("HUBSPOT_BASE_URL") or DEFAULT_BASE_URL, make_session())
+    with duckdb.get_connection() as conn:
+        stored_mark = read_high_water_mark(conn, DEALS)
+    changes = fetch_hubspot(client, stored_mark, progress=context.log.info)  # no warehouse connection open
+    with duckdb.get_connection() as conn:
+        sync = write_hubspot(conn, changes)
         gates = [gate.evaluate(conn, context.run.tags, context.log.error) for gate in GATES]
     deals_metadata = sync.deals.as_metadata()
     deals_metadata["high_water_mark"] = str(sync.high_water_mark)

@@ -1,4 +1,12 @@
-"""Sync HubSpot deals into `raw.hubspot_deals` and `raw.hubspot_deal_companies` (upsert by id)."""
+"""Sync HubSpot deals into `raw.hubspot_deals` and `raw.hubspot_deal_companies` (upsert by id).
+
+A sync is two steps so the warehouse is not locked while waiting on HubSpot (requests retry, and a
+429's `Retry-After` can be minutes): `fetch_hubspot` reads everything that changed since a given
+high-water mark over the network, with no warehouse connection, into memory (a CRM's changed deals
+are few); `write_hubspot` then validates, quarantines and upserts them and advances the mark in
+one transaction. The asset reads the mark and writes in two short connections around the fetch;
+`sync_hubspot` runs both steps on one connection.
+"""
 
 from __future__ import annotations
 
@@ -97,6 +105,16 @@ class HubSpotSync:
     high_water_mark: datetime | None
 
 
+@dataclass
+class HubSpotChanges:
+    """What one fetch read, held in memory until it is written: text records ready to stage."""
+
+    stored_mark: datetime | None  # the high-water mark the fetch started from
+    deals: list[dict[str, Any]]  # latest version of each deal, archived deals included
+    companies: list[dict[str, Any]]  # one per searched deal: its company ids, comma-separated
+    high_water_mark: datetime | None  # the latest modification time read by search (or `stored_mark`)
+
+
 def _deal_record(deal: dict[str, Any]) -> dict[str, Any]:
     properties = deal.get("properties") or {}
     return {
@@ -123,20 +141,20 @@ def _modified(record: dict[str, Any]) -> datetime | None:
         return None
 
 
-def sync_hubspot(
-    conn: duckdb.DuckDBPyConnection,
+def fetch_hubspot(
     client: HubSpotClient,
+    stored_mark: datetime | None,
     progress: Callable[[str], None] = lambda message: None,
-) -> HubSpotSync:
-    """Read what changed since the stored high-water mark and upsert it; list archived deals.
+) -> HubSpotChanges:
+    """Read what changed since `stored_mark` (less the overlap), archived deals and their companies.
 
-    Deals come back more than once (the overlap, a restarted search); the latest version of each
-    id is kept. The high-water mark moves to the latest modification time read by search.
+    Network only: no warehouse connection is needed or held. Deals come back more than once (the
+    overlap, a restarted search); the latest version of each id is kept. The high-water mark moves
+    to the latest modification time read by search.
     """
-    stored = read_high_water_mark(conn, DEALS)
-    since = stored - OVERLAP if stored is not None else None
+    since = stored_mark - OVERLAP if stored_mark is not None else None
     latest: dict[str, dict[str, Any]] = {}
-    high_water_mark = stored
+    high_water_mark = stored_mark
     for deal in client.iter_deals_modified_since(since):
         record = _deal_record(deal)
         modified = _modified(record)
@@ -165,14 +183,51 @@ def sync_hubspot(
         }
         for deal_id, entries in companies.items()
     ]
+    return HubSpotChanges(
+        stored_mark=stored_mark,
+        deals=list(latest.values()),
+        companies=company_records,
+        high_water_mark=high_water_mark,
+    )
 
+
+def write_hubspot(conn: duckdb.DuckDBPyConnection, changes: HubSpotChanges) -> HubSpotSync:
+    """Validate, quarantine and upsert fetched `changes`, advancing the high-water mark in the same transaction.
+
+    Records equal to the stored ones are left alone, so writing a fetch with no changes changes
+    nothing. The companies are written first: the deals' transaction, which moves the mark, is the
+    last step, so a failed write leaves the mark where it was and the next sync reads it all again.
+
+    Raises:
+        RuntimeError: Another sync moved the stored mark after this fetch read it (its versions
+            may be newer than the fetched ones); nothing is written, and the next run catches up.
+    """
+    stored = read_high_water_mark(conn, DEALS)
+    if stored != changes.stored_mark:
+        raise RuntimeError(
+            f"HubSpot: another sync moved the {DEALS.qualified} high-water mark from {changes.stored_mark} to "
+            f"{stored} while this one was fetching; nothing was written, run the sync again"
+        )
     conn.execute("set TimeZone = 'UTC'")
-    stage_text_records(conn, "_hubspot_deal_records", list(latest.values()), DEAL_FIELDS)
+    stage_text_records(conn, "_hubspot_deal_records", changes.deals, DEAL_FIELDS)
     conn.execute(TYPED_DEALS_SQL)
-    stage_text_records(conn, "_hubspot_company_records", company_records, COMPANY_FIELDS)
+    stage_text_records(conn, "_hubspot_company_records", changes.companies, COMPANY_FIELDS)
     conn.execute(TYPED_COMPANIES_SQL)
     company_report = upsert_records(conn, table=DEAL_COMPANIES, candidates="_hubspot_company_candidates", key="deal_id")
     deal_report = upsert_records(
-        conn, table=DEALS, candidates="_hubspot_deal_candidates", key="id", high_water_mark=high_water_mark
+        conn, table=DEALS, candidates="_hubspot_deal_candidates", key="id", high_water_mark=changes.high_water_mark
     )
-    return HubSpotSync(deals=deal_report, companies=company_report, high_water_mark=high_water_mark)
+    return HubSpotSync(deals=deal_report, companies=company_report, high_water_mark=changes.high_water_mark)
+
+
+def sync_hubspot(
+    conn: duckdb.DuckDBPyConnection,
+    client: HubSpotClient,
+    progress: Callable[[str], None] = lambda message: None,
+) -> HubSpotSync:
+    """Read what changed since the stored high-water mark and upsert it; list archived deals.
+
+    `fetch_hubspot` then `write_hubspot` on one connection, held open during the fetch: for tests
+    and scripts. The asset opens the warehouse only to read the mark and to write.
+    """
+    return write_hubspot(conn, fetch_hubspot(client, read_high_water_mark(conn, DEALS), progress))

@@ -1,8 +1,17 @@
-"""Sync Salesforce opportunities into `raw.salesforce_opportunities` (upsert by id)."""
+"""Sync Salesforce opportunities into `raw.salesforce_opportunities` (upsert by id).
+
+A sync is two steps so the warehouse is not locked while waiting on Salesforce (requests retry,
+and a `Retry-After` can be minutes): `fetch_salesforce` reads every opportunity changed since a
+given high-water mark over the network, with no warehouse connection, into memory (a CRM's
+changed opportunities are few); `write_salesforce` then validates, quarantines and upserts them
+and advances the mark in one transaction. The asset reads the mark and writes in two short
+connections around the fetch; `sync_salesforce` runs both steps on one connection.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,6 +73,15 @@ from typed
 """
 
 
+@dataclass
+class SalesforceChanges:
+    """What one fetch read, held in memory until it is written: text records ready to stage."""
+
+    stored_mark: datetime | None  # the high-water mark the fetch started from
+    records: list[dict[str, Any]]  # latest version of each opportunity, deleted ones included
+    high_water_mark: datetime | None  # the latest SystemModstamp read (or `stored_mark`)
+
+
 def _record(opportunity: dict[str, Any], org_currency: str | None) -> dict[str, Any]:
     return {
         "id": opportunity.get("Id"),
@@ -82,18 +100,21 @@ def _record(opportunity: dict[str, Any], org_currency: str | None) -> dict[str, 
     }
 
 
-def sync_salesforce(
-    conn: duckdb.DuckDBPyConnection,
+def fetch_salesforce(
     client: SalesforceClient,
+    stored_mark: datetime | None,
     progress: Callable[[str], None] = lambda message: None,
-) -> tuple[LoadReport, datetime | None]:
-    """Read opportunities changed since the stored high-water mark (deleted ones too) and upsert them."""
-    stored = read_high_water_mark(conn, OPPORTUNITIES)
-    since = stored - OVERLAP if stored is not None else None
+) -> SalesforceChanges:
+    """Read opportunities changed since `stored_mark` (less the overlap), deleted ones too.
+
+    Network only: no warehouse connection is needed or held. The high-water mark moves to the
+    latest `SystemModstamp` read.
+    """
+    since = stored_mark - OVERLAP if stored_mark is not None else None
     with_currency = "CurrencyIsoCode" in client.opportunity_fields()
     org_currency = client.default_currency()
     latest: dict[str, dict[str, Any]] = {}
-    high_water_mark = stored
+    high_water_mark = stored_mark
     for opportunity in client.iter_opportunities_modified_since(since, with_currency=with_currency):
         record = _record(opportunity, org_currency)
         latest[str(record["id"])] = record  # ordered by SystemModstamp: the last copy is the latest
@@ -106,10 +127,43 @@ def sync_salesforce(
         f"Salesforce: {len(latest)} opportunities modified since {since or 'the beginning'} "
         f"({'multi-currency' if with_currency else f'single currency {org_currency}'})"
     )
+    return SalesforceChanges(stored_mark=stored_mark, records=list(latest.values()), high_water_mark=high_water_mark)
+
+
+def write_salesforce(conn: duckdb.DuckDBPyConnection, changes: SalesforceChanges) -> tuple[LoadReport, datetime | None]:
+    """Validate, quarantine and upsert fetched `changes`, advancing the high-water mark in the same transaction.
+
+    Records equal to the stored ones are left alone, so writing a fetch with no changes changes
+    nothing; a failed write leaves the mark where it was.
+
+    Raises:
+        RuntimeError: Another sync moved the stored mark after this fetch read it (its versions
+            may be newer than the fetched ones); nothing is written, and the next run catches up.
+    """
+    stored = read_high_water_mark(conn, OPPORTUNITIES)
+    if stored != changes.stored_mark:
+        raise RuntimeError(
+            f"Salesforce: another sync moved the {OPPORTUNITIES.qualified} high-water mark from "
+            f"{changes.stored_mark} to {stored} while this one was fetching; nothing was written, run the sync again"
+        )
     conn.execute("set TimeZone = 'UTC'")
-    stage_text_records(conn, "_salesforce_records", list(latest.values()), FIELDS)
+    stage_text_records(conn, "_salesforce_records", changes.records, FIELDS)
     conn.execute(TYPED_SQL)
     report = upsert_records(
-        conn, table=OPPORTUNITIES, candidates="_salesforce_candidates", key="id", high_water_mark=high_water_mark
+        conn, table=OPPORTUNITIES, candidates="_salesforce_candidates", key="id",
+        high_water_mark=changes.high_water_mark,
     )
-    return report, high_water_mark
+    return report, changes.high_water_mark
+
+
+def sync_salesforce(
+    conn: duckdb.DuckDBPyConnection,
+    client: SalesforceClient,
+    progress: Callable[[str], None] = lambda message: None,
+) -> tuple[LoadReport, datetime | None]:
+    """Read opportunities changed since the stored high-water mark (deleted ones too) and upsert them.
+
+    `fetch_salesforce` then `write_salesforce` on one connection, held open during the fetch: for
+    tests and scripts. The asset opens the warehouse only to read the mark and to write.
+    """
+    return write_salesforce(conn, fetch_salesforce(client, read_high_water_mark(conn, OPPORTUNITIES), progress))
