@@ -35,6 +35,7 @@ class Settings:
     label_lookback_days: int
     trace_lookback_days: int
     provider_lookback_days: int = 7
+    focus_export_unit: str = "file"
 
     @property
     def snapshot_path(self) -> Path:
@@ -80,6 +81,9 @@ class Settings:
             trace_lookback_days=int(env.get("AGENTLEDGER_TRACE_LOOKBACK_DAYS", "1")),
             # Providers restate recent usage and cost buckets for a few days: re-pull a week every night.
             provider_lookback_days=int(env.get("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "7")),
+            # One FOCUS export is a file (a later file restates an earlier one) or a folder (its files
+            # are the parts of one export run).
+            focus_export_unit=env.get("AGENTLEDGER_FOCUS_EXPORT_UNIT", "file").strip().lower() or "file",
         )
 
     def export_for_dbt(self) -> None:

@@ -9,6 +9,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from orchestration.sources.focus.load import load_focus
 
@@ -112,3 +113,56 @@ def test_a_missing_folder_means_no_exports_configured(tmp_path: Path) -> None:
     db = duckdb.connect()
     assert load_focus(db, tmp_path / "absent", date(2026, 11, 20), date(2026, 11, 20)) is None
     assert db.execute("select count(*) from raw.focus_charges").fetchone() == (0,)
+
+
+def split_exports(folder: Path) -> None:
+    """Two runs of an export job that splits its output into numbered parts, one folder per run.
+
+    Run 1 (11-21): two parts, each with part of 11-20. Run 2 (11-22): two parts restating 11-20.
+    """
+    write_csv(folder / "run-1" / "focus-000000000000.csv", [row("2026-11-20", "1.00")], mtime=100_000)
+    write_csv(folder / "run-1" / "focus-000000000001.csv", [row("2026-11-20", "2.00")], mtime=100_003)
+    write_csv(folder / "run-2" / "focus-000000000000.csv", [row("2026-11-20", "1.50")], mtime=200_000)
+    write_csv(folder / "run-2" / "focus-000000000001.csv", [row("2026-11-20", "2.25")], mtime=200_002)
+
+
+def test_with_folders_as_exports_every_part_of_the_newest_run_loads(tmp_path: Path) -> None:
+    # given two runs of a split export, a folder each
+    folder = tmp_path / "billing"
+    split_exports(folder)
+    db = duckdb.connect()
+
+    # when the day is loaded with one export per folder
+    report = load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20), export_unit="folder")
+
+    # then both parts of the newer run load (2 + 1.50 + 2.25), the older run is superseded whole
+    assert loaded(db) == [(date(2026, 11, 20), Decimal("1.5000000000"), None, False),
+                          (date(2026, 11, 20), Decimal("2.2500000000"), None, False)]
+    assert (report.received, report.loaded, report.extra["superseded_rows"], report.extra["superseded_files"]) == (
+        2, 2, 2, 2
+    )
+    assert "likely_parts_of_one_export" not in report.extra
+
+
+def test_parts_of_one_export_read_as_files_are_reported_not_lost_silently(tmp_path: Path) -> None:
+    # given the same split export, read with the default (each file an export)
+    folder = tmp_path / "billing"
+    split_exports(folder)
+    db = duckdb.connect()
+    warnings: list[str] = []
+
+    # when
+    report = load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20), warn=warnings.append)
+
+    # then only the newest file's row loads, and the part written 2 s before it is named as one
+    # likely lost (the older run's parts, a day older, are plain superseded exports)
+    assert loaded(db) == [(date(2026, 11, 20), Decimal("2.2500000000"), None, False)]
+    part = str(folder / "run-2" / "focus-000000000000.csv")
+    assert report.extra["likely_parts_of_one_export"] == part
+    assert report.extra["superseded_files"] == 3
+    assert len(warnings) == 1 and part in warnings[0] and "AGENTLEDGER_FOCUS_EXPORT_UNIT=folder" in warnings[0]
+
+
+def test_an_unknown_export_unit_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="AGENTLEDGER_FOCUS_EXPORT_UNIT is 'run'; it must be one of file, folder"):
+        load_focus(duckdb.connect(), tmp_path, date(2026, 11, 20), date(2026, 11, 20), export_unit="run")

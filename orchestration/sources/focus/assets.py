@@ -29,15 +29,19 @@ focus_gate = PanderaGate(
     partitions_def=daily_partitions,
     backfill_policy=single_run,
     check_specs=[focus_gate.spec],
-    description="One row per FOCUS 1.2 charge row (the newest export's) whose charge period starts on the "
+    description="One row per FOCUS 1.2 charge row (the newest export's: a file, or a folder with "
+    "AGENTLEDGER_FOCUS_EXPORT_UNIT=folder) whose charge period starts on the "
     "partition's day or the lookback days before it, from CSV/Parquet files under AGENTLEDGER_FOCUS_DIR.",
 )
 def focus_charges(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    """Read every export, keep the newest file's rows per charge day, replace the window's days."""
+    """Read every export, keep the newest export's rows per charge day, replace the window's days."""
     settings = get_settings()
     first, last = fetch_window(context)
     with duckdb.get_connection() as conn:
-        report = load_focus(conn, settings.focus_dir, first, last, progress=context.log.info)
+        report = load_focus(
+            conn, settings.focus_dir, first, last, progress=context.log.info,
+            export_unit=settings.focus_export_unit, warn=context.log.warning,
+        )
         gate = focus_gate.evaluate(conn, context.run.tags, context.log.error)
     if report is None:
         context.log.info(

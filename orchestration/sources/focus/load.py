@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -104,8 +104,14 @@ def _read_files(conn: duckdb.DuckDBPyConnection, files: list[FocusFile]) -> None
     for index, f in enumerate(files):
         if not f.is_parquet:
             conn.execute(f"drop table if exists _focus_csv_{index}")
-    conn.execute("create or replace temp table _focus_files (filename varchar, file_rank integer)")
-    conn.executemany("insert into _focus_files values (?, ?)", [(str(f.path), f.rank) for f in files])
+    conn.execute(
+        "create or replace temp table _focus_files (filename varchar, file_rank integer, export_rank integer, "
+        "modified_ns bigint)"
+    )
+    conn.executemany(
+        "insert into _focus_files values (?, ?, ?, ?)",
+        [(str(f.path), f.rank, f.export_rank, f.modified_ns) for f in files],
+    )
 
 
 def _records_sql(present: list[str], fallback_day: date) -> str:
@@ -131,7 +137,7 @@ def _records_sql(present: list[str], fallback_day: date) -> str:
             r.filename as _source_file,
             {file_line}row_number() over (partition by r.filename order by r._read_id){file_line_end} as _line_number,
             coalesce({charge_day}, '{fallback_day}') as _partition_date,
-            f.file_rank
+            f.export_rank
         from _focus_read r
         join _focus_files f on f.filename = r.filename
     """
@@ -143,12 +149,20 @@ def load_focus(
     first: date,
     last: date,
     progress: Callable[[str], None] = lambda message: None,
+    export_unit: str = "file",
+    warn: Callable[[str], None] | None = None,
 ) -> LoadReport | None:
     """Replace charge days `first..last` (widened to the days recent corrections restate) from the exports.
 
+    For each (provider, billing account, billing period, charge day) the newest export wins: a file,
+    or with `export_unit` "folder" all the files of a folder. The rows of older exports are
+    superseded, counted, and each superseded file named; one written within
+    `PARTS_WRITTEN_WITHIN` of the file that supersedes it is reported as a likely part of the same
+    export (a split export read file by file loses all but one part).
+
     Returns None when `folder` does not exist (no FOCUS exports configured).
     """
-    files = discover_focus_files(folder)
+    files = discover_focus_files(folder, export_unit)
     if files is None:
         ensure_table(conn, FOCUS)
         return None
@@ -168,20 +182,24 @@ def load_focus(
     ).fetchone()[0]
     if corrected is not None and corrected < first:
         first = corrected
-    # Overlapping exports: the newest file holding a (provider, account, billing period, charge day) wins.
+    # Overlapping exports: the newest export holding a (provider, account, billing period, charge day) wins.
+    conn.execute(
+        """
+        create or replace temp table _focus_ranked as
+        select *, max(export_rank) over (
+            partition by provider_name, billing_account_id, billing_period_start, _partition_date
+        ) as winning_rank
+        from _focus_all
+        """
+    )
     conn.execute(
         """
         create or replace temp table _focus_records as
-        select row_number() over () as _row_id, * exclude (file_rank), to_json(a)::varchar as _raw_record
-        from _focus_all a
-        qualify file_rank = max(file_rank) over (
-            partition by provider_name, billing_account_id, billing_period_start, _partition_date
-        )
+        select row_number() over () as _row_id, * exclude (export_rank), to_json(a)::varchar as _raw_record
+        from (select * exclude (winning_rank) from _focus_ranked where export_rank = winning_rank) as a
         """
     )
-    superseded = conn.execute("select count(*) from _focus_all").fetchone()[0] - conn.execute(
-        "select count(*) from _focus_records"
-    ).fetchone()[0]
+    superseded, superseded_files, likely_parts = _superseded(conn, first, last)
     conn.execute(typed_candidates_sql(FOCUS, "_focus_records", "_focus_candidates"))
     # A line that is not a row has no charge day: it is kept under the window's last day (a later
     # run reading the file again replaces it, matched on file and line).
@@ -190,9 +208,63 @@ def load_focus(
         conn, table=FOCUS, candidates="_focus_candidates", partitions=days_between(first, last),
         rejected_lines="_focus_rejected_lines",
     )
-    report.extra.update({"files": len(files), "superseded_rows": superseded, "first_day": str(first)})
+    report.extra.update(
+        {
+            "files": len(files),
+            "export_unit": export_unit,
+            "superseded_rows": superseded,
+            "superseded_files": len(superseded_files),
+            "first_day": str(first),
+        }
+    )
+    if superseded_files:
+        report.extra["superseded_rows_by_file"] = "\n".join(
+            f"{rows} × {file}" for file, rows in list(superseded_files.items())[:10]
+        )
     progress(f"{len(files)} FOCUS files: {report.loaded} rows loaded for {first}..{last}, {superseded} superseded")
+    if likely_parts:
+        report.extra["likely_parts_of_one_export"] = "\n".join(likely_parts[:10])
+        (warn or progress)(
+            f"{len(likely_parts)} superseded FOCUS file(s) were written within "
+            f"{PARTS_WRITTEN_WITHIN.total_seconds() / 60:.0f} min of the export that superseded them, e.g. "
+            f"{likely_parts[0]}: if they are parts of that export, their rows are missing; put each export "
+            "in a folder of its own and set AGENTLEDGER_FOCUS_EXPORT_UNIT=folder"
+        )
     return report
+
+
+# A superseded file written this soon before the one that supersedes it is more likely a part of
+# the same export than an earlier export of its own (exports are hours or days apart).
+PARTS_WRITTEN_WITHIN = timedelta(minutes=10)
+
+
+def _superseded(
+    conn: duckdb.DuckDBPyConnection, first: date, last: date
+) -> tuple[int, dict[str, int], list[str]]:
+    """Rows superseded by a newer export, per file, and the files that look like parts of the winner.
+
+    Counted over the days the load replaces (`first..last`; the rows of other days are not written).
+    """
+    per_file = conn.execute(
+        """
+        select r._source_file, count(*) as rows,
+            bool_or(winner.modified_ns - f.modified_ns <= ?) as written_close_to_winner
+        from _focus_ranked r
+        join _focus_files f on f.filename = r._source_file
+        join (
+            select export_rank, max(modified_ns) as modified_ns from _focus_files group by export_rank
+        ) as winner on winner.export_rank = r.winning_rank
+        where r.export_rank < r.winning_rank and try_cast(r._partition_date as date) between ? and ?
+        group by r._source_file
+        order by r._source_file
+        """,
+        [PARTS_WRITTEN_WITHIN // timedelta(microseconds=1) * 1000, first, last],
+    ).fetchall()
+    return (
+        sum(rows for _, rows, _ in per_file),
+        {file: rows for file, rows, _ in per_file},
+        [file for file, _, close in per_file if close],
+    )
 
 
 def _empty_candidates(conn: duckdb.DuckDBPyConnection) -> str:
