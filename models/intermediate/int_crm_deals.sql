@@ -122,8 +122,8 @@ rated as (
     left join fx_rates
         on
             unioned.currency = fx_rates.currency
-            and fx_rates.rate_date <= unioned.closed_on
-            and fx_rates.rate_date >= unioned.closed_on - interval ({{ var('fx_max_rate_age_days') }}) day
+            and unioned.closed_on >= fx_rates.rate_date
+            and unioned.closed_on - interval ({{ var('fx_max_rate_age_days') }}) day <= fx_rates.rate_date
     qualify row_number() over (partition by unioned.crm_system, unioned.deal_id order by fx_rates.rate_date desc) = 1
 
 ),
