@@ -84,12 +84,15 @@ def test_deal_credit_never_exceeds_deal_amount_nor_account_revenue(compiled, run
         conn.execute(
             "create or replace table intermediate.int_crm_deals (deal_key varchar, crm_system varchar, "
             "deal_id varchar, crm_account_id varchar, amount_usd decimal(38, 10), closed_at timestamp, "
-            "modified_at timestamp, changed_at timestamp, is_won_revenue boolean)"
+            "closed_on date, modified_at timestamp, changed_at timestamp, is_won_revenue boolean)"
         )
         conn.executemany(
-            "insert into intermediate.int_crm_deals values (?, 'hubspot', ?, ?, ?, ?, ?, ?, ?)",
+            "insert into intermediate.int_crm_deals values (?, 'hubspot', ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (f"hubspot:d{i}", f"d{i}", crm, amount, *[START + timedelta(seconds=s)] * 3, won)
+                (
+                    f"hubspot:d{i}", f"d{i}", crm, amount, START + timedelta(seconds=s),
+                    (START + timedelta(seconds=s)).date(), *[START + timedelta(seconds=s)] * 2, won,
+                )
                 for i, (crm, s, amount, won) in enumerate(deals)
             ],
         )
