@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export AGENTLEDGER_HOME ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(AGENTLEDGER_HOME)/dagster
+# Dagster requires an absolute DAGSTER_HOME, even when AGENTLEDGER_HOME or DAGSTER_HOME is given relative
+override export DAGSTER_HOME := $(abspath $(DAGSTER_HOME))
 
 .DEFAULT_GOAL := help
 .PHONY: help install manifest demo test unit lint dev clean browser bi-venv report anomaly-acceptance bench bench-small

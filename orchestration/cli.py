@@ -155,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `agentledger` console script."""
+    try:
+        get_settings()  # an invalid setting stops every command, --help included, with its name
+    except ValueError as error:
+        print(f"agentledger: {error}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

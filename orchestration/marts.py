@@ -1,6 +1,9 @@
 """Blocking Pandera gates on the published marts (models in orchestration/schemas.py)."""
 
+from pathlib import Path
+
 import dagster as dg
+import yaml
 
 from orchestration.checks import pandera_gate
 from orchestration.schemas import (
@@ -17,10 +20,31 @@ from orchestration.schemas import (
     MartUnitEconomics,
     MartWorkflowRoi,
 )
-from orchestration.settings import get_settings
+from orchestration.settings import PROJECT_ROOT, get_settings
 
-# Incremental models rewrite the window plus dbt's `lookback_days` (3): the gate checks all of it.
-DBT_LOOKBACK_DAYS = 3
+
+def read_dbt_lookback_days(project_file: Path = PROJECT_ROOT / "dbt_project.yml") -> int:
+    """The `lookback_days` var of dbt in `project_file`: a whole number of days (0 or more).
+
+    Raises:
+        ValueError: The file cannot be read, or the var is missing or not a whole number.
+    """
+    try:
+        project = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"cannot read dbt's `lookback_days` var from {project_file}: {error}") from error
+    variables = project.get("vars") if isinstance(project, dict) else None
+    value = variables.get("lookback_days") if isinstance(variables, dict) else None
+    if value is None:
+        raise ValueError(f"{project_file} sets no `lookback_days` under `vars:` (days every nightly run recomputes)")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{project_file}: `lookback_days` is {value!r}, not a whole number of days (0 or more)")
+    return value
+
+
+# Incremental models rewrite the window plus dbt's `lookback_days`: the gate checks all of it, the
+# snapshot refreshes it, and alerts look back as far. Read once, from the var dbt itself uses.
+DBT_LOOKBACK_DAYS = read_dbt_lookback_days()
 
 # The facts whose rows belong to a day and change only when a run's window (plus a lookback) covers
 # it: gated over those days, and updated in the published snapshot from the first of them on.

@@ -13,10 +13,6 @@ import dagster as dg
 
 from orchestration.settings import get_settings
 
-daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=get_settings().start_date.isoformat(), timezone="UTC", end_offset=0
-)
-
 single_run = dg.BackfillPolicy.single_run()
 # Backfill policies are "beta" in Dagster 1.13; we depend on single-run backfills on purpose.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
@@ -27,6 +23,21 @@ PARTITION_TAG = "dagster/partition"
 # On a recompute run (late label corrections): the first day whose new findings may be alerted,
 # the night's own window (with dbt's lookback); the older days it rebuilds have been alerted on.
 ALERTS_FROM_TAG = "agentledger/alerts_from"
+
+
+def __getattr__(name: str) -> object:
+    """`daily_partitions`, built on first use from AGENTLEDGER_START_DATE.
+
+    Not at import: the CLI imports this module, and an invalid setting must reach it as an error
+    it reports (exit 2), not as a traceback while importing.
+    """
+    if name == "daily_partitions":
+        partitions = dg.DailyPartitionsDefinition(
+            start_date=get_settings().start_date.isoformat(), timezone="UTC", end_offset=0
+        )
+        globals()[name] = partitions  # built once: every asset shares the same definition
+        return partitions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def window_days(context: dg.AssetExecutionContext) -> tuple[date, date]:

@@ -463,7 +463,9 @@ def anomaly_table(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, str])
                {_ident(c, 'expected')} as expected, {_ident(c, 'explanation')} as explanation
         from {table}
         where {detected} >= (select max({detected}) from {table}) - interval {ANOMALY_DAYS} day
-        order by {detected} desc, severity desc, anomaly_type, workflow
+        order by {detected} desc,
+                 case {_ident(c, 'severity')} when 'high' then 0 when 'medium' then 1 else 2 end,
+                 anomaly_type, workflow
         limit {ANOMALY_ROWS}
         """
     )
@@ -482,7 +484,7 @@ def anomaly_table(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, str])
         f"<tbody>{body}</tbody></table></div>"
     )
     findings = "1 finding" if len(rows) == 1 else f"{len(rows)} findings"
-    note = f"{findings} from the last {ANOMALY_DAYS} days of detections, newest first."
+    note = f"{findings} from the last {ANOMALY_DAYS} days of detections, newest first, most severe first within a day."
     return Rendered(table_html=table_html, note=note)
 
 
@@ -721,12 +723,18 @@ def write_report(snapshot_path: Path, output_path: Path) -> ReportSummary:
 
     Raises:
         FileNotFoundError: There is no snapshot yet (no nightly run has published one).
+        ValueError: DuckDB cannot open the snapshot (not a DuckDB file, or held by a writer).
     """
     if not snapshot_path.exists():
         raise FileNotFoundError(
             f"no snapshot at {snapshot_path}: run `agentledger run` (or `agentledger demo`) to publish one first"
         )
-    with duckdb.connect(str(snapshot_path), read_only=True) as conn:
+    try:
+        conn = duckdb.connect(str(snapshot_path), read_only=True)
+    except duckdb.Error as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"cannot open the snapshot {snapshot_path} with DuckDB: {reason}") from error
+    with conn:
         page, results = render_report(conn)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(output_path.name + ".tmp")

@@ -91,8 +91,9 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     if last < first:
         raise ValueError(f"--end {last} is before --start {first}")
     settings.export_for_dbt()
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    # Dagster refuses a relative DAGSTER_HOME: resolve one against the working directory
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).expanduser().resolve()
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
     dagster_home.mkdir(parents=True, exist_ok=True)
     # an empty instance config means "store runs here", and spares every run Dagster's warning
     (dagster_home / "dagster.yaml").touch(exist_ok=True)

@@ -15,6 +15,33 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
+# dbt's default for AGENTLEDGER_BASELINES_FILE (models/staging/baselines/stg_baselines__engagements.sql)
+BASELINES_FILE_NAME = "baselines.csv"
+
+
+def _setting(env: Mapping[str, str], name: str, default: str) -> str:
+    """The value of `name`, or `default` when it is unset or blank."""
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def _date_setting(env: Mapping[str, str], name: str, default: str) -> date:
+    value = _setting(env, name, default)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"invalid setting {name}={value!r}: not a date (YYYY-MM-DD)") from None
+
+
+def _days_setting(env: Mapping[str, str], name: str, default: str) -> int:
+    value = _setting(env, name, default)
+    try:
+        days: int | None = int(value)
+    except ValueError:
+        days = None
+    if days is None or days < 0:
+        raise ValueError(f"invalid setting {name}={value!r}: not a whole number of days (0 or more)")
+    return days
 
 
 @dataclass(frozen=True)
@@ -30,6 +57,7 @@ class Settings:
     traces_dir: Path
     labels_dir: Path
     focus_dir: Path
+    baselines_file: Path
     keep_content: bool
     start_date: date
     label_lookback_days: int
@@ -59,7 +87,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read the settings table of DESIGN §2 from `environ` (default: the process environment)."""
+        """Read the settings table of DESIGN §2 from `environ` (default: the process environment).
+
+        Raises:
+            ValueError: A setting holds a value that cannot be used; the message names the variable
+                and its value.
+        """
         env = os.environ if environ is None else environ
         home = Path(env.get("AGENTLEDGER_HOME", "data")).expanduser().resolve()
 
@@ -73,23 +106,35 @@ class Settings:
             traces_dir=path("AGENTLEDGER_TRACES_DIR", home / "traces"),
             labels_dir=path("AGENTLEDGER_LABELS_DIR", home / "labels"),
             focus_dir=path("AGENTLEDGER_FOCUS_DIR", home / "billing"),
+            # manual baseline engagements, read by dbt beside the `baselines` seed when the file exists
+            baselines_file=path("AGENTLEDGER_BASELINES_FILE", home / BASELINES_FILE_NAME),
             keep_content=env.get("AGENTLEDGER_KEEP_CONTENT", "").strip().lower() in _TRUE,
-            start_date=date.fromisoformat(env.get("AGENTLEDGER_START_DATE", "2025-01-01")),
+            start_date=_date_setting(env, "AGENTLEDGER_START_DATE", "2025-01-01"),
             # Reviewers label within 48 h of a run; 3 days re-reads every label that can still move.
-            label_lookback_days=int(env.get("AGENTLEDGER_LABEL_LOOKBACK_DAYS", "3")),
+            label_lookback_days=_days_setting(env, "AGENTLEDGER_LABEL_LOOKBACK_DAYS", "3"),
             # Spans of a day can sit in the next day's file (runs crossing midnight, late flushes).
-            trace_lookback_days=int(env.get("AGENTLEDGER_TRACE_LOOKBACK_DAYS", "1")),
+            trace_lookback_days=_days_setting(env, "AGENTLEDGER_TRACE_LOOKBACK_DAYS", "1"),
             # Providers restate recent usage and cost buckets for a few days: re-pull a week every night.
-            provider_lookback_days=int(env.get("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "7")),
+            provider_lookback_days=_days_setting(env, "AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "7"),
             # One FOCUS export is a file (a later file restates an earlier one) or a folder (its files
             # are the parts of one export run).
             focus_export_unit=env.get("AGENTLEDGER_FOCUS_EXPORT_UNIT", "file").strip().lower() or "file",
         )
 
     def export_for_dbt(self) -> None:
-        """Make dbt (a subprocess started by dagster-dbt) open the same warehouse file."""
+        """Make dbt (a subprocess started by dagster-dbt) open the same files, as absolute paths.
+
+        dbt runs in the project root, so a relative path left in the environment would point
+        somewhere else there. The baselines file is exported only when it is not the default:
+        dbt derives the default from AGENTLEDGER_HOME, and a default exported here would outlive a
+        later change of AGENTLEDGER_HOME in the same process.
+        """
         os.environ["AGENTLEDGER_DB"] = str(self.db_path)
         os.environ["AGENTLEDGER_HOME"] = str(self.home)
+        if self.baselines_file == self.home / BASELINES_FILE_NAME:
+            os.environ.pop("AGENTLEDGER_BASELINES_FILE", None)
+        else:
+            os.environ["AGENTLEDGER_BASELINES_FILE"] = str(self.baselines_file)
 
 
 def get_settings() -> Settings:

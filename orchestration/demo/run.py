@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import date, timedelta
 from decimal import Decimal
@@ -32,22 +32,29 @@ DEMO_LOCATIONS = {
     "AGENTLEDGER_FOCUS_DIR": "billing",
     "AGENTLEDGER_BASELINES_FILE": "baselines.csv",
 }
+# The `Settings` field each of them sets.
+_SETTINGS_FIELDS = {
+    "AGENTLEDGER_DB": "db_path",
+    "AGENTLEDGER_TRACES_DIR": "traces_dir",
+    "AGENTLEDGER_LABELS_DIR": "labels_dir",
+    "AGENTLEDGER_FOCUS_DIR": "focus_dir",
+    "AGENTLEDGER_BASELINES_FILE": "baselines_file",
+}
 
 
-def check_demo_locations(home: Path, environ: Mapping[str, str] | None = None) -> None:
-    """Refuse to run the demo when a setting points one of its inputs or outputs outside `home`.
+def check_demo_locations(settings: Settings) -> None:
+    """Refuse to run the demo when a setting points one of its inputs or outputs outside its home.
 
     The demo deletes and rewrites what it writes, so with AGENTLEDGER_DB set to a real warehouse it
     would overwrite that warehouse, and with AGENTLEDGER_TRACES_DIR set it would mix real traces
     into the demo. It refuses rather than overriding the setting: whoever set it pointed at real
     data, and a demo that quietly ignored it would leave them unsure which warehouse they see.
+    The paths are the ones the run uses (`settings`), resolved as the pipeline resolves them.
     """
-    env = os.environ if environ is None else environ
-    home = home.expanduser().resolve()
     outside = [
-        f"{name}={env[name]} (the demo uses {home / inside})"
+        f"{name}={getattr(settings, _SETTINGS_FIELDS[name])} (the demo uses {settings.home / inside})"
         for name, inside in DEMO_LOCATIONS.items()
-        if env.get(name) and Path(env[name]).expanduser().resolve() != home / inside
+        if getattr(settings, _SETTINGS_FIELDS[name]) != settings.home / inside
     ]
     if outside:
         raise RuntimeError(
@@ -169,7 +176,7 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
     from orchestration.runner import run_partitions
 
     first = end_date - timedelta(days=days - 1)
-    check_demo_locations(settings.home)
+    check_demo_locations(settings)
     prepare_home(settings.home)
     print(f"agentledger demo: {days} days ({first}..{end_date}), seed {seed}, into {settings.home}", flush=True)
     started = time.monotonic()
@@ -188,6 +195,12 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
     if not outcome.success:
         print(f"the demo run failed ({outcome.run_id}):")
         for failure in outcome.failures:
+            print(f"  - {failure}")
+        return 1
+    if outcome.recompute is not None and not outcome.recompute.run.success:
+        days = ", ".join(day.isoformat() for day, _ in outcome.recompute.days)
+        print(f"the demo's recompute run for {days} (late label corrections) failed ({outcome.recompute.run.run_id}):")
+        for failure in outcome.recompute.run.failures:
             print(f"  - {failure}")
         return 1
     print(f"pipeline finished in {time.monotonic() - started:.0f} s (run {outcome.run_id})\n")

@@ -1,10 +1,17 @@
 """The demo stays inside its home: it never rewrites or reads data that another setting points at."""
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from orchestration.demo.run import DEMO_LOCATIONS, MARKER, check_demo_locations, prepare_home
+from orchestration.settings import Settings
+
+
+def check(home: Path, environ: Mapping[str, str]) -> None:
+    """The demo's check of the settings `environ` would give it, with `home` as AGENTLEDGER_HOME."""
+    check_demo_locations(Settings.from_env({**environ, "AGENTLEDGER_HOME": str(home)}))
 
 
 @pytest.mark.parametrize("name", sorted(DEMO_LOCATIONS))
@@ -14,7 +21,7 @@ def test_a_setting_pointing_outside_the_demo_home_is_refused_by_name(tmp_path: P
     elsewhere = tmp_path / "real" / "warehouse.duckdb"
     # when / then the demo refuses before touching anything, naming the variable
     with pytest.raises(RuntimeError, match=f"{name}={elsewhere}"):
-        check_demo_locations(home, {name: str(elsewhere)})
+        check(home, {name: str(elsewhere)})
     assert not home.exists()
 
 
@@ -23,7 +30,7 @@ def test_every_offending_setting_is_named_at_once(tmp_path: Path) -> None:
     environ = {"AGENTLEDGER_DB": str(tmp_path / "prod.duckdb"), "AGENTLEDGER_TRACES_DIR": str(tmp_path / "otel")}
     # when / then
     with pytest.raises(RuntimeError) as refused:
-        check_demo_locations(tmp_path / "demo", environ)
+        check(tmp_path / "demo", environ)
     assert "AGENTLEDGER_DB=" in str(refused.value) and "AGENTLEDGER_TRACES_DIR=" in str(refused.value)
 
 
@@ -35,9 +42,9 @@ def test_settings_unset_empty_or_pointing_inside_the_home_are_accepted(
     home = tmp_path / "demo"
     inside = {name: f"demo/{location}" for name, location in DEMO_LOCATIONS.items()}
     # when / then nothing is refused
-    check_demo_locations(home, {})
-    check_demo_locations(home, dict.fromkeys(DEMO_LOCATIONS, ""))
-    check_demo_locations(home, inside)
+    check(home, {})
+    check(home, dict.fromkeys(DEMO_LOCATIONS, ""))
+    check(home, inside)
 
 
 @pytest.mark.parametrize("name", ["billing", "baselines.csv", "dagster", "marts.duckdb", "report.html"])
@@ -60,3 +67,12 @@ def test_a_demo_home_is_cleared_and_marked(tmp_path: Path) -> None:
     # then its demo data is gone and the marker stays
     assert not (tmp_path / "billing").exists()
     assert (tmp_path / MARKER).exists()
+
+
+def test_the_check_reads_the_paths_the_run_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the run's settings, with a relative baselines file resolved against the working directory
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"AGENTLEDGER_HOME": "demo", "AGENTLEDGER_BASELINES_FILE": "hours.csv"})
+    # when / then the demo refuses it, naming the file the pipeline would read
+    with pytest.raises(RuntimeError, match=f"AGENTLEDGER_BASELINES_FILE={tmp_path / 'hours.csv'} "):
+        check_demo_locations(settings)

@@ -1,0 +1,63 @@
+"""Settings: invalid values are named, and every path dbt reads is handed to it absolute."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from orchestration.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AGENTLEDGER_START_DATE", "2025-13-01"),
+        ("AGENTLEDGER_LABEL_LOOKBACK_DAYS", "x"),
+        ("AGENTLEDGER_TRACE_LOOKBACK_DAYS", "1.5"),
+        ("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "-1"),
+    ],
+)
+def test_an_invalid_setting_is_named_with_its_value(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=f"^invalid setting {name}='{value}': ") as raised:
+        Settings.from_env({name: value})
+    assert "\n" not in str(raised.value)
+
+
+def test_blank_settings_take_their_defaults() -> None:
+    settings = Settings.from_env({"AGENTLEDGER_START_DATE": " ", "AGENTLEDGER_LABEL_LOOKBACK_DAYS": ""})
+    assert settings.start_date.isoformat() == "2025-01-01" and settings.label_lookback_days == 3
+
+
+def test_the_baselines_file_defaults_to_the_home_and_resolves_against_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({"AGENTLEDGER_HOME": "h"}).baselines_file == tmp_path / "h" / "baselines.csv"
+    given = Settings.from_env({"AGENTLEDGER_HOME": "h", "AGENTLEDGER_BASELINES_FILE": "sheets/hours.csv"})
+    assert given.baselines_file == tmp_path / "sheets" / "hours.csv"
+
+
+def test_dbt_gets_the_baselines_file_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a relative baselines file, relative to the user's working directory (dbt runs in the project root)
+    monkeypatch.chdir(tmp_path)
+    for name in ("AGENTLEDGER_HOME", "AGENTLEDGER_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENTLEDGER_BASELINES_FILE", "sheets/hours.csv")
+    # when the settings are exported for dbt
+    Settings.from_env().export_for_dbt()
+    # then dbt reads the file the user meant
+    assert os.environ["AGENTLEDGER_BASELINES_FILE"] == str(tmp_path / "sheets" / "hours.csv")
+
+
+def test_the_default_baselines_file_is_left_to_dbt_to_derive_from_the_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the default (a file in the home): dbt derives it from AGENTLEDGER_HOME, exported absolute
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTLEDGER_HOME", "h")
+    monkeypatch.setenv("AGENTLEDGER_BASELINES_FILE", "h/baselines.csv")
+    monkeypatch.delenv("AGENTLEDGER_DB", raising=False)
+    Settings.from_env().export_for_dbt()
+    # then no stale copy of it outlives a later change of AGENTLEDGER_HOME in this process
+    assert os.environ["AGENTLEDGER_HOME"] == str(tmp_path / "h")
+    assert "AGENTLEDGER_BASELINES_FILE" not in os.environ
