@@ -32,7 +32,8 @@ calls as (
 traced_calls as (
 
     select
-        -- a span naming a provider no alias knows, on a model no price book knows: '(unknown)'
+        -- a span naming no provider, on a model no price book knows: '(unknown)' (a provider the
+        -- aliases do not know keeps the name the span gives it)
         coalesce(provider, price_provider_id, '(unknown)') as provider,
         cast(started_at as date) as usage_date,
         coalesce(price_model_id, lower(model), '(no model)') as model,

@@ -12,6 +12,7 @@
 -#}
 
 {%- set attribute_keys = otel_span_attribute_keys() -%}
+{%- set call_operations = "['chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding']" -%}
 
 with
 
@@ -24,6 +25,12 @@ raw_spans as (
 provider_aliases as (
 
     select * from {{ ref('provider_aliases') }}
+
+),
+
+token_conventions as (
+
+    select * from {{ ref('token_conventions') }}
 
 ),
 
@@ -166,23 +173,37 @@ extracted as (
 
 ),
 
+cache_parts as (
+
+    select
+        extracted.*,
+        coalesce(extracted.reported_cache_read_tokens, 0) as cache_read,
+        coalesce(
+            extracted.reported_cache_write_tokens,
+            coalesce(extracted.reported_cache_write_5m_tokens, 0)
+            + coalesce(extracted.reported_cache_write_1h_tokens, 0)
+        ) as cache_write,
+        token_conventions.input_includes_cache as scope_input_includes_cache
+    from extracted
+    left join token_conventions on extracted.scope_name = token_conventions.scope_name
+
+),
+
 tokens as (
 
     select
-        *,
-        coalesce(reported_cache_read_tokens, 0) as cache_read,
-        coalesce(
-            reported_cache_write_tokens,
-            coalesce(reported_cache_write_5m_tokens, 0) + coalesce(reported_cache_write_1h_tokens, 0)
-        ) as cache_write,
+        * exclude (scope_input_includes_cache),
         -- Semconv, OpenInference and OpenAI count cache reads and writes inside input tokens; the raw
-        -- Anthropic API does not. An input smaller than its cache parts can only be the latter.
-        coalesce(reported_input_tokens, 0) < cache_read + cache_write as input_excludes_cache,
+        -- Anthropic API does not. The span's source decides (seeds/token_conventions.csv); a source
+        -- not listed follows the conventions, unless its input is smaller than its cache parts,
+        -- which only the raw way can be.
+        coalesce(not scope_input_includes_cache, false)
+        or coalesce(reported_input_tokens, 0) < cache_read + cache_write as input_excludes_cache,
         coalesce(
             reported_input_tokens, reported_output_tokens, reported_cache_read_tokens,
             reported_cache_write_tokens, reported_cache_write_5m_tokens, reported_cache_write_1h_tokens
         ) is not null as has_usage
-    from extracted
+    from cache_parts
 
 ),
 
@@ -208,11 +229,24 @@ normalized as (
             when has_usage then 'input_includes_cache'
         end as token_convention,
         coalesce(
-            list_contains(['chat', 'generate_content', 'text_completion', 'completion', 'embeddings', 'embedding'], operation)
+            list_contains({{ call_operations }}, operation)
             or list_contains(['LLM', 'EMBEDDING'], openinference_kind)
-            or (coalesce(response_model, request_model) is not null and has_usage),
+            -- a model and usage on a span of no known operation: a call
+            or (operation is null and coalesce(response_model, request_model) is not null and has_usage),
             false
-        ) as is_llm_call
+        ) as is_llm_call,
+        -- an agent, workflow or chain span that carries a model and usage: it may roll up the calls
+        -- made under it (counted through them) or be the only record of a call (a remote agent);
+        -- stg_otel__span_lineage counts it as a call only when no call or such span is under it
+        coalesce(
+            operation is not null
+            and not list_contains({{ call_operations }}, operation)
+            and operation <> 'execute_tool'
+            and not list_contains(['LLM', 'EMBEDDING'], coalesce(openinference_kind, ''))
+            and coalesce(response_model, request_model) is not null
+            and has_usage,
+            false
+        ) as is_usage_rollup
     from tokens
 
 )
@@ -220,7 +254,9 @@ normalized as (
 select
     normalized.*,
     normalized.uncached_input_tokens + normalized.cache_read_tokens + normalized.cache_write_tokens as input_tokens,
-    provider_aliases.provider,
+    -- a name the aliases do not know is kept as it is: the call is priced under that provider (and
+    -- stays unpriced when genai-prices does not know it), never under one guessed from the model
+    coalesce(provider_aliases.provider, normalized.provider_name) as provider,
     coalesce(normalized.response_model, normalized.request_model) as model,
     {{ trace_key('normalized.trace_id') }} as trace_key,
     {{ span_key('normalized.span_id') }} as span_key,

@@ -45,6 +45,7 @@ span_context as (
         started_at,
         response_id,
         is_llm_call,
+        is_usage_rollup,
         prompt_name,
         system_prompt_hash,
         own_run_id,
@@ -52,14 +53,16 @@ span_context as (
         own_account_id,
         own_reasoning_effort,
         own_agent_name,
-        -- the same call exported by two libraries: the copy that reports the most usage kinds wins
+        -- the same call exported by two libraries: the copy that reports the most of the usage kinds
+        -- that are priced wins (a copy without the cache detail prices cache reads as plain input)
         (reported_cache_read_tokens is not null)::int
         + (reported_cache_write_tokens is not null or reported_cache_write_5m_tokens is not null)::int
         -- the 5m / 1h split prices 1-hour writes right: a copy that reports it wins a tie
         + (reported_cache_write_5m_tokens is not null or reported_cache_write_1h_tokens is not null)::int
-        + (reported_reasoning_tokens is not null)::int
         + (reported_input_tokens is not null)::int
         + (reported_output_tokens is not null)::int as usage_kinds,
+        -- reasoning is a part of output, priced with it: it only breaks a tie
+        reported_reasoning_tokens is not null as reports_reasoning,
         coalesce(uncached_input_tokens, 0) + coalesce(cache_read_tokens, 0)
         + coalesce(cache_write_tokens, 0) + coalesce(output_tokens, 0) as usage_total
     from fields
@@ -77,7 +80,8 @@ span_tree as (
         own_workflow,
         own_account_id,
         own_reasoning_effort,
-        own_agent_name
+        own_agent_name,
+        is_usage_rollup
     from span_context
 
 ),
@@ -128,6 +132,7 @@ lineage as (
         own_account_id as account_id,
         own_reasoning_effort as reasoning_effort,
         own_agent_name as agent_name,
+        case when is_usage_rollup then span_key end as rollup_key,
         0 as depth
     from roots
 
@@ -141,6 +146,7 @@ lineage as (
         coalesce(child.own_account_id, parent.account_id) as account_id,
         coalesce(child.own_reasoning_effort, parent.reasoning_effort) as reasoning_effort,
         coalesce(child.own_agent_name, parent.agent_name) as agent_name,
+        coalesce(case when child.is_usage_rollup then child.span_key end, parent.rollup_key) as rollup_key,
         parent.depth + 1 as depth
     from inner_spans as child
     inner join lineage as parent
@@ -161,6 +167,8 @@ inherited as (
         coalesce(span_context.own_account_id, parent.account_id) as inherited_account_id,
         coalesce(span_context.own_reasoning_effort, parent.reasoning_effort) as reasoning_effort,
         coalesce(span_context.own_agent_name, parent.agent_name) as agent_name,
+        -- the nearest agent or workflow span above that carries usage (stg_otel__span_fields)
+        parent.rollup_key as rollup_above,
         coalesce(parent.depth + 1, 0) as depth
     from span_context
     left join lineage as parent
@@ -185,6 +193,18 @@ run_defaults as (
 
 ),
 
+rollups_with_calls_under as (
+
+    -- an agent or workflow span with usage that has a call, or another such span, under it: its
+    -- usage rolls theirs up, and they are what is counted
+    select distinct
+        trace_key,
+        rollup_above as span_key
+    from inherited
+    where rollup_above is not null and (is_llm_call or is_usage_rollup)
+
+),
+
 exported_twice as (
 
     -- calls exported by two libraries (a provider SDK's tracing and an instrumentation library),
@@ -206,7 +226,9 @@ copies as (
         span_context.span_key,
         -- the copy that reports the most usage kinds wins
         row_number() over (
-            copy order by span_context.usage_kinds desc, span_context.usage_total desc, span_context.span_id asc
+            copy order by
+                span_context.usage_kinds desc, span_context.usage_total desc, span_context.reports_reasoning desc,
+                span_context.span_id asc
         ) = 1 as is_kept_copy,
         -- what one copy says about its prompt holds for the copy that is kept (the provider SDK's
         -- copy often reports richer usage but no gen_ai.prompt.name or system-prompt hash)
@@ -236,10 +258,16 @@ span_facts as (
         coalesce(inherited.inherited_account_id, run_defaults.account_id) as account_id,
         coalesce(inherited.prompt_name, copies.any_prompt_name) as prompt_name,
         coalesce(inherited.system_prompt_hash, copies.any_system_prompt_hash) as system_prompt_hash,
-        coalesce(copies.is_kept_copy, true) as is_kept_copy
+        coalesce(copies.is_kept_copy, true) as is_kept_copy,
+        -- an agent or workflow span with usage and no call under it is the only record of its calls
+        coalesce(inherited.is_usage_rollup and rollups_with_calls_under.span_key is null, false) as is_counted_rollup
     from inherited
     left join run_defaults on inherited.run_id = run_defaults.run_id
     left join copies on inherited.trace_key = copies.trace_key and inherited.span_key = copies.span_key
+    left join rollups_with_calls_under
+        on
+            inherited.trace_key = rollups_with_calls_under.trace_key
+            and inherited.span_key = rollups_with_calls_under.span_key
 
 )
 

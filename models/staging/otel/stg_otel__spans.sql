@@ -40,7 +40,8 @@ deduplicated as (
 
     select
         fields.* replace (
-            lineage.prompt_name as prompt_name, lineage.system_prompt_hash as system_prompt_hash
+            lineage.prompt_name as prompt_name, lineage.system_prompt_hash as system_prompt_hash,
+            fields.is_llm_call or lineage.is_counted_rollup as is_llm_call
         ),
         lineage.run_id,
         lineage.workflow,
