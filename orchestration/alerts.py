@@ -4,7 +4,9 @@ The nightly job's `alerts/cost_anomaly_alerts` step runs after the mart and its 
 finding of the run's window (plus the dbt lookback, whose days the run re-evaluated) that it has not
 sent before, one message per finding, and records each delivery in `alerts.sent_findings` (keyed
 by the mart's stable `finding_id`) as soon as the webhook accepts it: a finding is sent once, however
-often its day is re-run, and a failed delivery is retried by the next run.
+often its day is re-run, and a failed delivery is retried by the next run. A lasting finding (an
+episode) is remembered by its type, workflow, run and subject for `anomaly_cooldown_days`: when late
+labels move the day it started, it is not sent again under its new id.
 
 The webhook URL is a secret (a Slack incoming webhook carries its token in the path): it is read
 from AGENTLEDGER_ALERT_WEBHOOK when the step runs and never logged, stored or put in an error.
@@ -23,7 +25,7 @@ import requests
 from dagster_duckdb import DuckDBResource
 
 from orchestration.http import TIMEOUT, make_session
-from orchestration.marts import DBT_LOOKBACK_DAYS
+from orchestration.marts import ANOMALY_COOLDOWN_DAYS, DBT_LOOKBACK_DAYS
 from orchestration.partitions import ALERTS_FROM_TAG, daily_partitions, single_run, window_days
 
 WEBHOOK_ENV = "AGENTLEDGER_ALERT_WEBHOOK"
@@ -66,14 +68,27 @@ def ensure_sent_table(conn: duckdb.DuckDBPyConnection) -> None:
             workflow varchar,
             detected_on date not null,
             sent_at timestamp not null,
-            http_status integer not null
+            http_status integer not null,
+            run_id varchar,
+            subject varchar
         )
         """
     )
+    # tables made before sent findings kept their run and subject: those rows match on type and workflow
+    conn.execute(f"alter table {SENT_TABLE} add column if not exists run_id varchar")
+    conn.execute(f"alter table {SENT_TABLE} add column if not exists subject varchar")
 
 
-def new_findings(conn: duckdb.DuckDBPyConnection, first: date, last: date) -> list[dict[str, Any]]:
-    """Findings detected on `first..last` that were never sent, most severe first, then oldest."""
+def new_findings(
+    conn: duckdb.DuckDBPyConnection, first: date, last: date, cooldown_days: int = ANOMALY_COOLDOWN_DAYS
+) -> list[dict[str, Any]]:
+    """Findings detected on `first..last` that were never sent, most severe first, then oldest.
+
+    An episode (a lasting condition) is remembered, not only its day: late labels can move the day
+    it started by a day or two (the mart recomputes the lookback days), which gives it a new
+    `finding_id`. One already sent for the same type, workflow, run and subject within
+    `cooldown_days` of its day is the same episode and is not sent again.
+    """
     ensure_sent_table(conn)
     cursor = conn.execute(
         f"""
@@ -81,12 +96,20 @@ def new_findings(conn: duckdb.DuckDBPyConnection, first: date, last: date) -> li
         from {MART} as findings
         anti join {SENT_TABLE} as sent on findings.finding_id = sent.finding_id
         where findings.detected_on between ? and ?
+            and not (findings.is_episode and exists (
+                select 1 from {SENT_TABLE} as episode
+                where episode.anomaly_type = findings.anomaly_type
+                    and episode.workflow is not distinct from findings.workflow
+                    and (episode.run_id is not distinct from findings.run_id or episode.run_id is null)
+                    and (episode.subject is not distinct from findings.subject or episode.subject is null)
+                    and abs(episode.detected_on - findings.detected_on) <= ?
+            ))
         order by
             case findings.severity when 'high' then 0 when 'medium' then 1 else 2 end,
             findings.detected_on,
             findings.finding_id
         """,
-        [first, last],
+        [first, last, cooldown_days],
     )
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -158,7 +181,8 @@ def send_new_findings(
                 f"finding(s) sent, the rest are retried by the next run"
             )
         conn.execute(
-            f"insert into {SENT_TABLE} values (?, ?, ?, ?, ?, ?)",
+            f"insert into {SENT_TABLE} (finding_id, anomaly_type, workflow, detected_on, sent_at, http_status, "
+            "run_id, subject) values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 finding["finding_id"],
                 finding["anomaly_type"],
@@ -166,6 +190,8 @@ def send_new_findings(
                 finding["detected_on"],
                 datetime.now(UTC).replace(tzinfo=None),
                 status,
+                finding["run_id"],
+                finding["subject"],
             ],
         )
         report.sent.append(finding["finding_id"])

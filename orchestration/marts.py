@@ -23,8 +23,8 @@ from orchestration.schemas import (
 from orchestration.settings import PROJECT_ROOT, get_settings
 
 
-def read_dbt_lookback_days(project_file: Path = PROJECT_ROOT / "dbt_project.yml") -> int:
-    """The `lookback_days` var of dbt in `project_file`: a whole number of days (0 or more).
+def read_dbt_days_var(name: str, project_file: Path = PROJECT_ROOT / "dbt_project.yml") -> int:
+    """The dbt var `name` in `project_file`: a whole number of days (0 or more).
 
     Raises:
         ValueError: The file cannot be read, or the var is missing or not a whole number.
@@ -32,19 +32,27 @@ def read_dbt_lookback_days(project_file: Path = PROJECT_ROOT / "dbt_project.yml"
     try:
         project = yaml.safe_load(project_file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"cannot read dbt's `lookback_days` var from {project_file}: {error}") from error
+        raise ValueError(f"cannot read dbt's `{name}` var from {project_file}: {error}") from error
     variables = project.get("vars") if isinstance(project, dict) else None
-    value = variables.get("lookback_days") if isinstance(variables, dict) else None
+    value = variables.get(name) if isinstance(variables, dict) else None
     if value is None:
-        raise ValueError(f"{project_file} sets no `lookback_days` under `vars:` (days every nightly run recomputes)")
+        raise ValueError(f"{project_file} sets no `{name}` under `vars:`")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{project_file}: `lookback_days` is {value!r}, not a whole number of days (0 or more)")
+        raise ValueError(f"{project_file}: `{name}` is {value!r}, not a whole number of days (0 or more)")
     return value
+
+
+def read_dbt_lookback_days(project_file: Path = PROJECT_ROOT / "dbt_project.yml") -> int:
+    """Dbt's `lookback_days` var: the days before its window every nightly run recomputes."""
+    return read_dbt_days_var("lookback_days", project_file)
 
 
 # Incremental models rewrite the window plus dbt's `lookback_days`: the gate checks all of it, the
 # snapshot refreshes it, and alerts look back as far. Read once, from the var dbt itself uses.
 DBT_LOOKBACK_DAYS = read_dbt_lookback_days()
+# A lasting finding is new only after this many days without it (mart_cost_anomalies); alerts
+# remember an episode for as long, so a start day that late labels move is not alerted again.
+ANOMALY_COOLDOWN_DAYS = read_dbt_days_var("anomaly_cooldown_days")
 
 # The facts whose rows belong to a day and change only when a run's window (plus a lookback) covers
 # it: gated over those days, and updated in the published snapshot from the first of them on.

@@ -419,6 +419,8 @@ class MartCostAnomalies(pa.DataFrameModel):
     workflow: str = pa.Field(nullable=True)
     run_id: str = pa.Field(nullable=True)
     subject: str = pa.Field(nullable=True)
+    # NULL only in rows written before the column existed (a warehouse built by an older version)
+    is_episode: bool = pa.Field(nullable=True)
     severity: str = pa.Field(isin=["high", "medium", "low"])
     measure: str = pa.Field()
     observed: Exact = pa.Field(nullable=True)

@@ -72,6 +72,18 @@ class Webhook:
         return [message["blocks"][2]["elements"][0]["text"].rsplit(" ", 1)[1] for message in self.accepted]
 
 
+EVENTS = ("loop_spike", "inconsistent_inputs")  # every other type is a lasting condition (an episode)
+
+
+def add_finding(conn: duckdb.DuckDBPyConnection, finding: tuple) -> None:
+    conn.execute(
+        "insert into marts.mart_cost_anomalies (finding_id, detected_on, anomaly_type, category, workflow, run_id, "
+        "severity, measure, observed, expected, explanation, subject, is_episode) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?)",
+        [*finding, finding[2] not in EVENTS],
+    )
+
+
 def warehouse(path: Path, *findings: tuple) -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect(str(path))
     conn.execute("create schema if not exists marts")
@@ -79,13 +91,13 @@ def warehouse(path: Path, *findings: tuple) -> duckdb.DuckDBPyConnection:
         """
         create table if not exists marts.mart_cost_anomalies (
             finding_id varchar, detected_on date, anomaly_type varchar, category varchar, workflow varchar,
-            run_id varchar, severity varchar, measure varchar, observed decimal(38, 10),
-            expected decimal(38, 10), explanation varchar
+            run_id varchar, subject varchar, is_episode boolean, severity varchar, measure varchar,
+            observed decimal(38, 10), expected decimal(38, 10), explanation varchar
         )
         """
     )
     for finding in findings:
-        conn.execute("insert into marts.mart_cost_anomalies values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(finding))
+        add_finding(conn, finding)
     return conn
 
 
@@ -99,7 +111,7 @@ def test_each_new_finding_is_sent_once_across_two_runs_through_a_5xx(tmp_path: P
 
         # when the alert step runs, then a third finding appears and it runs again
         first = send_new_findings(conn, url, FIRST, LAST, log=lambda line: None)
-        conn.execute("insert into marts.mart_cost_anomalies values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(TRIGGER))
+        add_finding(conn, TRIGGER)
         second = send_new_findings(conn, url, FIRST, LAST, log=lambda line: None)
         third = send_new_findings(conn, url, FIRST, LAST, log=lambda line: None)
 
@@ -169,3 +181,27 @@ def test_an_unreachable_webhook_is_reported_without_its_url(tmp_path: Path) -> N
     with pytest.raises(AlertDeliveryError) as raised:
         send_new_findings(conn, url, FIRST, LAST, session=make_session(total_retries=0), log=lambda line: None)
     assert str(raised.value) == "alert webhook unreachable (ConnectionError)"
+
+
+def test_an_episode_whose_start_day_moves_is_not_sent_again(tmp_path: Path) -> None:
+    # given client_report's context bloat sent as starting on 11-19
+    conn = warehouse(tmp_path / "w.duckdb", BLOAT)
+    with FakeApiServer() as server:
+        webhook = Webhook(server)
+        url = server.base_url + HOOK
+        send_new_findings(conn, url, FIRST, LAST, log=lambda line: None)
+
+        # when late labels move its start to 11-18 (a new id), while another workflow's bloat starts
+        # that day and a second looping run of the same workflow is found (an event, not an episode)
+        conn.execute("delete from marts.mart_cost_anomalies")
+        moved = ("f_0000000000000005", date(2026, 11, 18), *BLOAT[2:])
+        other = ("f_0000000000000006", date(2026, 11, 18), "context_bloat", "anomaly", "ticket_triage", *BLOAT[5:])
+        again = ("f_0000000000000007", date(2026, 11, 20), *LOOP[2:5], "wr_loop_2", *LOOP[6:])
+        loop = ("f_0000000000000008", date(2026, 11, 19), *LOOP[2:])
+        for finding in (moved, other, again, loop):
+            add_finding(conn, finding)
+        report = send_new_findings(conn, url, FIRST, LAST, log=lambda line: None)
+
+    # then the moved episode is not sent again; the other workflow's and both runs' are
+    assert webhook.finding_ids() == [BLOAT[0], loop[0], again[0], other[0]]
+    assert sorted(report.sent) == sorted([other[0], again[0], loop[0]])

@@ -38,11 +38,27 @@ evaluation_days as (
 
 ),
 
+first_months as (
+
+    -- a workflow's first month read, whatever its runs: the partial one (taken before the runs
+    -- filter below, which would otherwise make the first complete month look like the first)
+    select
+        workflow,
+        min(judged_month) as first_month
+    from economics
+    group by workflow
+
+),
+
 complete_months as (
 
-    select * from economics
-    where labeled_runs >= {{ var('anomaly_trigger_min_runs') }} and cost_per_successful_task_usd is not null
-    qualify judged_month > min(judged_month) over (partition by workflow)
+    select economics.*
+    from economics
+    inner join first_months on economics.workflow = first_months.workflow
+    where
+        economics.labeled_runs >= {{ var('anomaly_trigger_min_runs') }}
+        and economics.cost_per_successful_task_usd is not null
+        and economics.judged_month > first_months.first_month
 
 ),
 

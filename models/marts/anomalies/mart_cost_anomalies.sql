@@ -16,9 +16,9 @@
     - a cost rise that a more specific cause explains (the cause held for the workflow on that day
       or in the cooldown before it) is reported as that cause only (`precedence`);
     - a lasting condition (an episode) is a new finding only on a day when its type was silent for
-      the workflow on the `anomaly_cooldown_days` before, so it is reported (and alerted) once, on
-      the day it started, not every day it lasts; events (a looping run, a dispersed day) are each
-      their own finding;
+      the workflow on the `anomaly_cooldown_days` before (days a cause explained count as days it
+      held), so it is reported (and alerted) once, on the day it started, not every day it lasts;
+      events (a looping run, a dispersed day) are each their own finding;
     - every finding gets a stable `finding_id`, by which alerts remember what they sent.
     Incremental: a run replaces the findings detected in its window (plus `lookback_days`), reading
     the conditions of two cooldowns before it; the finding models evaluate those days too, so the
@@ -89,37 +89,36 @@ explained as (
 
 ),
 
-unexplained as (
+onsets as (
 
-    select conditions.*
+    -- the day before which a condition last held, explained or not: days a cause explains are days
+    -- the condition held, so a rise that outlasts its cause's explanation is the same episode
+    select
+        conditions.*,
+        explained.anomaly_type is not null as is_explained,
+        lag(conditions.detected_on) over (
+            partition by conditions.anomaly_type, conditions.workflow, conditions.run_id, conditions.subject
+            order by conditions.detected_on
+        ) as previous_detected_on
     from conditions
     left join explained
         on
             conditions.anomaly_type = explained.anomaly_type
             and conditions.workflow is not distinct from explained.workflow
             and conditions.detected_on = explained.detected_on
-    where explained.anomaly_type is null
-
-),
-
-onsets as (
-
-    select
-        *,
-        lag(detected_on) over (
-            partition by anomaly_type, workflow, run_id, subject order by detected_on
-        ) as previous_detected_on
-    from unexplained
 
 ),
 
 new_findings as (
 
-    select * from onsets
+    select * exclude (is_explained) from onsets
     where
-        not is_episode
-        or previous_detected_on is null
-        or detected_on - previous_detected_on > {{ var('anomaly_cooldown_days') }}
+        not is_explained
+        and (
+            not is_episode
+            or previous_detected_on is null
+            or detected_on - previous_detected_on > {{ var('anomaly_cooldown_days') }}
+        )
 
 ),
 
@@ -137,6 +136,8 @@ final as (
         workflow,
         run_id,
         subject,
+        -- a lasting condition (one finding per episode, alerted once) or an event
+        is_episode,
 
         -- the finding
         severity,
