@@ -471,6 +471,25 @@ def read_high_water_mark(conn: duckdb.DuckDBPyConnection, table: RawTable) -> da
     return None if row is None else row[0]
 
 
+def check_high_water_mark_unmoved(
+    conn: duckdb.DuckDBPyConnection, table: RawTable, fetched_from: datetime | None, source_name: str
+) -> None:
+    """Fail when another sync moved `table`'s mark after a fetch started from `fetched_from`.
+
+    A sync fetches with the warehouse closed, then writes: a sync that wrote in between may have
+    stored newer versions than this fetch read, which an upsert would overwrite with older ones.
+
+    Raises:
+        RuntimeError: The stored mark is not `fetched_from`; nothing is written, the next run catches up.
+    """
+    stored = read_high_water_mark(conn, table)
+    if stored != fetched_from:
+        raise RuntimeError(
+            f"{source_name}: another sync moved the {table.qualified} high-water mark from {fetched_from} to "
+            f"{stored} while this one was fetching; nothing was written, run the sync again"
+        )
+
+
 def upsert_records(
     conn: duckdb.DuckDBPyConnection,
     *,

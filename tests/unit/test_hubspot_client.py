@@ -19,7 +19,7 @@ from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
 from orchestration.sources.hubspot.assets import hubspot_deals
 from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms
-from orchestration.sources.hubspot.load import sync_hubspot
+from orchestration.sources.hubspot.load import fetch_hubspot, sync_hubspot, write_hubspot
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 SEARCH = "/crm/v3/objects/deals/search"
@@ -245,3 +245,22 @@ def test_the_warehouse_is_not_locked_while_the_asset_waits_on_hubspot(
     with duckdb.connect(str(db_path), read_only=True) as conn:
         assert conn.execute("select count(*) from raw.hubspot_deals").fetchone()[0] == 3
         assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 1, 0, 2)
+
+
+def test_a_write_refuses_a_fetch_that_another_sync_overtook() -> None:
+    # given a fetch made from an empty warehouse, then another sync that loads and moves the mark
+    fake = _fake_with(3)
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        fake.register(server)
+        client = _client(server)
+        stale = fetch_hubspot(client, None)
+        fake.edit("1001", T0 + timedelta(days=2), amount="7.00")
+        sync_hubspot(conn, client)
+    before = conn.execute("select id, amount from raw.hubspot_deals order by id").fetchall()
+
+    # when / then the older fetch is not written over the newer rows
+    with pytest.raises(RuntimeError, match=r"HubSpot: another sync moved the raw\.hubspot_deals high-water mark"):
+        write_hubspot(conn, stale)
+    assert conn.execute("select id, amount from raw.hubspot_deals order by id").fetchall() == before
+    assert dict(before)["1001"] == Decimal("7")

@@ -17,7 +17,14 @@ from typing import Any
 
 import duckdb
 
-from orchestration.loading import LoadReport, RawTable, read_high_water_mark, stage_text_records, upsert_records
+from orchestration.loading import (
+    LoadReport,
+    RawTable,
+    check_high_water_mark_unmoved,
+    read_high_water_mark,
+    stage_text_records,
+    upsert_records,
+)
 from orchestration.sources.hubspot.client import HubSpotClient, parse_timestamp
 from orchestration.sources.hubspot.schemas import (
     DEAL_COLUMNS,
@@ -202,12 +209,7 @@ def write_hubspot(conn: duckdb.DuckDBPyConnection, changes: HubSpotChanges) -> H
         RuntimeError: Another sync moved the stored mark after this fetch read it (its versions
             may be newer than the fetched ones); nothing is written, and the next run catches up.
     """
-    stored = read_high_water_mark(conn, DEALS)
-    if stored != changes.stored_mark:
-        raise RuntimeError(
-            f"HubSpot: another sync moved the {DEALS.qualified} high-water mark from {changes.stored_mark} to "
-            f"{stored} while this one was fetching; nothing was written, run the sync again"
-        )
+    check_high_water_mark_unmoved(conn, DEALS, changes.stored_mark, "HubSpot")
     conn.execute("set TimeZone = 'UTC'")
     stage_text_records(conn, "_hubspot_deal_records", changes.deals, DEAL_FIELDS)
     conn.execute(TYPED_DEALS_SQL)

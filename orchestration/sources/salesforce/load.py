@@ -17,7 +17,14 @@ from typing import Any
 
 import duckdb
 
-from orchestration.loading import LoadReport, RawTable, read_high_water_mark, stage_text_records, upsert_records
+from orchestration.loading import (
+    LoadReport,
+    RawTable,
+    check_high_water_mark_unmoved,
+    read_high_water_mark,
+    stage_text_records,
+    upsert_records,
+)
 from orchestration.sources.salesforce.client import SalesforceClient, parse_timestamp
 from orchestration.sources.salesforce.schemas import OPPORTUNITY_COLUMNS, SalesforceOpportunityRaw
 
@@ -140,12 +147,7 @@ def write_salesforce(conn: duckdb.DuckDBPyConnection, changes: SalesforceChanges
         RuntimeError: Another sync moved the stored mark after this fetch read it (its versions
             may be newer than the fetched ones); nothing is written, and the next run catches up.
     """
-    stored = read_high_water_mark(conn, OPPORTUNITIES)
-    if stored != changes.stored_mark:
-        raise RuntimeError(
-            f"Salesforce: another sync moved the {OPPORTUNITIES.qualified} high-water mark from "
-            f"{changes.stored_mark} to {stored} while this one was fetching; nothing was written, run the sync again"
-        )
+    check_high_water_mark_unmoved(conn, OPPORTUNITIES, changes.stored_mark, "Salesforce")
     conn.execute("set TimeZone = 'UTC'")
     stage_text_records(conn, "_salesforce_records", changes.records, FIELDS)
     conn.execute(TYPED_SQL)
