@@ -44,6 +44,13 @@ def _days_setting(env: Mapping[str, str], name: str, default: str) -> int:
     return days
 
 
+def _choice_setting(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _setting(env, name, default).lower()
+    if value not in choices:
+        raise ValueError(f"invalid setting {name}={value!r}: one of {', '.join(choices)}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where agentledger reads and writes, resolved to absolute paths.
@@ -118,7 +125,7 @@ class Settings:
             provider_lookback_days=_days_setting(env, "AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "7"),
             # One FOCUS export is a file (a later file restates an earlier one) or a folder (its files
             # are the parts of one export run).
-            focus_export_unit=env.get("AGENTLEDGER_FOCUS_EXPORT_UNIT", "file").strip().lower() or "file",
+            focus_export_unit=_choice_setting(env, "AGENTLEDGER_FOCUS_EXPORT_UNIT", "file", ("file", "folder")),
         )
 
     def export_for_dbt(self) -> None:

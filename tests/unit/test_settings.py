@@ -15,6 +15,7 @@ from orchestration.settings import Settings
         ("AGENTLEDGER_LABEL_LOOKBACK_DAYS", "x"),
         ("AGENTLEDGER_TRACE_LOOKBACK_DAYS", "1.5"),
         ("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "-1"),
+        ("AGENTLEDGER_FOCUS_EXPORT_UNIT", "run"),
     ],
 )
 def test_an_invalid_setting_is_named_with_its_value(name: str, value: str) -> None:
