@@ -1,8 +1,6 @@
 """HubSpot source against the fake HubSpot API on a local server: paging, the 10,000 ceiling, 429s, upserts."""
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -20,6 +18,7 @@ from orchestration.http import make_session
 from orchestration.sources.hubspot.assets import hubspot_deals
 from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms
 from orchestration.sources.hubspot.load import fetch_hubspot, sync_hubspot, write_hubspot
+from tests.unit.warehouse_lock import open_read_write_elsewhere
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 SEARCH = "/crm/v3/objects/deals/search"
@@ -215,13 +214,6 @@ def test_an_incremental_sync_on_a_non_utc_host_asks_from_the_stored_mark_in_utc(
     # then the second search starts five minutes before that mark, in UTC, not New York time
     since = server.requests_to(SEARCH)[1].json()["filterGroups"][0]["filters"][0]["value"]
     assert int(since) == epoch_ms(T0 + timedelta(minutes=2) - timedelta(minutes=5)) == 1_777_593_420_000
-
-
-def open_read_write_elsewhere(db_path: Path) -> str:
-    """Open the warehouse read-write from another process, as a BI tool or a CLI would: its error, or ''."""
-    code = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('select 1').fetchall()"
-    done = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True, timeout=60)
-    return "" if done.returncode == 0 else done.stderr.strip().splitlines()[-1]
 
 
 def test_the_warehouse_is_not_locked_while_the_asset_waits_on_hubspot(

@@ -1,7 +1,5 @@
 """Salesforce source against the fake Salesforce API on a local server: batches, +0000 times, deletions."""
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -19,6 +17,7 @@ from orchestration.http import make_session
 from orchestration.sources.salesforce.assets import salesforce_opportunities
 from orchestration.sources.salesforce.client import SalesforceClient, SalesforceError, soql_datetime
 from orchestration.sources.salesforce.load import sync_salesforce
+from tests.unit.warehouse_lock import open_read_write_elsewhere
 
 T0 = datetime(2026, 5, 15, 8, 30, tzinfo=UTC)
 API = "/services/data/v62.0"
@@ -178,13 +177,6 @@ def test_a_refused_token_is_a_clear_error_with_the_code_but_not_the_servers_text
     message = str(raised.value)
     assert "HTTP 401 (INVALID_SESSION_ID)" in message and "SALESFORCE_ACCESS_TOKEN" in message
     assert "s3cret" not in message and "Session expired" not in message
-
-
-def open_read_write_elsewhere(db_path: Path) -> str:
-    """Open the warehouse read-write from another process, as a BI tool or a CLI would: its error, or ''."""
-    code = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('select 1').fetchall()"
-    done = subprocess.run([sys.executable, "-c", code, str(db_path)], capture_output=True, text=True, timeout=60)
-    return "" if done.returncode == 0 else done.stderr.strip().splitlines()[-1]
 
 
 def test_the_warehouse_is_not_locked_while_the_asset_waits_on_salesforce(
