@@ -2,7 +2,6 @@
 
 import os
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -179,16 +178,6 @@ def test_a_refused_token_is_a_clear_error_without_the_token() -> None:
         else:
             raise AssertionError("a 401 must fail the sync")
     assert "HTTP 401" in message and "HUBSPOT_ACCESS_TOKEN" in message and "wrong-token" not in message
-
-
-@pytest.fixture
-def new_york_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The host's local zone is America/New_York (UTC-4 in May) for the test."""
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.mark.usefixtures("new_york_host")

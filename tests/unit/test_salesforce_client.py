@@ -1,7 +1,6 @@
 """Salesforce source against the fake Salesforce API on a local server: batches, +0000 times, deletions."""
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -104,16 +103,6 @@ def test_a_single_currency_org_is_not_asked_for_currency_iso_code() -> None:
     assert conn.execute(
         "select distinct currency_iso_code, org_currency_iso_code from raw.salesforce_opportunities"
     ).fetchall() == [(None, "EUR")]
-
-
-@pytest.fixture
-def new_york_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The host's local zone is America/New_York (UTC-4 in May) for the test."""
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.mark.usefixtures("new_york_host")
