@@ -171,6 +171,18 @@ class ApiError(RuntimeError):
     """A request to an external API failed. The message names the API and the setting to check, never the key."""
 
 
+def decode_json_body(response: requests.Response) -> Any:
+    """The body as JSON with money as `Decimal`, or `None` when it is not JSON.
+
+    Not JSON means cut off or an HTML error page (a bare `null`, which none of these APIs sends,
+    reads the same). The caller names the setting to check: a body that is not JSON usually means the wrong base URL.
+    """
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        return None
+
+
 def _explain(source: ApiSource, status: int, codes: list[str]) -> str:
     detail = f"HTTP {status}" + (f" {'/'.join(dict.fromkeys(codes))}" if codes else "")
     if status == 401:
@@ -226,11 +238,11 @@ def get_json(
         ) from None
     if response.status_code >= 400:
         raise failed(_explain(source, response.status_code, error_codes(response.content)))
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError:
+    body = decode_json_body(response)
+    if body is None:
         raise failed(
             f"{source.name} returned a body that is not JSON from {path} (HTTP {response.status_code}, "
             f"{len(response.content)} bytes): cut off or not this API; check {source.base_url_setting}"
-        ) from None
+        )
+    return body
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from orchestration.http import TIMEOUT, is_error_code, redact
+from orchestration.http import TIMEOUT, decode_json_body, is_error_code, redact
 
 API_VERSION = "v62.0"
 OPPORTUNITY_FIELDS = (
@@ -74,13 +73,13 @@ class SalesforceClient:
                 self._token,
             ))
         response.raise_for_status()
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError:
+        body = decode_json_body(response)
+        if body is None:
             raise SalesforceError(
                 f"Salesforce GET {path.split('?')[0]}: HTTP {response.status_code} with a body that is not JSON "
                 f"({len(response.content)} bytes) — check SALESFORCE_INSTANCE_URL"
-            ) from None
+            )
+        return body
 
     def opportunity_fields(self) -> set[str]:
         """Field names of Opportunity in this org (`CurrencyIsoCode` only with multi-currency)."""
