@@ -168,6 +168,20 @@ def test_a_refused_token_is_a_clear_error_with_the_code_but_not_the_servers_text
     assert "s3cret" not in message and "Session expired" not in message
 
 
+def test_a_body_that_is_not_json_names_the_instance_url_setting() -> None:
+    # given an instance URL that answers 200 with a login page, as a wrong My Domain does
+    with FakeApiServer() as server:
+        _org(1).register(server)
+        server.inject(f"{API}/sobjects", FakeResponse(200, b"<html><body>Login</body></html>"))
+        # when
+        with pytest.raises(SalesforceError) as raised:
+            _client(server).opportunity_fields()
+    # then the error names the request, the size and the setting to check
+    message = str(raised.value)
+    assert message.startswith(f"Salesforce GET {API}/sobjects/Opportunity/describe: HTTP 200")
+    assert "not JSON (31 bytes)" in message and "SALESFORCE_INSTANCE_URL" in message
+
+
 def test_the_warehouse_is_not_locked_while_the_asset_waits_on_salesforce(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
