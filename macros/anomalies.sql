@@ -158,6 +158,7 @@
     the days this run evaluates before they are inserted again. -#}
 {% macro delete_evaluated_days(cooldowns=1) -%}
     {%- if is_incremental() -%}
+        {%- do sync_columns_before_delete() -%}
         delete from {{ this }} where {{ anomaly_window('detected_on', cooldowns=cooldowns) }}
     {%- else -%}
         select 1

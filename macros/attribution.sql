@@ -116,6 +116,7 @@
     won or not any more (a deleted or reopened deal loses its credits here and gets none back). -#}
 {% macro delete_reattributed_deals() -%}
     {%- if is_incremental() -%}
+        {%- do sync_columns_before_delete() -%}
         delete from {{ this }} where deal_key in (
             select deal_key from {{ ref('int_crm_deals') }}
             where {{ deal_needs_attribution('changed_at', 'closed_at') }}

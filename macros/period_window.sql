@@ -61,6 +61,7 @@
 {#- `delete from this where predicate` in an incremental build, a no-op statement otherwise. -#}
 {% macro delete_incremental_rows(predicate) -%}
     {%- if is_incremental() -%}
+        {%- do sync_columns_before_delete() -%}
         {{ return('delete from ' ~ this ~ ' where ' ~ predicate) }}
     {%- endif -%}
     {{ return('select 1') }}

@@ -52,6 +52,7 @@
     re-run replaces a day instead of duplicating it, and rows that vanished upstream vanish here. -#}
 {% macro delete_window(column) -%}
     {%- if is_incremental() -%}
+        {%- do sync_columns_before_delete() -%}
         delete from {{ this }} where {{ in_window(column) }}
     {%- else -%}
         select 1
