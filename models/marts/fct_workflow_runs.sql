@@ -97,12 +97,12 @@ final as (
         runs.unpriced_calls,
         runs.agents,
         runs.tool_calls,
-        runs.total_tokens,
-        runs.uncached_input_tokens,
-        runs.cache_read_tokens,
-        runs.cache_write_tokens,
-        runs.output_tokens,
-        runs.reasoning_tokens,
+        cast(runs.total_tokens as bigint) as total_tokens,
+        cast(runs.uncached_input_tokens as bigint) as uncached_input_tokens,
+        cast(runs.cache_read_tokens as bigint) as cache_read_tokens,
+        cast(runs.cache_write_tokens as bigint) as cache_write_tokens,
+        cast(runs.output_tokens as bigint) as output_tokens,
+        cast(runs.reasoning_tokens as bigint) as reasoning_tokens,
 
         -- money
         runs.cost_usd,

@@ -174,11 +174,14 @@ aggregated as (
         count(*) filter (where coordination_kind = 'summarization') as summarization_calls,
         count(*) filter (where coordination_kind = 'unclassified') as unclassified_coordination_calls,
         count(*) filter (where coordination_kind is null) as work_calls,
-        coalesce(sum(total_tokens) filter (where coordination_kind is not null), 0) as coordination_tokens,
-        coalesce(sum(total_tokens) filter (where coordination_kind = 'routing'), 0) as routing_tokens,
-        coalesce(sum(total_tokens) filter (where coordination_kind = 'hand_off'), 0) as hand_off_tokens,
-        coalesce(sum(total_tokens) filter (where coordination_kind = 'summarization'), 0) as summarization_tokens,
-        coalesce(sum(total_tokens) filter (where coordination_kind is null), 0) as work_tokens,
+        cast(coalesce(sum(total_tokens) filter (where coordination_kind is not null), 0) as bigint)
+            as coordination_tokens,
+        cast(coalesce(sum(total_tokens) filter (where coordination_kind = 'routing'), 0) as bigint) as routing_tokens,
+        cast(coalesce(sum(total_tokens) filter (where coordination_kind = 'hand_off'), 0) as bigint)
+            as hand_off_tokens,
+        cast(coalesce(sum(total_tokens) filter (where coordination_kind = 'summarization'), 0) as bigint)
+            as summarization_tokens,
+        cast(coalesce(sum(total_tokens) filter (where coordination_kind is null), 0) as bigint) as work_tokens,
         {{ money('coalesce(sum(cost_usd) filter (where coordination_kind is not null), 0)') }}
             as coordination_cost_usd,
         {{ money('coalesce(sum(cost_usd) filter (where coordination_kind is null), 0)') }} as work_cost_usd

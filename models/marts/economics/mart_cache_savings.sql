@@ -41,9 +41,9 @@ aggregated as (
         {{ money("coalesce(sum(cost_usd) filter (where outcome <> 'unlabeled'), 0)") }} as labeled_cost_usd,
         {{ money("coalesce(sum(no_cache_cost_usd) filter (where outcome <> 'unlabeled'), 0)") }}
             as labeled_no_cache_cost_usd,
-        sum(uncached_input_tokens) as uncached_input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(cache_write_tokens) as cache_write_tokens
+        cast(sum(uncached_input_tokens) as bigint) as uncached_input_tokens,
+        cast(sum(cache_read_tokens) as bigint) as cache_read_tokens,
+        cast(sum(cache_write_tokens) as bigint) as cache_write_tokens
     from runs
     group by workflow, month
 

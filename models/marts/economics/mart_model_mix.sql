@@ -91,13 +91,13 @@ aggregated as (
         month,
         provider,
         model,
-        sum(calls) as calls,
-        sum(unpriced_calls) as unpriced_calls,
+        cast(sum(calls) as bigint) as calls,
+        cast(sum(unpriced_calls) as bigint) as unpriced_calls,
         count(*) as runs,
         count(*) filter (where outcome <> 'unlabeled') as labeled_runs,
         count(*) filter (where outcome = 'success') as successful_runs,
         count(*) filter (where not run_fully_priced) as unpriced_runs,
-        sum(total_tokens) as total_tokens,
+        cast(sum(total_tokens) as bigint) as total_tokens,
         -- NULL as soon as one call of the model has no price: its cost is unknown, not smaller
         case when sum(unpriced_calls) = 0 then {{ money('sum(model_cost_usd)') }} end as cost_usd,
         case

@@ -56,9 +56,10 @@ aggregated as (
         count(*) as runs,
         count(*) filter (where outcome = 'success') as successful_runs,
         {{ money('sum(cost_usd)') }} as cost_usd,
-        sum(total_tokens) as total_tokens,
+        cast(sum(total_tokens) as bigint) as total_tokens,
         count(distinct workflow) filter (where value_per_success_usd is not null) as valued_workflows,
-        coalesce(sum(total_tokens) filter (where value_per_success_usd is not null), 0) as valued_tokens,
+        cast(coalesce(sum(total_tokens) filter (where value_per_success_usd is not null), 0) as bigint)
+            as valued_tokens,
         {{ money("coalesce(sum(value_per_success_usd) filter (where outcome = 'success'), 0)") }} as value_usd
     from categorized_runs
     group by month, cost_category

@@ -49,13 +49,17 @@ reported as (
         provider,
         usage_date,
         reconciliation_model as model,
-        coalesce(sum(uncached_input_tokens) filter (where not is_billed_outside_cost_report), 0)
+        cast(coalesce(sum(uncached_input_tokens) filter (where not is_billed_outside_cost_report), 0) as bigint)
             as uncached_input_tokens,
-        coalesce(sum(cache_read_tokens) filter (where not is_billed_outside_cost_report), 0) as cache_read_tokens,
-        coalesce(sum(cache_write_tokens) filter (where not is_billed_outside_cost_report), 0) as cache_write_tokens,
-        coalesce(sum(output_tokens) filter (where not is_billed_outside_cost_report), 0) as output_tokens,
-        coalesce(sum(total_tokens) filter (where is_billed_outside_cost_report), 0) as priority_tier_tokens,
-        sum(requests) filter (where not is_billed_outside_cost_report) as requests,
+        cast(coalesce(sum(cache_read_tokens) filter (where not is_billed_outside_cost_report), 0) as bigint)
+            as cache_read_tokens,
+        cast(coalesce(sum(cache_write_tokens) filter (where not is_billed_outside_cost_report), 0) as bigint)
+            as cache_write_tokens,
+        cast(coalesce(sum(output_tokens) filter (where not is_billed_outside_cost_report), 0) as bigint)
+            as output_tokens,
+        cast(coalesce(sum(total_tokens) filter (where is_billed_outside_cost_report), 0) as bigint)
+            as priority_tier_tokens,
+        cast(sum(requests) filter (where not is_billed_outside_cost_report) as bigint) as requests,
         string_agg(distinct model, ', ' order by model) as reported_models
     from usage
     group by all
@@ -153,10 +157,10 @@ joined as (
         reported.requests as reported_requests,
 
         -- tokens by kind; a provider-day with a usage report reports 0 for a model it does not list
-        coalesce(traced.uncached_input_tokens, 0) as traced_uncached_input_tokens,
-        coalesce(traced.cache_read_tokens, 0) as traced_cache_read_tokens,
-        coalesce(traced.cache_write_tokens, 0) as traced_cache_write_tokens,
-        coalesce(traced.output_tokens, 0) as traced_output_tokens,
+        cast(coalesce(traced.uncached_input_tokens, 0) as bigint) as traced_uncached_input_tokens,
+        cast(coalesce(traced.cache_read_tokens, 0) as bigint) as traced_cache_read_tokens,
+        cast(coalesce(traced.cache_write_tokens, 0) as bigint) as traced_cache_write_tokens,
+        cast(coalesce(traced.output_tokens, 0) as bigint) as traced_output_tokens,
         case when provider_days.has_usage_report then coalesce(reported.uncached_input_tokens, 0) end
             as reported_uncached_input_tokens,
         case when provider_days.has_usage_report then coalesce(reported.cache_read_tokens, 0) end
