@@ -5,13 +5,27 @@
     commit a transaction that changed a table's rows before altering it ("another transaction has
     altered this table"). dbt applies `on_schema_change` after the pre-hooks, so a model that gained
     a column (mart_cost_anomalies.is_episode) failed every night on a warehouse built before it.
-    The delete macros call `sync_columns_before_delete()` first: it applies the same dbt schema
-    change, against the model's columns read from its SQL with `limit 0`, before any row is
-    touched; dbt then finds nothing left to change.
+    The delete macros call `sync_columns_before_delete()` first: when the model's columns (its SQL
+    described with `limit 0`) differ from the table's, it applies dbt's own schema change before any
+    row is touched; dbt then finds nothing left to change.
 -#}
 {% macro sync_columns_before_delete() -%}
     {%- set on_schema_change = incremental_validate_on_schema_change(config.get('on_schema_change'), default='ignore') -%}
-    {%- if on_schema_change != 'ignore' -%}
+    {%- if on_schema_change == 'ignore' -%}{{ return(none) }}{%- endif -%}
+    {#- One query decides whether anything changed (nearly every night nothing has): a column of the
+        model the table lacks, or, under sync_all_columns, a changed type or a dropped column. -#}
+    {%- set compared = 'column_name, column_type' if on_schema_change == 'sync_all_columns' else 'column_name' -%}
+    {%- set model_columns = 'select ' ~ compared ~ ' from (describe select * from (\n' ~ compiled_code ~ '\n) limit 0)' -%}
+    {%- set table_columns = 'select ' ~ compared ~ ' from (describe ' ~ this ~ ')' -%}
+    {%- set differences -%}
+        select count(*) from (
+            ({{ model_columns }} except {{ table_columns }})
+            {%- if on_schema_change == 'sync_all_columns' %}
+            union all ({{ table_columns }} except {{ model_columns }})
+            {%- endif %}
+        )
+    {%- endset -%}
+    {%- if run_query(differences).columns[0].values()[0] > 0 -%}
         {%- set shape = make_temp_relation(this, '__dbt_columns') -%}
         {%- do run_query(create_table_as(true, shape, 'select * from (\n' ~ compiled_code ~ '\n) limit 0')) -%}
         {%- do process_schema_changes(on_schema_change, shape, this.incorporate(type='table')) -%}
