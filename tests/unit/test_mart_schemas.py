@@ -203,12 +203,15 @@ def test_a_lift_interval_is_whole_and_exactly_from_six_runs(conn: duckdb.DuckDBP
             {**ROI_ROW, "workflow": "no_low", "lift_ci_low_usd": None},
             {**ROI_ROW, "workflow": "no_median", "median_lift_per_run_usd": None},
             {**ROI_ROW, "workflow": "lost_interval", **no_interval},
+            # the upper bound below the median of 0.6
+            {**ROI_ROW, "workflow": "high_below", "lift_ci_high_usd": "0.5"},
         ],
     )
 
     result = validate_relation(conn, "roi", MartWorkflowRoi)
 
-    assert {row["workflow"] for row in result.sample} == {"no_high", "no_low", "no_median", "lost_interval"}
+    failing = {row["workflow"] for row in result.sample}
+    assert failing == {"no_high", "no_low", "no_median", "lost_interval", "high_below"}
 
 
 def test_a_median_run_cost_interval_is_whole_and_brackets_the_median(conn: duckdb.DuckDBPyConnection) -> None:
@@ -226,12 +229,14 @@ def test_a_median_run_cost_interval_is_whole_and_brackets_the_median(conn: duckd
             {**UNIT_ECONOMICS_ROW, "workflow": "no_high", "median_run_cost_ci_high_usd": None},
             {**UNIT_ECONOMICS_ROW, "workflow": "no_median", "median_run_cost_usd": None},
             {**UNIT_ECONOMICS_ROW, "workflow": "inverted", "median_run_cost_ci_low_usd": "0.45"},
+            # the upper bound below the median of 0.4
+            {**UNIT_ECONOMICS_ROW, "workflow": "high_below", "median_run_cost_ci_high_usd": "0.35"},
         ],
     )
 
     result = validate_relation(conn, "unit_economics", MartUnitEconomics)
 
-    assert {row["workflow"] for row in result.sample} == {"no_high", "no_median", "inverted"}
+    assert {row["workflow"] for row in result.sample} == {"no_high", "no_median", "inverted", "high_below"}
 
 
 def test_true_cost_per_success_is_set_exactly_when_cost_per_success_is(conn: duckdb.DuckDBPyConnection) -> None:
