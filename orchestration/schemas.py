@@ -101,6 +101,7 @@ class MartUnitEconomics(pa.DataFrameModel):
     median_run_cost_usd: Exact = pa.Field(nullable=True, ge=0)
     median_run_cost_ci_low_usd: Exact = pa.Field(nullable=True, ge=0)
     median_run_cost_ci_high_usd: Exact = pa.Field(nullable=True, ge=0)
+    median_sample_runs: int = pa.Field(ge=0)
     retry_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
     escalation_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
 
@@ -116,6 +117,13 @@ class MartUnitEconomics(pa.DataFrameModel):
         """Both bounds or neither (NULL under 6 runs); an interval has a median and brackets it."""
         return _interval_brackets(
             data, "median_run_cost_ci_low_usd", "median_run_cost_usd", "median_run_cost_ci_high_usd"
+        )
+
+    @pa.dataframe_check
+    def interval_exactly_from_six_runs(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """The order-statistic interval exists exactly from 6 runs up (macros/order_statistics.sql)."""
+        return data.lazyframe.select(
+            (pl.col("median_sample_runs") >= 6) == pl.col("median_run_cost_ci_low_usd").is_not_null()
         )
 
     @pa.dataframe_check
@@ -203,7 +211,7 @@ class MartWorkflowRoi(pa.DataFrameModel):
 
     @pa.dataframe_check
     def interval_exactly_from_six_runs(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """The order-statistic interval exists exactly from 6 runs up (macros/median_ci_ranks.sql)."""
+        """The order-statistic interval exists exactly from 6 runs up (macros/order_statistics.sql)."""
         return data.lazyframe.select((pl.col("median_sample_runs") >= 6) == pl.col("lift_ci_low_usd").is_not_null())
 
     class Config:

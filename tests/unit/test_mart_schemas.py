@@ -41,7 +41,7 @@ UNIT_ECONOMICS_COLUMNS = f"""
     workflow varchar, period varchar, period_start date, runs integer, labeled_runs integer,
     successful_runs integer, success_rate {MONEY}, total_cost_usd {MONEY}, cost_per_successful_task_usd {MONEY},
     true_cost_per_successful_task_usd {MONEY}, median_run_cost_usd {MONEY}, median_run_cost_ci_low_usd {MONEY},
-    median_run_cost_ci_high_usd {MONEY}, retry_rate {MONEY}, escalation_rate {MONEY}
+    median_run_cost_ci_high_usd {MONEY}, median_sample_runs integer, retry_rate {MONEY}, escalation_rate {MONEY}
 """
 
 # a week of 8 runs, 4 successes, with an interval: every unit-economics row below varies it
@@ -49,7 +49,7 @@ UNIT_ECONOMICS_ROW = {
     "workflow": "seo_audit", "period": "week", "period_start": "2026-11-16", "runs": 8, "labeled_runs": 8,
     "successful_runs": 4, "success_rate": "0.5", "total_cost_usd": "3.2", "cost_per_successful_task_usd": "0.8",
     "true_cost_per_successful_task_usd": "1.1", "median_run_cost_usd": "0.4", "median_run_cost_ci_low_usd": "0.3",
-    "median_run_cost_ci_high_usd": "0.5", "retry_rate": "0", "escalation_rate": "0",
+    "median_run_cost_ci_high_usd": "0.5", "median_sample_runs": 8, "retry_rate": "0", "escalation_rate": "0",
 }  # fmt: skip
 
 
@@ -224,7 +224,7 @@ def test_a_median_run_cost_interval_is_whole_and_brackets_the_median(conn: duckd
             # legitimate: under 6 runs there is no interval
             {
                 **UNIT_ECONOMICS_ROW, "workflow": "few_runs", "runs": 5, "labeled_runs": 5,
-                "median_run_cost_ci_low_usd": None, "median_run_cost_ci_high_usd": None,
+                "median_run_cost_ci_low_usd": None, "median_run_cost_ci_high_usd": None, "median_sample_runs": 5,
             },  # fmt: skip
             {**UNIT_ECONOMICS_ROW, "workflow": "no_high", "median_run_cost_ci_high_usd": None},
             {**UNIT_ECONOMICS_ROW, "workflow": "no_median", "median_run_cost_usd": None},
@@ -237,6 +237,31 @@ def test_a_median_run_cost_interval_is_whole_and_brackets_the_median(conn: duckd
     result = validate_relation(conn, "unit_economics", MartUnitEconomics)
 
     assert {row["workflow"] for row in result.sample} == {"no_high", "no_median", "inverted", "high_below"}
+
+
+def test_a_median_run_cost_interval_exists_exactly_from_six_runs(conn: duckdb.DuckDBPyConnection) -> None:
+    # given weeks of 5 and 6 runs, with and without an interval (macros/order_statistics.sql: none under 6)
+    five_runs = {"runs": 5, "labeled_runs": 5, "successful_runs": 3, "median_sample_runs": 5}
+    six_runs = {"runs": 6, "labeled_runs": 6, "successful_runs": 3, "median_sample_runs": 6}
+    no_interval = {"median_run_cost_ci_low_usd": None, "median_run_cost_ci_high_usd": None}
+    _table(
+        conn,
+        "unit_economics",
+        UNIT_ECONOMICS_COLUMNS,
+        [
+            # legitimate: 6 runs are the fewest with an interval, 5 the most without
+            {**UNIT_ECONOMICS_ROW, "workflow": "six_runs", **six_runs},
+            {**UNIT_ECONOMICS_ROW, "workflow": "five_runs", **five_runs, **no_interval},
+            {**UNIT_ECONOMICS_ROW, "workflow": "interval_from_five", **five_runs},
+            {**UNIT_ECONOMICS_ROW, "workflow": "lost_interval", **six_runs, **no_interval},
+        ],
+    )
+
+    # when they are validated
+    result = validate_relation(conn, "unit_economics", MartUnitEconomics)
+
+    # then an interval under 6 runs fails, and so does a missing one from 6 up
+    assert {row["workflow"] for row in result.sample} == {"interval_from_five", "lost_interval"}
 
 
 def test_true_cost_per_success_is_set_exactly_when_cost_per_success_is(conn: duckdb.DuckDBPyConnection) -> None:
