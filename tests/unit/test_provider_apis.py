@@ -1,6 +1,6 @@
 """The Anthropic and OpenAI sources against local servers speaking each API's format, over real sockets.
 
-Pages are followed to the end; a 429 with Retry-After and 503s are retried; a 401 and a spend-limit
+Pages are followed to the end; a 429 with Retry-After and 5xx/529s are retried; a 401 and a spend-limit
 429 fail at once with a message naming the API and the setting; a truncated body fails the
 partition without writing; a restated bucket replaces the old one exactly; and the key appears in
 no log line, table or error text.
@@ -174,13 +174,27 @@ def test_a_429_with_retry_after_is_waited_out_then_succeeds(provider: Provider, 
     assert len(usage) == 3
 
 
-def test_two_503s_are_retried_then_succeed(provider: Provider, server: FakeApiServer) -> None:
-    provider.fake_api().register(server)
-    server.inject(provider.cost_path, FakeResponse(503, {"error": {"type": "overloaded"}}),
-                  FakeResponse(503, {"error": {"type": "overloaded"}}))
+# every retried server status (http.RETRY_STATUSES): 529 is Anthropic's "overloaded"
+RETRIED_5XX = {
+    500: {"error": {"type": "server_error"}},
+    502: {"error": {"type": "bad_gateway"}},
+    503: {"error": {"type": "overloaded"}},
+    504: {"error": {"type": "timeout"}},
+    529: {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+}
 
+
+@pytest.mark.parametrize("status", RETRIED_5XX)
+def test_two_server_errors_are_retried_then_succeed(provider: Provider, server: FakeApiServer, status: int) -> None:
+    # given a cost endpoint failing twice with the same retried status
+    provider.fake_api().register(server)
+    failure = FakeResponse(status, RETRIED_5XX[status])
+    server.inject(provider.cost_path, failure, failure)
+
+    # when the costs are fetched
     costs = list(client_for(provider, server).iter_costs(DAYS[0], DAYS[-1]))
 
+    # then the third request succeeds
     assert len(server.requests_to(provider.cost_path)) == 3
     assert len(costs) == 3
 
