@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import duckdb
 import pytest
 
 from orchestration.demo.otlp import LogRecord, Span, SpanEvent, logs_data, traces_data, unix_nanos, write_lines
+from orchestration.settings import PROJECT_ROOT
 from orchestration.sources.otel.client import date_in_path, discover_trace_files
 from orchestration.sources.otel.load import load_traces
+from orchestration.sources.otel.schemas import TOKEN_COUNT_ATTRIBUTES
 
 DAY = date(2026, 11, 20)
 T0 = unix_nanos(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
@@ -690,3 +693,54 @@ def test_spans_and_their_quarantine_are_stamped_in_utc_whatever_the_session_time
     ).fetchall()]
     assert len(stamps) == 2
     assert all(abs((stamp - now).total_seconds()) < 120 for stamp in stamps), (stamps, now)
+
+
+def test_a_span_whose_token_count_is_not_a_whole_number_is_quarantined_naming_the_attribute(
+    tmp_path: Path, conn
+) -> None:
+    # given spans whose usage says -50, "abc", 12.5 or nothing for a token count, and good ones
+    # (an intValue, a whole doubleValue, a count given as a string)
+    values = {
+        2: {"intValue": "-50"},
+        3: {"stringValue": "abc"},
+        4: {"doubleValue": 12.5},
+        5: {},
+        6: {"doubleValue": 242.0},
+        7: {"stringValue": "17"},
+    }
+    document = traces_data([span(index) for index in range(1, 8)])
+    spans_out = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    for index, value in values.items():
+        spans_out[index - 1]["attributes"] = [
+            {"key": "gen_ai.request.model", "value": {"stringValue": "claude-sonnet-4-5"}},
+            {"key": "gen_ai.usage.output_tokens" if index == 3 else "gen_ai.usage.input_tokens", "value": value},
+        ]
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [document])
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then the four are quarantined with the attribute and its value named, never loaded as 0 or < 0;
+    # the counts add up and the good spans keep their values as sent
+    assert (spans.received, spans.loaded, spans.quarantined) == (7, 3, 4)
+    reasons = dict(conn.execute("select record_key, reason from raw.quarantine").fetchall())
+    prefix = "token count is not a whole number >= 0: "
+    assert sorted(reasons.values()) == sorted([
+        prefix + "gen_ai.usage.input_tokens (got -50)",
+        prefix + "gen_ai.usage.output_tokens (got abc)",
+        prefix + "gen_ai.usage.input_tokens (got 12.5)",
+        prefix + "gen_ai.usage.input_tokens (got no value)",
+    ])
+    loaded = {
+        span_id: as_dict(attributes).get("gen_ai.usage.input_tokens")
+        for span_id, attributes in conn.execute("select span_id, attributes from raw.otel_spans").fetchall()
+    }
+    assert loaded == {f"{1:016x}": "101", f"{6:016x}": "242.0", f"{7:016x}": "17"}
+
+
+def test_the_loader_checks_every_token_count_attribute_staging_reads() -> None:
+    # a usage key staging reads but the loader does not check would reach the marts as 0 when bad
+    macro = (PROJECT_ROOT / "macros" / "otel_attributes.sql").read_text()
+    staged = {key for key in re.findall(r"'([^']+)'", macro) if "token" in key}
+    assert staged == set(TOKEN_COUNT_ATTRIBUTES)

@@ -42,6 +42,7 @@ from orchestration.sources.otel.schemas import (
     EVAL_EVENT_ROW_CHECKS_SQL,
     SPAN_COLUMNS,
     SPAN_ROW_CHECKS_SQL,
+    TOKEN_COUNT_ATTRIBUTES,
     OtelEvalEventRaw,
     OtelSpanRaw,
 )
@@ -67,6 +68,12 @@ CONTENT_ATTRIBUTES = (
 CONTENT_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.")
 CONTENT_PATTERN = r"^(gen_ai\.(prompt|completion)\.[0-9]+\.|llm\.(input|output)_messages\.)"
 _CONTENT_RE = re.compile(CONTENT_PATTERN)
+# In the attributes' JSON text (`{"gen_ai.usage.input_tokens":"242",…}`), a token count that is not
+# all digits: null, empty, negative, fractional, "abc", or a whole number written "242.0" or "1e3",
+# which otlp_bad_token_count then accepts. Nearly every span has none, so the exact check rarely runs.
+SUSPECT_TOKEN_COUNT = (
+    '"(' + "|".join(re.escape(key) for key in TOKEN_COUNT_ATTRIBUTES) + ')":(null|""|"[^"]*[^0-9"][^"]*")'
+)
 
 # What a quarantined record shows in place of a content attribute's value when content is not kept.
 WITHHELD = "[withheld: prompt/completion text; AGENTLEDGER_KEEP_CONTENT=1 keeps it]"
@@ -290,6 +297,22 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
                                                               then otlp_pair(a) end)
                     else list_transform(attrs, lambda a: case when a.key is not null then otlp_pair(a) end)
                 end, ',') || '}'""",
+        # A usage attribute whose value is not a whole number ≥ 0, as `key (got value)`, from the
+        # attributes' JSON text; NULL when there is none. Only a span the loader's regular expression
+        # picks (a token count that is not all digits: 0.2 s for 447k spans) pays for this.
+        """create or replace temp macro otlp_token_count_is_whole(text) as
+            coalesce(try_cast(text as double) >= 0 and try_cast(text as double) = floor(try_cast(text as double))
+                and try_cast(text as double) < 9.2e18, false)""",
+        "create or replace temp macro otlp_bad_token_count(attributes) as list_filter(["
+        + ", ".join(
+            f"""case when json_exists(attributes, '$."{key}"')
+                     and not otlp_token_count_is_whole(json_extract_string(attributes, '$."{key}"'))
+                then '{key} (got '
+                    || coalesce(left(json_extract_string(attributes, '$."{key}"'), 40), 'no value') || ')'
+                end"""
+            for key in TOKEN_COUNT_ATTRIBUTES
+        )
+        + "], lambda reason: reason is not null)[1]",
         # a key named twice: its first position is not its own
         """create or replace temp macro otlp_has_duplicates(keys) as
             list_bool_or(list_transform(keys, lambda k, i: list_position(keys, k) <> i))""",
@@ -592,7 +615,12 @@ def _insert_spans(
             {EXTRACTED_AT_SQL},
             $chunk, typed.line_hash, lines.copies, typed.has_logs,
             typed.resource_index, typed.scope_index, typed.span_index,
-            coalesce(typed.source_reason, {schema_reason})
+            coalesce(
+                typed.source_reason,
+                case when regexp_matches(typed.attributes, '{SUSPECT_TOKEN_COUNT}')
+                    then 'token count is not a whole number >= 0: ' || otlp_bad_token_count(typed.attributes) end,
+                {schema_reason}
+            )
         from typed
         inner join _otel_chunk_lines as lines
             on lines.source_file = typed.source_file and lines.line_hash = typed.line_hash

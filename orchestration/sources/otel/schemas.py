@@ -51,6 +51,23 @@ SPAN_ROW_CHECKS_SQL = {
 }
 
 
+# The usage attributes staging reads token counts from (macros/otel_attributes.sql lists the same
+# keys; tests/unit/test_otel_load.py holds the two lists equal). A span carrying one that is
+# not a whole number ≥ 0 is quarantined by the loader: staging would read "abc" as no tokens (a call
+# priced on what is left, its run still "fully priced") and "-50" would stop the night at a dbt test.
+TOKEN_COUNT_ATTRIBUTES = (
+    "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
+    "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion",
+    "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+    "llm.token_count.prompt_details.cache_read",
+    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
+    "llm.token_count.prompt_details.cache_write",
+    "gen_ai.usage.cache_creation.ephemeral_5m_input_tokens", "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens",
+    "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens", "llm.usage.reasoning_tokens",
+    "llm.token_count.completion_details.reasoning",
+)
+
+
 class OtelEvalEventRaw(pa.DataFrameModel):
     """One `gen_ai.evaluation.result` event; the evaluated span is optional (reference §D.3)."""
 
