@@ -4,7 +4,9 @@
     CPST = cost of labeled runs ÷ successful runs (failed runs' spend amortized over the
     successes; NULL without successes). True CPST adds failed runs' rework (minutes × the
     workflow's hourly rate). Rates are over labeled runs. The median run cost carries a
-    distribution-free 95% interval from order statistics (NULL under 6 runs).
+    distribution-free 95% interval from order statistics (NULL under 6 runs); both are over the fully
+    priced runs only: a run with an unpriced call has a cost that is a lower bound (an all-unpriced
+    run's is $0), which cannot be ranked (the CPST counts it, and `unpriced_runs` says how many).
     Money and rates are exact DECIMAL(38, 10).
 
     Incremental: a nightly run recomputes the days, weeks and months its window touched, whole, and
@@ -80,9 +82,9 @@ aggregated as (
         {{ money('sum(cost_usd)') }} as total_cost_usd,
         {{ money("coalesce(sum(cost_usd) filter (where outcome <> 'unlabeled'), 0)") }} as labeled_cost_usd,
         {{ money("coalesce(sum(rework_cost_usd) filter (where outcome = 'failure'), 0)") }} as rework_cost_usd,
-        {{ money('median(cost_usd)') }} as median_run_cost_usd,
-        count(cost_usd) as n,
-        list_sort(list(cost_usd)) as sorted_run_costs
+        {{ money('median(cost_usd) filter (where fully_priced)') }} as median_run_cost_usd,
+        count(cost_usd) filter (where fully_priced) as n,
+        list_sort(coalesce(list(cost_usd) filter (where fully_priced), [])) as sorted_run_costs
     from runs_by_period
     group by workflow, period, period_start
 

@@ -45,10 +45,12 @@ def test_a_call_without_a_price_is_null_and_its_run_is_flagged(warehouse: Wareho
         "select cost_usd, fully_priced, unpriced_calls from marts.fct_workflow_runs where run_id = 'hc_8'"
     )
     assert run == [(Decimal("0.0030000000"), False, 1)]
+    # and its $0.003 (a lower bound) is counted in the CPST but not ranked: no median without a fully priced run
     economics = warehouse.query(
-        "select unpriced_runs from marts.mart_unit_economics where workflow = 'hand_unpriced' and period = 'day'"
+        "select unpriced_runs, total_cost_usd, median_run_cost_usd, median_sample_runs from marts.mart_unit_economics "
+        "where workflow = 'hand_unpriced' and period = 'day'"
     )
-    assert economics == [(1,)]
+    assert economics == [(1, Decimal("0.0030000000"), None, 0)]
 
 
 def test_the_truncated_line_is_quarantined_and_the_rest_loaded(warehouse: Warehouse) -> None:
