@@ -15,7 +15,6 @@ Every result records `gate_seconds`, the time the gate itself took.
 """
 
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration import pandera_sql
 from orchestration.loading import VALIDATION_CHUNK_ROWS, describe_failures, reason_family
 from orchestration.partitions import run_window_days
+from orchestration.settings import get_settings
 
 
 @dataclass
@@ -126,8 +126,11 @@ def window_filter(date_column: str | None, tags: dict[str, str], lookback_days: 
 
 
 def max_quarantine_share() -> float:
-    """Above this share of a window's input quarantined, the input is wrong, not a few rows."""
-    return float(os.environ.get("AGENTLEDGER_MAX_QUARANTINE_SHARE", "0.05"))
+    """AGENTLEDGER_MAX_QUARANTINE_SHARE, parsed and checked by `Settings` (the CLI stops on a bad one).
+
+    Read when the gate runs, as before: tests and `dagster dev` may change it between runs.
+    """
+    return get_settings().max_quarantine_share
 
 
 def quarantine_share(conn: duckdb.DuckDBPyConnection, entity: str, relation: str, where: str) -> tuple[int, int]:
@@ -202,10 +205,11 @@ class PanderaGate:
             share = quarantined / (quarantined + loaded) if quarantined + loaded else 0.0
             metadata["quarantined"] = quarantined
             metadata["quarantine_share"] = round(share, 6)
-            if share > max_quarantine_share():
+            limit = max_quarantine_share()
+            if share > limit:
                 share_failure = (
                     f"{quarantined} of {quarantined + loaded} input rows quarantined ({share:.1%}) "
-                    f"> AGENTLEDGER_MAX_QUARANTINE_SHARE={max_quarantine_share():.1%}; "
+                    f"> AGENTLEDGER_MAX_QUARANTINE_SHARE={limit:.1%}; "
                     f"see raw.quarantine where entity = '{self.quarantine_entity}'"
                 )
         summary = result.summary()

@@ -44,6 +44,21 @@ def _days_setting(env: Mapping[str, str], name: str, default: str) -> int:
     return days
 
 
+def _share_setting(env: Mapping[str, str], name: str, default: str) -> float:
+    """A share from 0 to 1, checked here so a bad value stops the command before a run starts.
+
+    Read lazily inside a gate, `abc` failed every gated step of a run instead of the command.
+    """
+    value = _setting(env, name, default)
+    try:
+        share = float(value)
+    except ValueError:
+        share = None
+    if share is None or not 0 <= share <= 1:  # NaN fails the comparison too
+        raise ValueError(f"invalid setting {name}={value!r}: not a share from 0 to 1 (e.g. 0.05)")
+    return share
+
+
 def _choice_setting(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     value = _setting(env, name, default).lower()
     if value not in choices:
@@ -71,6 +86,7 @@ class Settings:
     trace_lookback_days: int
     provider_lookback_days: int = 7
     focus_export_unit: str = "file"
+    max_quarantine_share: float = 0.05
 
     @property
     def snapshot_path(self) -> Path:
@@ -126,6 +142,8 @@ class Settings:
             # One FOCUS export is a file (a later file restates an earlier one) or a folder (its files
             # are the parts of one export run).
             focus_export_unit=_choice_setting(env, "AGENTLEDGER_FOCUS_EXPORT_UNIT", "file", ("file", "folder")),
+            # Above this share of a window's input quarantined, the input is wrong, not a few rows.
+            max_quarantine_share=_share_setting(env, "AGENTLEDGER_MAX_QUARANTINE_SHARE", "0.05"),
         )
 
     def export_for_dbt(self) -> None:

@@ -31,6 +31,24 @@ def test_an_invalid_setting_is_one_line_naming_it_and_exit_2(name: str, value: s
     assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
 
 
+def test_an_invalid_quarantine_share_stops_run_before_anything_runs(tmp_path: Path) -> None:
+    # given a quarantine share that is not a number, and an empty home
+    environment = {**os.environ, "AGENTLEDGER_HOME": str(tmp_path), "AGENTLEDGER_MAX_QUARANTINE_SHARE": "abc"}
+    environment.pop("AGENTLEDGER_DB", None)
+    environment.pop("DAGSTER_HOME", None)
+    # when a run is asked for
+    completed = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run", "--date", "2026-11-20"],
+        capture_output=True, text=True, env=environment, check=False,
+    )
+    # then one line names it, exit 2, and no run started: the home is still empty
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stderr == (
+        "agentledger: invalid setting AGENTLEDGER_MAX_QUARANTINE_SHARE='abc': not a share from 0 to 1 (e.g. 0.05)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_main_names_an_invalid_setting(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("AGENTLEDGER_TRACE_LOOKBACK_DAYS", "one")
     assert main(["prices", "sync", "--help"]) == 2

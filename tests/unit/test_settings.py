@@ -16,12 +16,26 @@ from orchestration.settings import Settings
         ("AGENTLEDGER_TRACE_LOOKBACK_DAYS", "1.5"),
         ("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "-1"),
         ("AGENTLEDGER_FOCUS_EXPORT_UNIT", "run"),
+        ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "abc"),
+        ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "1.5"),
+        ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "-0.1"),
+        ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "nan"),
     ],
 )
 def test_an_invalid_setting_is_named_with_its_value(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"^invalid setting {name}='{value}': ") as raised:
         Settings.from_env({name: value})
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("value", "share"), [("", 0.05), ("0", 0.0), ("0.2", 0.2), ("1", 1.0)])
+def test_the_max_quarantine_share_is_a_share_from_0_to_1(value: str, share: float) -> None:
+    # given a share in [0, 1], or none
+    environment = {"AGENTLEDGER_MAX_QUARANTINE_SHARE": value}
+    # when the settings are read
+    settings = Settings.from_env(environment)
+    # then it is parsed, blank taking the default
+    assert settings.max_quarantine_share == share
 
 
 def test_blank_settings_take_their_defaults() -> None:
