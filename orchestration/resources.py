@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
@@ -35,13 +38,36 @@ def duckdb_memory_limit() -> str:
     return os.environ.get("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "2500MB")
 
 
+class WarehouseResource(DuckDBResource):
+    """`DuckDBResource` whose connections are closed however the block ends, an exception included.
+
+    dagster-duckdb's `get_connection` closes the connection only when the block ends normally. A
+    step that raised (a gate, a load) left its connection open, and Dagster keeps the failed
+    step's traceback, so the connection stayed alive for the rest of the run. The autocommit
+    transaction of its last query stays active until the result is read to its end (a
+    `fetchone()` of a count does not) or the connection closes, and an active transaction makes a
+    later step's `checkpoint` after a catalog change fail in the same process: the traces load
+    failed with "Cannot CHECKPOINT: there are other write transactions active" after a gate had
+    raised in an earlier step. Closing the connection ends what it left open.
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the warehouse, closed when the block ends, however it ends."""
+        with super().get_connection() as conn:
+            try:
+                yield conn
+            finally:
+                conn.close()  # a second close (by dagster-duckdb, on success) does nothing
+
+
 def make_resources(settings: Settings) -> dict[str, object]:
     """Resources for `Definitions`; exports AGENTLEDGER_DB (resolved to an absolute path) first."""
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     settings.export_for_dbt()
     return {
-        "duckdb": DuckDBResource(
+        "duckdb": WarehouseResource(
             database=dg.EnvVar("AGENTLEDGER_DB"), connection_config={"memory_limit": duckdb_memory_limit()}
         ),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
