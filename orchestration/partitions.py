@@ -70,3 +70,20 @@ def yesterday(now: datetime | None = None) -> date:
     """The last complete UTC day: what the nightly run materializes by default."""
     now = now or datetime.now(tz=UTC)
     return (now - timedelta(days=1)).date()
+
+
+def check_partition_days(first: date, last: date, start_date: date, now: datetime | None = None) -> None:
+    """Refuse days that are not daily partitions, before a run is launched.
+
+    Dagster would start the run and fail every partitioned step with a `CheckError` invariant; a
+    day before AGENTLEDGER_START_DATE or not yet complete (today, a future day) is a mistake to
+    name instead.
+
+    Raises:
+        ValueError: `first` is before `start_date`, or `last` is after the last complete UTC day.
+    """
+    if first < start_date:
+        raise ValueError(f"{first} is before the first daily partition, AGENTLEDGER_START_DATE={start_date}")
+    last_complete = yesterday(now)
+    if last > last_complete:
+        raise ValueError(f"{last} is not a complete UTC day yet: the last daily partition is {last_complete}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, check_partition_days
 from orchestration.settings import PROJECT_ROOT, Settings
 
 DBT_INPUTS = ("models", "macros", "seeds", "tests/dbt", "dbt_project.yml", "profiles.yml")
@@ -90,6 +90,7 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     """
     if last < first:
         raise ValueError(f"--end {last} is before --start {first}")
+    check_partition_days(first, last, settings.start_date)
     settings.export_for_dbt()
     # Dagster refuses a relative DAGSTER_HOME: resolve one against the working directory
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).expanduser().resolve()

@@ -173,9 +173,11 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
     """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
     from orchestration.demo.billing import write_focus_exports
     from orchestration.demo.generate import generate_demo
+    from orchestration.partitions import check_partition_days
     from orchestration.runner import run_partitions
 
     first = end_date - timedelta(days=days - 1)
+    check_partition_days(first, end_date, settings.start_date)  # before the demo folder is emptied
     check_demo_locations(settings)
     prepare_home(settings.home)
     print(f"agentledger demo: {days} days ({first}..{end_date}), seed {seed}, into {settings.home}", flush=True)
