@@ -85,6 +85,18 @@ class LoadReport:
     reasons: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def counts(self) -> str:
+        """`received R, loaded L, quarantined Q` (and `unchanged U` for an upsert), for a load's log line.
+
+        Every source's log line says all three, so a run log shows rows set aside without opening
+        the materialization metadata; an upsert's `loaded` counts changed rows only, so its
+        unchanged rows are named too and the counts add up to `received`.
+        """
+        text = f"received {self.received}, loaded {self.loaded}, quarantined {self.quarantined}"
+        if "unchanged" in self.extra:
+            text += f", unchanged {self.extra['unchanged']}"
+        return text
+
     def as_metadata(self) -> dict[str, Any]:
         """Flat metadata for Dagster: counts plus the most frequent quarantine reasons."""
         metadata: dict[str, Any] = {

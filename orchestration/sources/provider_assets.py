@@ -84,6 +84,9 @@ def report_assets(
             usage_report = load_records(conn, usage, usage_records, first, last)
             cost_report = load_records(conn, costs, cost_records, first, last)
             results = [gate.evaluate(conn, context.run.tags, context.log.error) for gate in gates]
+        context.log.info(
+            f"{usage.name} {first}..{last}: {usage_report.counts()}; {costs.name}: {cost_report.counts()}"
+        )
         yield dg.MaterializeResult(asset_key=usage_key, metadata=usage_report.as_metadata())
         yield dg.MaterializeResult(asset_key=costs_key, metadata=cost_report.as_metadata())
         yield from results

@@ -109,6 +109,17 @@ def test_a_row_in_another_currency_is_quarantined_with_the_reason(tmp_path: Path
     assert "billing_currency" in reason and "EUR" in reason
 
 
+def test_the_log_line_says_received_loaded_and_quarantined(tmp_path: Path) -> None:
+    # given an export with a row in another currency (quarantined)
+    folder = tmp_path / "billing"
+    write_csv(folder / "export.csv", [row("2026-11-20", "1.00"), row("2026-11-20", "9.00", currency="EUR")], 1_000)
+    messages: list[str] = []
+    # when the day is loaded
+    load_focus(duckdb.connect(), folder, date(2026, 11, 20), date(2026, 11, 20), progress=messages.append)
+    # then the log names all three counts
+    assert "1 FOCUS files for 2026-11-20..2026-11-20: received 2, loaded 1, quarantined 1, superseded 0" in messages
+
+
 def test_a_missing_folder_means_no_exports_configured(tmp_path: Path) -> None:
     db = duckdb.connect()
     assert load_focus(db, tmp_path / "absent", date(2026, 11, 20), date(2026, 11, 20)) is None

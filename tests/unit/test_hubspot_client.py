@@ -17,6 +17,7 @@ from orchestration.http import make_session
 from orchestration.sources.hubspot.assets import hubspot_deals
 from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms
 from orchestration.sources.hubspot.load import fetch_hubspot, sync_hubspot, write_hubspot
+from tests.unit.run_logs import materialize_logged
 from tests.unit.warehouse_lock import open_read_write_elsewhere
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
@@ -245,3 +246,21 @@ def test_a_write_refuses_a_fetch_that_another_sync_overtook() -> None:
         write_hubspot(conn, stale)
     assert conn.execute("select id, amount from raw.hubspot_deals order by id").fetchall() == before
     assert dict(before)["1001"] == Decimal("7")
+
+
+def test_the_asset_logs_received_loaded_and_quarantined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given a portal with three deals
+    with FakeApiServer() as server:
+        _fake_with(3).register(server)
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "t0k")
+        monkeypatch.setenv("HUBSPOT_BASE_URL", server.base_url)
+        # when the asset syncs into an empty warehouse
+        result, messages = materialize_logged(
+            [hubspot_deals], resources={"duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))}
+        )
+    # then one line names each table's counts (an upsert's unchanged rows too)
+    assert result.success
+    assert (
+        "hubspot_deals: received 3, loaded 3, quarantined 0, unchanged 0; "
+        "hubspot_deal_companies: received 3, loaded 3, quarantined 0, unchanged 0"
+    ) in messages

@@ -75,3 +75,19 @@ def test_a_label_lands_in_the_partition_of_the_day_it_was_written(tmp_path: Path
     # and reloading the day replaces, never duplicates
     load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
     assert conn.execute("select count(*) from raw.labels_reviews").fetchone()[0] == 1
+
+
+def test_the_log_line_says_received_loaded_and_quarantined(tmp_path: Path, conn) -> None:
+    # given a day's label file with one good row and one that is not a timestamp
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_text(
+        HEADER + "wr_1,success,2026-11-20T10:00:00Z,ana,,false,\n" + "wr_2,failure,yesterday,ana,,,\n"
+    )
+    messages: list[str] = []
+    # when the day is loaded
+    load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20), progress=messages.append)
+    # then the log names all three counts, as the materialization metadata does
+    assert messages == [
+        "2 label rows from 1 files for 2026-11-20..2026-11-20: received 2, loaded 1, quarantined 1"
+    ]

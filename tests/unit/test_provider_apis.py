@@ -7,6 +7,7 @@ no log line, table or error text.
 """
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from orchestration.sources.anthropic import assets as anthropic_assets
 from orchestration.sources.anthropic.client import ANTHROPIC_API, AnthropicClient
 from orchestration.sources.openai import assets as openai_assets
 from orchestration.sources.openai.client import OPENAI_API, OpenAIClient
+from tests.unit.run_logs import materialize_logged
 
 SECRET = "test-admin-key-7f3a9c2e51b84d06"  # the key the fakes accept; it must surface nowhere
 DAYS = [date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)]
@@ -339,3 +341,24 @@ def test_the_key_appears_in_no_log_line_table_or_error(
     assert not [event for event in events if SECRET in event]
     failure = next(event for event in rejected.all_events if event.event_type_value == "STEP_FAILURE")
     assert provider.source.key_setting in failure.event_specific_data.error.to_string()
+
+
+def test_the_log_line_says_received_loaded_and_quarantined(
+    provider: Provider, server: FakeApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a provider serving three days of usage and costs
+    provider.fake_api().register(server)
+    monkeypatch.setenv(provider.source.key_setting, SECRET)
+    monkeypatch.setenv(provider.source.base_url_setting, server.base_url)
+    monkeypatch.setenv("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "2")
+    # when the last day is materialized (with its two lookback days)
+    result, messages = materialize_logged(
+        provider.assets.assets, partition_key=DAYS[-1].isoformat(),
+        resources={"duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))},
+    )
+    # then one line names both tables' received, loaded and quarantined counts
+    assert result.success
+    usage, costs = provider.usage_table.split(".")[1], provider.cost_table.split(".")[1]
+    counts = r"received \d+, loaded \d+, quarantined \d+"
+    line = rf"{usage} 2026-11-18\.\.2026-11-20: {counts}; {costs}: {counts}"
+    assert [message for message in messages if re.fullmatch(line, message)], messages

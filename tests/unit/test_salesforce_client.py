@@ -16,6 +16,7 @@ from orchestration.http import make_session
 from orchestration.sources.salesforce.assets import salesforce_opportunities
 from orchestration.sources.salesforce.client import SalesforceClient, SalesforceError, soql_datetime
 from orchestration.sources.salesforce.load import sync_salesforce
+from tests.unit.run_logs import materialize_logged
 from tests.unit.warehouse_lock import open_read_write_elsewhere
 
 T0 = datetime(2026, 5, 15, 8, 30, tzinfo=UTC)
@@ -205,3 +206,19 @@ def test_the_warehouse_is_not_locked_while_the_asset_waits_on_salesforce(
     with duckdb.connect(str(db_path), read_only=True) as conn:
         assert conn.execute("select count(*) from raw.salesforce_opportunities").fetchone()[0] == 3
         assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 15, 8, 32)
+
+
+def test_the_asset_logs_received_loaded_and_quarantined(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given an org with three opportunities
+    with FakeApiServer() as server:
+        _org(3).register(server)
+        monkeypatch.setenv("SALESFORCE_INSTANCE_URL", server.base_url)
+        monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "sf-t0k")
+        # when the asset syncs into an empty warehouse
+        result, messages = materialize_logged(
+            [salesforce_opportunities],
+            resources={"duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb"))},
+        )
+    # then one line names the counts (an upsert's unchanged rows too)
+    assert result.success
+    assert "salesforce_opportunities: received 3, loaded 3, quarantined 0, unchanged 0" in messages

@@ -221,7 +221,7 @@ def load_focus(
         report.extra["superseded_rows_by_file"] = "\n".join(
             f"{rows} × {file}" for file, rows in list(superseded_files.items())[:10]
         )
-    progress(f"{len(files)} FOCUS files: {report.loaded} rows loaded for {first}..{last}, {superseded} superseded")
+    progress(f"{len(files)} FOCUS files for {first}..{last}: {report.counts()}, superseded {superseded}")
     if likely_parts:
         report.extra["likely_parts_of_one_export"] = "\n".join(likely_parts[:10])
         (warn or progress)(

@@ -74,6 +74,7 @@ def hubspot_deals(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     with duckdb.get_connection() as conn:
         sync = write_hubspot(conn, changes)
         gates = [gate.evaluate(conn, context.run.tags, context.log.error) for gate in GATES]
+    context.log.info(f"{DEALS.name}: {sync.deals.counts()}; {DEAL_COMPANIES.name}: {sync.companies.counts()}")
     deals_metadata = sync.deals.as_metadata()
     deals_metadata["high_water_mark"] = str(sync.high_water_mark)
     yield dg.MaterializeResult(asset_key=DEALS_KEY, metadata=deals_metadata)

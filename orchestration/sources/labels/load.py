@@ -40,7 +40,6 @@ def load_labels(
     csv_files, json_files = discover_label_files(labels_dir, first, last)
     records = [r for path in csv_files for r in read_csv_labels(path)]
     records += [r for path in json_files for r in read_json_labels(path)]
-    progress(f"{len(records)} label rows from {len(csv_files) + len(json_files)} files for {first}..{last}")
     stage_text_records(conn, "_label_records", records, [*FIELDS, "_parse_error"])
     type_labels(conn, fallback_day=last.isoformat())
     _stage_file_days(conn, labels_dir, [*csv_files, *json_files], first, last, lookback, settings.start_date)
@@ -52,6 +51,9 @@ def load_labels(
     report.extra["files"] = len(csv_files) + len(json_files)
     report.extra["labels_of_other_days"] = len(records) - report.received
     report.extra["labels_no_partition_loads"] = orphans
+    progress(
+        f"{len(records)} label rows from {report.extra['files']} files for {first}..{last}: {report.counts()}"
+    )
     return report
 
 

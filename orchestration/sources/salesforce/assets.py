@@ -60,6 +60,7 @@ def salesforce_opportunities(context: dg.AssetExecutionContext, duckdb: DuckDBRe
     with duckdb.get_connection() as conn:
         report, high_water_mark = write_salesforce(conn, changes)
         gate = opportunities_gate.evaluate(conn, context.run.tags, context.log.error)
+    context.log.info(f"{OPPORTUNITIES.name}: {report.counts()}")
     metadata = report.as_metadata()
     metadata["high_water_mark"] = str(high_water_mark)
     return dg.MaterializeResult(metadata=metadata, check_results=[gate])
