@@ -18,7 +18,7 @@ import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, PROJECT_ROOT, Settings
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 
@@ -35,7 +35,7 @@ def duckdb_memory_limit() -> str:
     Past it DuckDB spills to disk instead of growing: a backfill's memory stays flat whatever its
     size (DuckDB's own default, 80% of RAM, let one staging query of a 4M-span backfill reach 10.5 GB).
     """
-    return os.environ.get("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "2500MB")
+    return os.environ.get("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
 class WarehouseResource(DuckDBResource):

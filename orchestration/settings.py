@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
 # dbt's default for AGENTLEDGER_BASELINES_FILE (models/staging/baselines/stg_baselines__engagements.sql)
 BASELINES_FILE_NAME = "baselines.csv"
+# profiles.yml's default for AGENTLEDGER_DUCKDB_MEMORY_LIMIT too
+DEFAULT_DUCKDB_MEMORY_LIMIT = "2500MB"
 
 
 def _setting(env: Mapping[str, str], name: str, default: str) -> str:
@@ -59,6 +63,19 @@ def _share_setting(env: Mapping[str, str], name: str, default: str) -> float:
     return share
 
 
+def _memory_setting(env: Mapping[str, str], name: str, default: str) -> str:
+    """A DuckDB memory limit (`2500MB`, `2.5GB`), checked by DuckDB itself before a run starts.
+
+    Unchecked, a bad value failed every step that opens the warehouse, and dbt, with DuckDB's words.
+    """
+    value = _setting(env, name, default)
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": value}).close()
+    except duckdb.Error:
+        raise ValueError(f"invalid setting {name}={value!r}: not a memory size DuckDB reads (e.g. 4GB)") from None
+    return value
+
+
 def _choice_setting(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     value = _setting(env, name, default).lower()
     if value not in choices:
@@ -87,6 +104,7 @@ class Settings:
     provider_lookback_days: int = 7
     focus_export_unit: str = "file"
     max_quarantine_share: float = 0.05
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 
     @property
     def snapshot_path(self) -> Path:
@@ -144,6 +162,8 @@ class Settings:
             focus_export_unit=_choice_setting(env, "AGENTLEDGER_FOCUS_EXPORT_UNIT", "file", ("file", "folder")),
             # Above this share of a window's input quarantined, the input is wrong, not a few rows.
             max_quarantine_share=_share_setting(env, "AGENTLEDGER_MAX_QUARANTINE_SHARE", "0.05"),
+            # Past it DuckDB spills to disk instead of growing (profiles.yml gives dbt the same limit).
+            duckdb_memory_limit=_memory_setting(env, "AGENTLEDGER_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
         )
 
     def export_for_dbt(self) -> None:

@@ -20,6 +20,8 @@ from orchestration.settings import Settings
         ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "1.5"),
         ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "-0.1"),
         ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "nan"),
+        ("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "lots"),
+        ("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "80%"),
     ],
 )
 def test_an_invalid_setting_is_named_with_its_value(name: str, value: str) -> None:
@@ -76,3 +78,9 @@ def test_the_default_baselines_file_is_left_to_dbt_to_derive_from_the_home(
     # then no stale copy of it outlives a later change of AGENTLEDGER_HOME in this process
     assert os.environ["AGENTLEDGER_HOME"] == str(tmp_path / "h")
     assert "AGENTLEDGER_BASELINES_FILE" not in os.environ
+
+
+@pytest.mark.parametrize(("value", "limit"), [("", "2500MB"), ("4GB", "4GB"), ("2.5 GB", "2.5 GB")])
+def test_the_duckdb_memory_limit_is_one_duckdb_reads(value: str, limit: str) -> None:
+    # given a memory size DuckDB reads, or none; when read; then it is kept as given, blank taking the default
+    assert Settings.from_env({"AGENTLEDGER_DUCKDB_MEMORY_LIMIT": value}).duckdb_memory_limit == limit
