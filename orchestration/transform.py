@@ -8,12 +8,15 @@ while these flags leave the parse untouched.
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from uuid import uuid4
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.dbt_state import dbt_invocation_folder
 from orchestration.partitions import daily_partitions, single_run, window_days
 from orchestration.resources import dbt_project
+from orchestration.settings import get_settings
 
 LAYER_GROUPS = {"staging": "transform", "intermediate": "transform", "marts": "marts", "seeds": "seeds"}
 
@@ -53,6 +56,12 @@ def dbt_build_args(first: date, last: date) -> list[str]:
     name="dbt_models",
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Build seeds, staging, intermediate models and marts for the run's window, with dbt tests."""
+    """Build seeds, staging, intermediate models and marts for the run's window, with dbt tests.
+
+    dbt writes to the warehouse's own folder (orchestration/dbt_state.py), which keeps its partial
+    parse working from one night to the next.
+    """
     first, last = window_days(context)
-    yield from dbt.cli(dbt_build_args(first, last), context=context).stream()
+    name = f"dbt_models-{context.run.run_id[:8]}-{uuid4().hex[:7]}"
+    with dbt_invocation_folder(get_settings().db_path, name) as target_path:
+        yield from dbt.cli(dbt_build_args(first, last), context=context, target_path=target_path).stream()
