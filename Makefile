@@ -76,7 +76,7 @@ anomaly-acceptance: install manifest  ## demo with and without planted anomalies
 	$(BIN)/python bench/anomaly_acceptance.py
 
 dev: install manifest  ## the Dagster UI on this project (http://127.0.0.1:3000; DEV_PORT=… for another port)
-	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m orchestration.run_history $(DAGSTER_HOME)
 	# dagster-dbt's manifest preparation under `dagster dev` looks for `dbt` on PATH: the venv's, even when not activated
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 

@@ -73,8 +73,10 @@ def main(home: str, first: str, last: str, out: str) -> int:
     os.environ.pop("AGENTLEDGER_LABELS_DIR", None)
     os.environ.setdefault("AGENTLEDGER_FOCUS_DIR", str(Path(home) / "billing"))
 
+    from orchestration.dbt_state import warehouse_dbt_folder
+    from orchestration.run_history import ensure_dagster_yaml
     from orchestration.runner import describe_failures, ensure_manifest, partition_tags
-    from orchestration.settings import PROJECT_ROOT, get_settings
+    from orchestration.settings import get_settings
     from orchestration.sources.registry import credential_settings
 
     # Sources whose credentials are unset are skipped (DESIGN §2). The benchmark measures traces and
@@ -85,8 +87,7 @@ def main(home: str, first: str, last: str, out: str) -> int:
 
     settings = get_settings()
     settings.export_for_dbt()
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").touch(exist_ok=True)
+    ensure_dagster_yaml(Path(os.environ["DAGSTER_HOME"]))
     ensure_manifest()
 
     import dagster as dg
@@ -114,7 +115,7 @@ def main(home: str, first: str, last: str, out: str) -> int:
         "failures": describe_failures(result),
         "steps": steps,
         "gates": gates,
-        "dbt_nodes": dbt_node_seconds(PROJECT_ROOT / "target", started),
+        "dbt_nodes": dbt_node_seconds(warehouse_dbt_folder(settings.db_path), started),
     }
     Path(out).write_text(json.dumps(report, indent=2))
     return 0 if result.success else 1

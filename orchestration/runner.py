@@ -95,9 +95,10 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     # Dagster refuses a relative DAGSTER_HOME: resolve one against the working directory
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).expanduser().resolve()
     os.environ["DAGSTER_HOME"] = str(dagster_home)
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    # an empty instance config means "store runs here", and spares every run Dagster's warning
-    (dagster_home / "dagster.yaml").touch(exist_ok=True)
+    from orchestration.run_history import ensure_dagster_yaml  # imports Dagster: not at the CLI's start
+
+    # a dagster.yaml (also spares every run Dagster's warning that there is none), see run_history.py
+    ensure_dagster_yaml(dagster_home)
     ensure_manifest()
 
     outcome = _execute("nightly", partition_tags(first, last))
