@@ -287,7 +287,10 @@ def machine() -> dict[str, str]:
     }
 
 
-def _pass(ok: bool) -> str:
+def _verdict(ok: bool, profile: Profile) -> str:
+    """pass/FAIL against the issue's line; at the small scale only within/over (fixed costs, not a measurement)."""
+    if profile.name == "small":
+        return "within" if ok else "over"
     return "**pass**" if ok else "**FAIL**"
 
 
@@ -333,21 +336,31 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         f"{profile.history_days + 1} days at scale {profile.history_scale}; the 30-day one links the last "
         "31 days of the same files, so the nightly day is byte-identical in both",
         "",
-        "## Acceptance",
+        *(
+            [
+                "## The acceptance lines at this scale",
+                "",
+                "A smoke test of every phase: at this size the times are Dagster's and dbt's fixed costs, so the "
+                "lines are shown as within or over, not passed or failed. `make bench` measures them.",
+            ]
+            if profile.name == "small"
+            else ["## Acceptance"]
+        ),
         "",
         "| line | measured | target | result |",
         "|---|---|---|---|",
         f"| trace ingest vs bare DuckDB scan (issue's reference scan, {reference_label}) | "
         f"{ingest['seconds']:.1f} s / {reference_seconds:.1f} s = **{ratio_ref:.2f}×** | ≤ 1.5× | "
-        f"{_pass(ratio_ref <= 1.5)} |",
+        f"{_verdict(ratio_ref <= 1.5, profile)} |",
         f"| full backfill peak RSS (process tree) | **{rss_gib:.2f} GiB** in {backfill['wall_seconds']:.0f} s "
-        f"| ≤ 6 GB | {_pass(backfill['peak_rss_bytes'] <= 6e9)} |",
+        f"| ≤ 6 GB | {_verdict(backfill['peak_rss_bytes'] <= 6e9, profile)} |",
         f"| nightly after {profile.history_days} days vs after 30 days of history | {n360['best_seconds']:.1f} s / "
-        f"{n30['best_seconds']:.1f} s = **{nightly_ratio:.2f}×** | ≤ 1.25× | {_pass(nightly_ratio <= 1.25)} |",
+        f"{n30['best_seconds']:.1f} s = **{nightly_ratio:.2f}×** | ≤ 1.25× | "
+        f"{_verdict(nightly_ratio <= 1.25, profile)} |",
         f"| gate time as share of the stage it gates, worst stage of the full backfill | "
-        f"**{worst_backfill:.1%}** | ≤ 15% | {_pass(worst_backfill <= 0.15)} |",
+        f"**{worst_backfill:.1%}** | ≤ 15% | {_verdict(worst_backfill <= 0.15, profile)} |",
         f"| the same, worst stage of the one-day nightly runs (stages of {nightly_stages}) | "
-        f"**{worst_nightly:.1%}** | ≤ 15% | {_pass(worst_nightly <= 0.15)} |",
+        f"**{worst_nightly:.1%}** | ≤ 15% | {_verdict(worst_nightly <= 0.15, profile)} |",
         "",
         "## Ingest vs bare scans (same files, same run)",
         "",

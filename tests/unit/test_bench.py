@@ -103,3 +103,18 @@ def test_the_acceptance_ratio_divides_by_the_mean_of_both_reference_scans(tmp_pa
     del figures["scan"]["reference_after"]
     write_results(out, PROFILES["small"], figures)
     assert "150.0 s / 40.0 s = **3.75×**" in out.read_text()
+
+
+def test_only_the_default_profile_passes_or_fails_the_acceptance_lines(tmp_path):
+    figures = json.loads((Path(__file__).parents[1] / "fixtures" / "bench_figures.json").read_text())
+    figures["ingest"]["seconds"] = figures["scan"]["reference"]["seconds"] * 4  # 4×: over the 1.5× line
+    out = tmp_path / "RESULTS.md"
+
+    write_results(out, PROFILES["default"], figures)
+    default = out.read_text()
+    write_results(out, PROFILES["small"], figures)
+    small = out.read_text()
+
+    assert "## Acceptance" in default and "≤ 1.5× | **FAIL** |" in default
+    assert "## The acceptance lines at this scale" in small and "≤ 1.5× | over |" in small
+    assert "**FAIL**" not in small and "**pass**" not in small
