@@ -24,8 +24,8 @@ What it measures (issue 7):
    Dagster steps of their own: their step times over the dbt step. From the runs' event logs.
 
 Workloads live under `--root` (default `/tmp/agentledger-bench`, never in the repository) and are
-reused when their arguments and the generator's code (a digest of `orchestration/demo/` and
-`bench/workload.py`) match.
+reused when their arguments and the generator's code (a digest of `bench/workload.py` and the
+modules of `orchestration/demo/` it imports) match.
 """
 
 from __future__ import annotations
@@ -91,12 +91,31 @@ PROFILES = {
 # --------------------------------------------------------------------------------------------- workloads
 
 
+GENERATOR_IMPORTS = (
+    "import json, sys, bench.workload; "
+    "print(json.dumps(sorted(m.__file__ for n, m in sys.modules.items() "
+    "if (n == 'bench.workload' or n.startswith('orchestration.demo')) and getattr(m, '__file__', None))))"
+)
+
+
+def generator_sources() -> list[Path]:
+    """The files of the code that writes a workload: `bench/workload.py` and what it imports from the demo.
+
+    Read from a fresh interpreter, so only that import closure counts: the demo's runner and fake
+    APIs write no workload file, and a change to them regenerated every workload (~2 min) and threw
+    away the backfilled history warehouses.
+    """
+    found = subprocess.run(
+        [sys.executable, "-c", GENERATOR_IMPORTS], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return [Path(path) for path in json.loads(found.stdout)]
+
+
 def generator_digest() -> str:
     """A digest of the generator's code: a workload written by other code is generated again."""
-    sources = sorted((REPO / "orchestration" / "demo").glob("*.py")) + [REPO / "bench" / "workload.py"]
     digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for source in generator_sources():
+        digest.update(source.relative_to(REPO).as_posix().encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()[:16]
 
 

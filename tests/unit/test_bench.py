@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run import PROFILES, gate_shares, trace_files, write_results
+from bench.run import PROFILES, REPO, gate_shares, generator_sources, trace_files, write_results
 from bench.scan import run_scan
 from bench.workload import link_days, variant_workflows
 from orchestration.demo import catalog
@@ -118,3 +118,10 @@ def test_only_the_default_profile_passes_or_fails_the_acceptance_lines(tmp_path)
     assert "## Acceptance" in default and "≤ 1.5× | **FAIL** |" in default
     assert "## The acceptance lines at this scale" in small and "≤ 1.5× | over |" in small
     assert "**FAIL**" not in small and "**pass**" not in small
+
+
+def test_the_workload_digest_covers_the_generators_code_and_not_the_demo_runner():
+    names = {path.relative_to(REPO).as_posix() for path in generator_sources()}
+    assert {"bench/workload.py", "orchestration/demo/generate.py", "orchestration/demo/otlp.py"} <= names
+    assert "orchestration/demo/run.py" not in names
+    assert not any(name.startswith("orchestration/demo/apis/") for name in names)
