@@ -24,6 +24,7 @@ Selected by the `dagster.yaml` that agentledger writes into a new DAGSTER_HOME (
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +51,8 @@ DAGSTER_YAML_HEADER = "# Written by agentledger"
 DAGSTER_YAML = f"""\
 {DAGSTER_YAML_HEADER}: run history in SQLite under this folder, through a storage that keeps its
 # connections open instead of reopening (and fsyncing) the database for every event
-# (orchestration/run_history.py). Rewritten when this folder moves; delete the file for Dagster's default.
+# (orchestration/run_history.py). base_dir follows this folder when it moves; other settings may be
+# added below. Delete the file for Dagster's default storage.
 event_log_storage:
   module: orchestration.run_history
   class: PooledSqliteEventLogStorage
@@ -59,19 +61,27 @@ event_log_storage:
 """
 
 
+BASE_DIR_LINE = re.compile(r'^    base_dir: ".*"$', re.MULTILINE)
+
+
 def ensure_dagster_yaml(dagster_home: Path) -> None:
     """Write agentledger's `dagster.yaml` into `dagster_home`, unless one of the user's own is there.
 
     The run history folder is written out in full, as Dagster's own storage is configured: a storage
-    named in `dagster.yaml` is not told where the instance is. So the file is rewritten when it is
-    agentledger's and names another folder (DAGSTER_HOME was moved).
+    named in `dagster.yaml` is not told where the instance is. So in agentledger's file (and only
+    there) a `base_dir` naming another folder (DAGSTER_HOME was moved) is set to this one; whatever
+    else the file holds stays.
     """
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
     text = config.read_text() if config.exists() else ""
-    wanted = DAGSTER_YAML.format(base_dir=dagster_home.resolve() / "history" / "runs")
-    if not text.strip() or (text.startswith(DAGSTER_YAML_HEADER) and text != wanted):
-        config.write_text(wanted)
+    base_dir = dagster_home.resolve() / "history" / "runs"
+    if not text.strip():
+        config.write_text(DAGSTER_YAML.format(base_dir=base_dir))
+    elif text.startswith(DAGSTER_YAML_HEADER):
+        moved = BASE_DIR_LINE.sub(lambda _: f'    base_dir: "{base_dir}"', text, count=1)
+        if moved != text:
+            config.write_text(moved)
 
 
 def _commit_without_fsync(dbapi_connection: Any, _record: Any) -> None:
@@ -87,7 +97,7 @@ class _RunDatabaseWatch(SqliteEventLogStorageWatchdog):
         super().__init__(*args, **kwargs)
         PatternMatchingEventHandler.__init__(self, patterns=[self._log_path, f"{self._log_path}-wal"])
 
-    def on_modified(self, event: FileSystemEvent) -> None:  # noqa: ARG002 - either file means new rows
+    def on_modified(self, changed: FileSystemEvent) -> None:  # noqa: ARG002 - either file means new rows
         self._process_log()
 
 

@@ -80,6 +80,8 @@ def test_a_moved_dagster_home_keeps_reading_its_own_history(tmp_path: Path, monk
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
 
     # when agentledger prepares the moved folder, and a reader opens it by its path (as the tests do)
+    with (after / "dagster.yaml").open("a") as config:
+        config.write("telemetry:\n  enabled: false\n")  # a setting the user added to agentledger's file
     ensure_dagster_yaml(after)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(after))) as instance:
         storage = instance.event_log_storage
@@ -87,6 +89,7 @@ def test_a_moved_dagster_home_keeps_reading_its_own_history(tmp_path: Path, monk
 
     # then the storage reads the moved folder's history, not the folder the file was written in
     assert Path(storage._base_dir) == after / "history" / "runs"
+    assert (after / "dagster.yaml").read_text().endswith("telemetry:\n  enabled: false\n")
     assert [r.event_log_entry.dagster_event.partition for r in records] == ["2026-11-21"]
 
 
