@@ -14,7 +14,8 @@
     the upper confidence bound of high's success-rate lift stays below `anomaly_min_success_lift`
     (10 points). Hard tasks where high effort does help (+12-18 points) are left alone; a sample too
     small to tell is silent. Shows the cost multiple of a high-effort run over a medium one
-    (medians). A lasting finding (an episode) that explains a cost rise (mart_cost_anomalies'
+    (medians of the fully priced runs: a run with an unpriced call has only a lower bound for its
+    cost; "unknown" when there is none). A lasting finding (an episode) that explains a cost rise (mart_cost_anomalies'
     `precedence`), so it evaluates two cooldowns before the window.
     Reads: runs of the evaluated days and the 55 days before.
 -#}
@@ -30,7 +31,8 @@ runs as (
         run_date,
         reasoning_effort,
         outcome,
-        cost_usd
+        cost_usd,
+        fully_priced
     from {{ ref('int_runs_rolled_up') }}
     where {{ anomaly_window('run_date', window_days - 1, cooldowns=2) }}
 
@@ -58,14 +60,16 @@ tiers as (
         count(*) filter (
             where lower(tiered_runs.reasoning_effort) = 'high' and tiered_runs.outcome = 'success'
         ) as high_successes,
-        median(tiered_runs.cost_usd) filter (where lower(tiered_runs.reasoning_effort) = 'high')
-            as high_median_cost_usd,
+        median(tiered_runs.cost_usd) filter (
+            where lower(tiered_runs.reasoning_effort) = 'high' and tiered_runs.fully_priced
+        ) as high_median_cost_usd,
         count(*) filter (where lower(tiered_runs.reasoning_effort) = 'medium') as medium_runs,
         count(*) filter (
             where lower(tiered_runs.reasoning_effort) = 'medium' and tiered_runs.outcome = 'success'
         ) as medium_successes,
-        median(tiered_runs.cost_usd) filter (where lower(tiered_runs.reasoning_effort) = 'medium')
-            as medium_median_cost_usd
+        median(tiered_runs.cost_usd) filter (
+            where lower(tiered_runs.reasoning_effort) = 'medium' and tiered_runs.fully_priced
+        ) as medium_median_cost_usd
     from evaluation_days
     inner join tiered_runs
         on
@@ -109,8 +113,8 @@ final as (
         || strftime(evaluated_on, '%Y-%m-%d') || ' (a lift of at most '
         || format('{:+.1f}', 100 * lift_upper) || ' points), at '
         || coalesce(format('{:.1f}', cost_multiple) || '×', 'an unknown multiple of')
-        || ' the cost of a medium run (median ' || {{ fmt_usd('high_median_cost_usd') }} || ' against '
-        || {{ fmt_usd('medium_median_cost_usd') }} || ')' as explanation
+        || ' the cost of a medium run (median ' || coalesce({{ fmt_usd('high_median_cost_usd') }}, 'unknown')
+        || ' against ' || coalesce({{ fmt_usd('medium_median_cost_usd') }}, 'unknown') || ')' as explanation
     from low_value
 
 )

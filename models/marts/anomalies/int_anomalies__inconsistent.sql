@@ -18,7 +18,9 @@
     nor hide this. The usual level is the median of the workflow's daily values over the previous
     28 days. A day is measured with `anomaly_dispersion_min_runs` (8) runs whose tier had as many
     runs in its baseline, and judged with `anomaly_dispersion_min_history_days` (10) measured days
-    before it. One finding per workflow-day (an event).
+    before it. One finding per workflow-day (an event). Only fully priced runs are measured: a run
+    with an unpriced call has a cost that is only a lower bound (an all-unpriced one $0), and a few
+    of those among priced runs would read as dispersion.
     Reads: runs of the evaluated days and the 56 days before (28 of usual level, each day scaled by
     the 28 before it).
 -#}
@@ -35,7 +37,7 @@ runs as (
         coalesce(lower(reasoning_effort), 'none') as effort,
         cost_usd
     from {{ ref('int_runs_rolled_up') }}
-    where {{ anomaly_window('run_date', 2 * baseline_days) }}
+    where fully_priced and {{ anomaly_window('run_date', 2 * baseline_days) }}
 
 ),
 

@@ -11,7 +11,11 @@
     loop_spike: a run whose cost or LLM calls reach `anomaly_loop_multiple` (10) times its
     workflow's median over the previous `anomaly_loop_baseline_days` (14) days, its own day left
     out so that a day of several loops cannot hide one of them. Needs
-    `anomaly_loop_min_history_runs` runs in that baseline. A run whose cost spiked but not its
+    `anomaly_loop_min_history_runs` runs in that baseline; the cost median counts only fully priced
+    runs (and needs as many of them): a run with an unpriced call has a cost that is only a lower
+    bound, which would pull the median down and make ordinary runs look like loops. The judged run
+    may be one: a lower bound at 10x the median is a spike all the same, said "at least". A run
+    whose cost spiked but not its
     calls, on a day whose runs were flagged inconsistent_inputs, is one of those inconsistent
     inputs (a huge input, not a loop: a loop repeats calls) and is left to that finding. One finding
     per run (an event). Reads: runs of the evaluated days and the 14 days before.
@@ -26,6 +30,7 @@ runs as (
         workflow,
         run_date,
         cost_usd,
+        fully_priced,
         llm_calls
     from {{ ref('int_runs_rolled_up') }}
     where {{ anomaly_window('run_date', var('anomaly_loop_baseline_days')) }}
@@ -54,7 +59,8 @@ baselines as (
         workflow_days.workflow,
         workflow_days.run_date,
         count(*) as history_runs,
-        median(history.cost_usd) as median_cost_usd,
+        count(*) filter (where history.fully_priced) as priced_history_runs,
+        median(history.cost_usd) filter (where history.fully_priced) as median_cost_usd,
         median(history.llm_calls) as median_llm_calls
     from workflow_days
     inner join runs as history
@@ -74,7 +80,8 @@ compared as (
         baselines.median_cost_usd,
         baselines.median_llm_calls,
         -- exact in DECIMAL: a run at exactly 10x is a finding
-        baselines.median_cost_usd > 0
+        baselines.priced_history_runs >= {{ var('anomaly_loop_min_history_runs') }}
+        and baselines.median_cost_usd > 0
         and evaluated_runs.cost_usd >= {{ var('anomaly_loop_multiple') }} * baselines.median_cost_usd
             as is_cost_spike,
         baselines.median_llm_calls > 0
@@ -135,12 +142,13 @@ final as (
         case when is_cost_spike then 'run_cost_usd' else 'llm_calls' end as measure,
         {{ money('case when is_cost_spike then cost_usd else llm_calls end') }} as observed,
         {{ money('case when is_cost_spike then median_cost_usd else median_llm_calls end') }} as expected,
-        'run ' || run_id || ' cost ' || {{ fmt_usd('cost_usd') }}
+        'run ' || run_id || ' cost ' || case when fully_priced then '' else 'at least ' end || {{ fmt_usd('cost_usd') }}
         || case
             when is_cost_spike
                 then
                     ', ' || format('{:.1f}', cost_multiple) || '× the {{ var("anomaly_loop_baseline_days") }}-day median of '
                     || {{ fmt_usd('median_cost_usd') }}
+            when median_cost_usd is null then ' (no fully priced run in the {{ var("anomaly_loop_baseline_days") }} days before)'
             else ' ({{ var("anomaly_loop_baseline_days") }}-day median ' || {{ fmt_usd('median_cost_usd') }} || ')'
         end
         || ' for ' || workflow || ', in ' || {{ fmt_int('llm_calls') }} || ' LLM calls'

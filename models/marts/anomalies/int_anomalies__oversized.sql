@@ -15,7 +15,9 @@
     labeled runs have such a call and as many have none, and even the upper confidence bound of the
     success-rate lift of the runs with one stays below `anomaly_min_success_lift` (10 points). A
     workflow that needs its long context (most runs have it, or success rises with it) is left
-    alone. Shows the cost multiple of a run with an oversized call (medians). A lasting finding.
+    alone. Shows the cost multiple of a run with an oversized call (medians of the fully priced
+    runs: a run with an unpriced call has only a lower bound for its cost; "unknown" when there is
+    none). A lasting finding.
     Reads: calls and runs of the evaluated days and the 55 days before.
 -#}
 
@@ -43,7 +45,8 @@ runs as (
         workflow,
         run_date,
         outcome,
-        cost_usd
+        cost_usd,
+        fully_priced
     from {{ ref('int_runs_rolled_up') }}
     where {{ anomaly_window('run_date', window_days - 1) }}
 
@@ -125,11 +128,13 @@ outcomes as (
         count(*) filter (where labeled_runs.has_oversized_call) as oversized_runs,
         count(*) filter (where labeled_runs.has_oversized_call and labeled_runs.outcome = 'success')
             as oversized_successes,
-        median(labeled_runs.cost_usd) filter (where labeled_runs.has_oversized_call) as oversized_median_cost_usd,
+        median(labeled_runs.cost_usd) filter (where labeled_runs.has_oversized_call and labeled_runs.fully_priced)
+            as oversized_median_cost_usd,
         count(*) filter (where not labeled_runs.has_oversized_call) as other_runs,
         count(*) filter (where not labeled_runs.has_oversized_call and labeled_runs.outcome = 'success')
             as other_successes,
-        median(labeled_runs.cost_usd) filter (where not labeled_runs.has_oversized_call) as other_median_cost_usd
+        median(labeled_runs.cost_usd) filter (where not labeled_runs.has_oversized_call and labeled_runs.fully_priced)
+            as other_median_cost_usd
     from call_shares
     inner join labeled_runs
         on
@@ -178,7 +183,8 @@ final as (
         || {{ fmt_pct('other_success_rate') }} || ' without (a lift of at most '
         || format('{:+.1f}', 100 * lift_upper) || ' points) and cost '
         || coalesce(format('{:.1f}', cost_multiple) || '×', 'an unknown multiple of') || ' as much (median '
-        || {{ fmt_usd('oversized_median_cost_usd') }} || ' against ' || {{ fmt_usd('other_median_cost_usd') }}
+        || coalesce({{ fmt_usd('oversized_median_cost_usd') }}, 'unknown') || ' against '
+        || coalesce({{ fmt_usd('other_median_cost_usd') }}, 'unknown')
         || ')' as explanation
     from no_gain
 
