@@ -12,6 +12,8 @@ What it measures (issue 7):
    same run). The acceptance ratio is against the issue's reference scan, run once before and
    once after the backfill: its seconds drift by up to ±15% between runs on this machine, and the
    mean of the two brackets the drift across the ingest (both are listed, each with its ratio).
+   The bare load of the raw table's fields (`raw_floor` in `bench/scan.py`) shows the part of the
+   ratio that parsing and writing what the raw table keeps costs by itself.
 2. **Full backfill**: the `nightly` job over the main workload's whole range as ONE run (the
    single-run backfill policy), in a child process; peak RSS is the whole process tree's (the
    Dagster process and the dbt it starts), sampled every 0.2 s.
@@ -318,6 +320,34 @@ def reference_scan_runs(scans: dict) -> list[dict]:
     return [scans[key] for key in ("reference", "reference_after") if key in scans]
 
 
+def raw_floor_rows(scans: dict, ingest: dict) -> list[str]:
+    """The bare load's row of the scans table (figures.json of older runs have none)."""
+    if "raw_floor" not in scans:
+        return []
+    floor = scans["raw_floor"]
+    return [
+        "| bare load of every field `raw.otel_spans` keeps, parsed and written as the loader does (content "
+        "stripped), nothing else: no validation, line numbers, duplicates, quarantine or staging | "
+        f"{floor['seconds']:.2f} | {floor['spans']:,} | {ingest['seconds'] / floor['seconds']:.2f}× |"
+    ]
+
+
+def raw_floor_summary(scans: dict, ingest: dict, reference_seconds: float) -> list[str]:
+    """What the bare load says about the 1.5× line: how much of the reference scan it leaves for the rest."""
+    if "raw_floor" not in scans:
+        return []
+    floor = scans["raw_floor"]["seconds"]
+    return [
+        "",
+        f"The bare load alone takes **{floor / reference_seconds:.2f}×** the reference scan: parsing every "
+        "span field the raw table keeps and writing them costs that much before any check. The loader "
+        f"takes {ingest['raw_load_seconds'] / floor:.2f}× the bare load (its validation, line numbers, "
+        "duplicate marking, evaluation records, quarantine and idempotent write), staging adds "
+        f"{ingest['staging_seconds'] / reference_seconds:.2f}× the reference scan (the walk of every trace "
+        "and the staged table's write).",
+    ]
+
+
 def write_results(path: Path, profile: Profile, figures: dict) -> None:
     """The Markdown report: machine, workloads, figures, ratios and the acceptance lines."""
     m = figures["machine"]
@@ -404,9 +434,11 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         ),
         f"| bare scan, fastest here (lines as text + one json_transform to a narrow STRUCT) | "
         f"{scan_fast['seconds']:.2f} | {scan_fast['spans']:,} | {ratio_fast:.2f}× |",
+        *raw_floor_rows(figures["scan"], ingest),
         f"| ingest = raw load (`otel_traces` step) + staging (`stg_otel__span_lineage` + `stg_otel__spans` in dbt) | "
         f"{ingest['seconds']:.2f} = {ingest['raw_load_seconds']:.2f} + {ingest['staging_seconds']:.2f} | "
         f"{ingest['loaded_spans']:,} staged | 1.00× |",
+        *raw_floor_summary(figures["scan"], ingest, reference_seconds),
         "",
         "## Full backfill (one Dagster run over the whole range)",
         "",
@@ -569,7 +601,8 @@ def measure_main(figures: dict, root: Path, home: Path, first: date, last: date)
     files = trace_files(home)
     print(f"bare scans over {len(files)} files …", flush=True)
     figures["scan"] = {
-        method: run_scan(method, files, root / f"scan-{method}.duckdb") for method in ("reference", "fastest")
+        method: run_scan(method, files, root / f"scan-{method}.duckdb")
+        for method in ("reference", "fastest", "raw_floor")
     }
     print(f"  {figures['scan']}", flush=True)
 

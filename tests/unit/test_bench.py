@@ -46,15 +46,34 @@ def tiny_workload(tmp_path_factory: pytest.TempPathFactory):
     return home, json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_both_bare_scans_find_every_span_of_the_workload(tiny_workload, tmp_path):
+def test_the_bare_scans_and_the_bare_load_find_every_span_of_the_workload(tiny_workload, tmp_path):
     home, summary = tiny_workload
     assert summary["workflows"] == 50
     files = trace_files(home)
-    for method in ("reference", "fastest"):
-        result = run_scan(method, files, tmp_path / f"{method}.duckdb")
-        # the truncated line's spans are lost to both, as to the loader
+    methods = ("reference", "fastest", "raw_floor")
+    results = {method: run_scan(method, files, tmp_path / f"{method}.duckdb") for method in methods}
+    for result in results.values():
+        # the truncated line's spans are lost to all three, as to the loader
         assert result["spans"] == summary["spans"]
         assert 0 < result["spans_with_usage"] < result["spans"]
+    # the bare load reads the same usage out of its attribute JSON as the scans out of the OTLP lists
+    assert len({result["spans_with_usage"] for result in results.values()}) == 1
+
+
+def test_the_report_shows_the_bare_load_against_the_reference_scan(tmp_path):
+    figures = json.loads((Path(__file__).parents[1] / "fixtures" / "bench_figures.json").read_text())
+    figures["scan"]["reference"]["seconds"] = 40.0
+    figures["scan"]["raw_floor"] = {"seconds": 60.0, "spans": 10, "spans_with_usage": 5}
+    figures["ingest"].update(seconds=150.0, raw_load_seconds=90.0, staging_seconds=60.0)
+    out = tmp_path / "RESULTS.md"
+    write_results(out, PROFILES["default"], figures)
+    text = out.read_text()
+    assert "| 60.00 | 10 | 2.50× |" in text  # ingest over the bare load
+    assert "takes **1.50×** the reference scan" in text
+    assert "The loader takes 1.50× the bare load" in text and "staging adds 1.50× the reference scan" in text
+    del figures["scan"]["raw_floor"]  # figures of an older run
+    write_results(out, PROFILES["default"], figures)
+    assert "bare load" not in out.read_text()
 
 
 def test_history_links_share_the_same_files_and_the_loader_finds_them(tiny_workload, tmp_path):
