@@ -111,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="materialize the nightly job for one UTC day (default: yesterday)")
+    run = commands.add_parser(
+        "run",
+        help="materialize the nightly job for one UTC day (default: yesterday), then recompute older days "
+        "a late label or evaluation made stale",
+    )
     run.add_argument("--date", type=_day, help="the partition day, YYYY-MM-DD (default: yesterday, UTC)")
     run.set_defaults(handler=cmd_run)
 

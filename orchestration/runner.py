@@ -83,8 +83,9 @@ def partition_tags(first: date, last: date) -> dict[str, str]:
 def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     """Materialize the nightly job for partitions `first..last` as one in-process run.
 
-    Then, if a label the run loaded corrects a run older than dbt's lookback, recompute those
-    days (the `recompute` job; under the Dagster daemon `relabeled_runs_sensor` does the same).
+    Then, if a run older than dbt's lookback is stale (a later label corrected it, or a late
+    evaluation decides it: `orchestration.relabels`), recompute those days (the `recompute` job;
+    under the Dagster daemon `relabeled_runs_sensor` does the same).
     Run history goes to `$AGENTLEDGER_HOME/dagster` (or DAGSTER_HOME), so `dagster dev` shows
     the runs made here.
     """
