@@ -1,9 +1,13 @@
 """int_llm_calls_priced prices every call as genai-prices' own calc_price does, to 1e-8 USD.
 
-The calls are written straight into `staging.stg_otel__spans` of a temporary warehouse (the shape
-the staging model publishes), so this runs without the trace pipeline. One `dbt build` loads the
-price seeds, runs the model's unit tests, builds the price book and the priced calls, and runs
-their data tests; the tests below compare the result with genai-prices call by call.
+Two ways in. The bulk of the calls (sampled, targeted, and a sweep of every model reference the
+database lists) are written straight into `staging.stg_otel__spans` of a temporary warehouse (the
+shape the staging model publishes): one `dbt build` loads the price seeds, runs the model's unit
+tests, builds the price book and the priced calls, and runs their data tests. The sampled and
+targeted calls also go the whole way: written as OTLP/JSON spans (the demo's writer, GenAI semconv
+attributes, each call its own run), loaded by the trace loader and staged by the trace staging
+models before they are priced, so what staging makes of the attributes is checked against
+genai-prices too. The tests below compare the results with genai-prices call by call.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from genai_prices import Usage, calc_price
 from genai_prices import types as gp
 from genai_prices.data import providers as GENAI_PROVIDERS
 
+from orchestration.loading import QUARANTINE_DDL
 from orchestration.prices import price_context_for_service_tier, sync_price_book
+from orchestration.sources.otel.load import load_traces
+from tests.fixtures.builders import Call, Run, write_traces
 
 pytestmark = pytest.mark.integration
 
@@ -443,8 +450,10 @@ def _write_spans(db_path: Path, cases: list[Case]) -> None:
         )
 
 
-def _dbt_build(db_path: Path, work_dir: Path) -> subprocess.CompletedProcess[str]:
-    selection = "model_prices model_match_rules price_overrides stg_prices__model_prices int_llm_calls_priced"
+PRICING_ONLY = "model_prices model_match_rules price_overrides stg_prices__model_prices int_llm_calls_priced"
+
+
+def _dbt_build(db_path: Path, work_dir: Path, selection: str = PRICING_ONLY) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(DBT),
@@ -477,6 +486,53 @@ class PricedRun:
     cases: dict[str, Case]
     rows: dict[str, dict[str, object]]
     seconds: float
+
+
+def _run_of(case: Case) -> Run:
+    """The call as one run in the real trace format: root → agent → the call, GenAI semconv usage."""
+    call = Call(
+        model=case.model,
+        provider=case.provider,  # None: no provider attribute, inferred from the model
+        uncached_input=case.uncached,
+        cache_read=case.cache_read,
+        cache_write_5m=case.cache_write_5m,
+        cache_write_1h=case.cache_write_1h,
+        output=case.output,
+        reasoning=case.reasoning,
+        failed_without_usage=not case.has_usage,
+        extra_attributes={"gen_ai.request.service_tier": case.service_tier},
+    )
+    return Run(run_id=case.call_id, workflow="parity", started_at=case.started_at.replace(tzinfo=UTC), calls=[call])
+
+
+@pytest.fixture(scope="module")
+def priced_through_staging(tmp_path_factory: pytest.TempPathFactory) -> PricedRun:
+    # given: the sampled and targeted calls as OTLP/JSON spans, loaded by the trace loader
+    work_dir = tmp_path_factory.mktemp("pricing_parity_staged")
+    db_path = work_dir / "warehouse.duckdb"
+    cases = _random_cases(random.Random(SEED), 240) + _targeted_cases()
+    traces = work_dir / "traces"
+    write_traces(traces / "parity.jsonl", [_run_of(case) for case in cases])  # undated: read for any window
+    days = sorted(case.started_at.date() for case in cases)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("create schema raw")
+        con.execute(QUARANTINE_DDL)
+        spans, _ = load_traces(con, traces, days[0], days[-1])
+    assert (spans.loaded, spans.quarantined) == (3 * len(cases), 0)  # root, agent, call
+
+    # when: dbt stages the spans, builds the price book and prices them
+    started = timer.perf_counter()
+    result = _dbt_build(db_path, work_dir, selection="+int_llm_calls_priced")
+    seconds = timer.perf_counter() - started
+    assert result.returncode == 0, result.stdout[-6_000:] + result.stderr[-3_000:]
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        cursor = con.execute("select * from intermediate.int_llm_calls_priced")
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    by_run = {row["run_id"]: row for row in rows}
+    assert len(by_run) == len(rows)  # one call per run
+    return PricedRun({case.call_id: case for case in cases}, by_run, seconds)
 
 
 @pytest.fixture(scope="module")
@@ -549,6 +605,20 @@ def test_cost_equals_genai_prices_for_sampled_calls(priced: PricedRun) -> None:
     print(
         f"\nparity: {len(differences)} calls equal to genai-prices, max |diff| {max(differences)} USD, "
         f"dbt build {priced.seconds:.1f} s"
+    )
+    assert len(differences) >= 200
+
+
+def test_cost_through_the_trace_pipeline_equals_genai_prices(priced_through_staging: PricedRun) -> None:
+    # given: the sampled and targeted calls as spans, through the loader and the trace staging models
+    priced = priced_through_staging
+    assert priced.rows.keys() == priced.cases.keys()
+    # when: each is compared with genai-prices' calc_price
+    differences = [d for c in priced.cases.values() if (d := _compare(c, priced.rows[c.call_id])) is not None]
+    # then: every one is equal to 1e-8 USD (asserted in _compare), or flagged where genai-prices cannot price it
+    print(
+        f"\nparity through staging: {len(differences)} calls equal to genai-prices, max |diff| {max(differences)} "
+        f"USD, dbt build {priced.seconds:.1f} s"
     )
     assert len(differences) >= 200
 
