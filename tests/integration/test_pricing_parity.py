@@ -488,6 +488,18 @@ class PricedRun:
     seconds: float
 
 
+def _build_priced_calls(db_path: Path, work_dir: Path, selection: str = PRICING_ONLY) -> tuple[list[dict], float]:
+    """Run `dbt build` on `selection` and return int_llm_calls_priced's rows and the build's seconds."""
+    started = timer.perf_counter()
+    result = _dbt_build(db_path, work_dir, selection)
+    seconds = timer.perf_counter() - started
+    assert result.returncode == 0, result.stdout[-6_000:] + result.stderr[-3_000:]
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        cursor = con.execute("select * from intermediate.int_llm_calls_priced")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()], seconds
+
+
 def _run_of(case: Case) -> Run:
     """The call as one run in the real trace format: root → agent → the call, GenAI semconv usage."""
     call = Call(
@@ -521,15 +533,7 @@ def priced_through_staging(tmp_path_factory: pytest.TempPathFactory) -> PricedRu
     assert (spans.loaded, spans.quarantined) == (3 * len(cases), 0)  # root, agent, call
 
     # when: dbt stages the spans, builds the price book and prices them
-    started = timer.perf_counter()
-    result = _dbt_build(db_path, work_dir, selection="+int_llm_calls_priced")
-    seconds = timer.perf_counter() - started
-    assert result.returncode == 0, result.stdout[-6_000:] + result.stderr[-3_000:]
-
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        cursor = con.execute("select * from intermediate.int_llm_calls_priced")
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    rows, seconds = _build_priced_calls(db_path, work_dir, selection="+int_llm_calls_priced")
     by_run = {row["run_id"]: row for row in rows}
     assert len(by_run) == len(rows)  # one call per run
     return PricedRun({case.call_id: case for case in cases}, by_run, seconds)
@@ -544,16 +548,8 @@ def priced(tmp_path_factory: pytest.TempPathFactory) -> PricedRun:
     _write_spans(db_path, cases)
 
     # when: dbt builds the price book and prices them
-    started = timer.perf_counter()
-    result = _dbt_build(db_path, work_dir)
-    seconds = timer.perf_counter() - started
-    assert result.returncode == 0, result.stdout[-6_000:] + result.stderr[-3_000:]
-
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        cursor = con.execute("select * from intermediate.int_llm_calls_priced")
-        names = [d[0] for d in cursor.description]
-        rows = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
-    return PricedRun({case.call_id: case for case in cases}, rows, seconds)
+    rows, seconds = _build_priced_calls(db_path, work_dir)
+    return PricedRun({case.call_id: case for case in cases}, {row["call_id"]: row for row in rows}, seconds)
 
 
 # --- the tests ----------------------------------------------------------------------------------
