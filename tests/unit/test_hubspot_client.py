@@ -15,7 +15,7 @@ from orchestration.demo.apis.hubspot import PRIMARY, UNLABELED, FakeHubSpot
 from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
 from orchestration.sources.hubspot.assets import hubspot_deals
-from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms
+from orchestration.sources.hubspot.client import HubSpotClient, epoch_ms
 from orchestration.sources.hubspot.load import fetch_hubspot, sync_hubspot, write_hubspot
 from tests.unit.run_logs import materialize_logged
 from tests.unit.warehouse_lock import open_read_write_elsewhere
@@ -87,34 +87,77 @@ def test_a_deal_edited_while_the_sync_pages_skips_no_other_deal() -> None:
     assert (rows["1005"], rows["1300"], rows["1200"]) == (Decimal("999"), Decimal("5"), Decimal("100"))
 
 
-def test_deals_sharing_one_instant_are_paged_by_offset_within_it() -> None:
-    # given 450 deals modified at one instant, then one a minute later
-    fake = FakeHubSpot(token="t0k")
-    for i in range(450):
+def _filters(body: dict) -> list[tuple]:
+    """A search body's filters and sort, compactly: [(property, operator, value), …, ("sort", property)]."""
+    (group,) = body["filterGroups"]
+    (sort,) = body["sorts"]
+    assert (body["after"], sort["direction"]) == ("0", "ASCENDING")
+    filters = [(f["propertyName"], f["operator"], int(f["value"])) for f in group["filters"]]
+    return [*filters, ("sort", sort["propertyName"])]
+
+
+def _one_instant_fake(n: int, **kwargs) -> FakeHubSpot:
+    fake = FakeHubSpot(token="t0k", **kwargs)
+    for i in range(n):  # a bulk update: n deals share one modification instant
         fake.add_deal(str(1000 + i), amount="1", closedate=T0, modified_at=T0)
+    return fake
+
+
+def test_deals_sharing_one_instant_are_read_in_id_order_past_the_last_id() -> None:
+    # given 450 deals modified at one instant, then one a minute later
+    fake = _one_instant_fake(450)
     fake.add_deal("2000", amount="1", closedate=T0, modified_at=T0 + timedelta(minutes=1))
     with FakeApiServer() as server:
         fake.register(server)
         deals = list(_client(server).iter_deals_modified_since(T0))
-    # then the instant is paged by offset (no new search could get past it), and all arrive once
-    bodies = [r.json() for r in server.requests_to(SEARCH)]
-    assert [(b["after"], gte_ms(b)) for b in bodies] == [
-        ("0", epoch_ms(T0)), ("200", epoch_ms(T0)), ("400", epoch_ms(T0)),
+    # then the instant is read by id, each page a new search past the last id read, then the
+    # search goes on after the instant; every deal arrives (the first page's ones twice)
+    t0 = epoch_ms(T0)
+    at_t0 = ("hs_lastmodifieddate", "EQ", t0)
+    by_id = ("sort", "hs_object_id")
+    assert [_filters(r.json()) for r in server.requests_to(SEARCH)] == [
+        [("hs_lastmodifieddate", "GTE", t0), ("sort", "hs_lastmodifieddate")],
+        [at_t0, by_id],
+        [at_t0, ("hs_object_id", "GT", 1199), by_id],
+        [at_t0, ("hs_object_id", "GT", 1399), by_id],
+        [("hs_lastmodifieddate", "GT", t0), ("sort", "hs_lastmodifieddate")],
     ]
-    assert sorted(d["id"] for d in deals) == sorted([str(1000 + i) for i in range(450)] + ["2000"])
+    assert sorted({d["id"] for d in deals}) == sorted([str(1000 + i) for i in range(450)] + ["2000"])
+    assert len(deals) == 451 + 200
 
 
-def test_more_deals_at_one_instant_than_the_search_ceiling_is_a_clear_error() -> None:
-    # given a portal whose search ceiling is 400 results, and 450 deals of one instant
-    fake = FakeHubSpot(token="t0k", search_result_limit=400)
-    for i in range(450):
-        fake.add_deal(str(1000 + i), amount="1", closedate=T0, modified_at=T0)
+def test_a_deal_edited_while_the_sync_reads_one_instant_skips_no_other_deal() -> None:
+    # given 450 deals of one instant; before the third search a user edits deal 1005 (already read)
+    fake = _one_instant_fake(450)
+
+    def users_edit(search: int) -> None:
+        if search == 3:
+            fake.edit("1005", T0 + timedelta(days=1), amount="2")
+
+    fake.before_search = users_edit
+    conn = duckdb.connect()
     with FakeApiServer() as server:
         fake.register(server)
-        # when / then: no request pages to the ceiling (HubSpot answers 400 there)
-        with pytest.raises(HubSpotError, match=r"more than 400 deals were modified at one instant"):
-            list(_client(server, search_result_limit=400).iter_deals_modified_since(None))
-        assert max(int(r.json()["after"]) for r in server.requests_to(SEARCH)) == 200
+        # when the sync runs
+        sync_hubspot(conn, _client(server))
+    # then every deal is loaded, deal 1005 as edited, and the mark is its new instant (paging by
+    # offset within the instant skipped deal 1200 for good: the edit moved every later deal up)
+    rows = dict(conn.execute("select id, amount from raw.hubspot_deals").fetchall())
+    assert sorted(rows) == sorted(fake.deals)
+    assert (rows["1005"], rows["1200"]) == (Decimal("2"), Decimal("1"))
+    assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 2)
+
+
+def test_more_deals_at_one_instant_than_the_search_ceiling_all_arrive() -> None:
+    # given a portal whose search ceiling is 400 results, and 450 deals of one instant
+    fake = _one_instant_fake(450, search_result_limit=400)
+    with FakeApiServer() as server:
+        fake.register(server)
+        # when
+        deals = list(_client(server).iter_deals_modified_since(None))
+    # then every deal arrives, and no search paged by offset (HubSpot answers 400 at the ceiling)
+    assert {d["id"] for d in deals} == set(fake.deals)
+    assert {r.json()["after"] for r in server.requests_to(SEARCH)} == {"0"}
 
 
 def test_a_429_is_retried_after_the_time_retry_after_names() -> None:

@@ -194,7 +194,9 @@ def _timestamp_ms(value: str | None) -> int | None:
 
 
 def _property(deal: FakeDeal, name: str) -> Any:
-    """A property for filtering and sorting: datetimes as epoch milliseconds."""
+    """A property for filtering and sorting: datetimes as epoch milliseconds, the record id as a number."""
+    if name == "hs_object_id":
+        return int(deal.id)
     if name == "hs_lastmodifieddate":
         return int(deal.modified_at.timestamp() * 1000)
     if name == "closedate":
@@ -220,7 +222,7 @@ def _matches(deal: FakeDeal, condition: dict[str, Any]) -> bool:
     name = condition["propertyName"]
     left = _property(deal, name)
     right = condition.get("value")
-    if name in ("hs_lastmodifieddate", "closedate"):
+    if name in ("hs_lastmodifieddate", "closedate", "hs_object_id"):
         right = int(right or 0)
     compare = OPERATORS.get(condition["operator"])
     return left is not None and compare is not None and compare(left, right)

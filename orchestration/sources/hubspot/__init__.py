@@ -1,7 +1,8 @@
 """HubSpot CRM deals and their company associations (CRM v3 search, v4 associations).
 
 Fetches: deals through `POST /crm/v3/objects/deals/search` filtered on `hs_lastmodifieddate` and
-sorted by it (each page a new search from the last instant read), the deals' companies through
+sorted by it (each page a new search from the last instant read; many deals of one instant are
+read in `hs_object_id` order, each page from the last id read), the deals' companies through
 `POST /crm/v4/associations/deals/companies/batch/read`, and archived deals through
 `GET /crm/v3/objects/deals?archived=true` (search never returns them).
 Grain: `raw.hubspot_deals` one row per deal id (its latest version, archived ones flagged);

@@ -21,8 +21,6 @@ DEAL_PROPERTIES = (
     "deal_currency_code",
     "hs_object_id",
 )
-# Search returns at most 10,000 results per query; paging past that is an HTTP 400.
-SEARCH_RESULT_LIMIT = 10_000
 SEARCH_PAGE_SIZE = 200  # the search endpoint's maximum
 LIST_PAGE_SIZE = 100
 ASSOCIATION_BATCH_SIZE = 100
@@ -46,6 +44,19 @@ def epoch_ms(moment: datetime) -> int:
     return (utc - EPOCH) // timedelta(milliseconds=1)  # integer arithmetic: no float rounding
 
 
+def _modified_filter(operator: str, moment_ms: int) -> dict[str, str]:
+    return {"propertyName": "hs_lastmodifieddate", "operator": operator, "value": str(moment_ms)}
+
+
+def _modified_ms(deal: dict[str, Any]) -> int | None:
+    modified = (deal.get("properties") or {}).get("hs_lastmodifieddate")
+    return epoch_ms(parse_timestamp(modified)) if modified else None
+
+
+def _has_next_page(page: dict[str, Any]) -> bool:
+    return ((page.get("paging") or {}).get("next") or {}).get("after") is not None
+
+
 class HubSpotError(RuntimeError):
     """HubSpot answered with an error the client cannot work around."""
 
@@ -57,7 +68,7 @@ class HubSpotClient:
         token: Private-app or OAuth access token; sent as a Bearer header, never logged.
         base_url: `https://api.hubapi.com`, or a local server in tests and the demo.
         session: A session from `orchestration.http.make_session` (429/5xx retried, Retry-After honoured).
-        search_result_limit: The search endpoint's result ceiling per query (10,000).
+        page_size: Deals per search page (200, the search endpoint's maximum).
     """
 
     def __init__(
@@ -66,13 +77,11 @@ class HubSpotClient:
         base_url: str,
         session: requests.Session,
         *,
-        search_result_limit: int = SEARCH_RESULT_LIMIT,
         page_size: int = SEARCH_PAGE_SIZE,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._session = session
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self._search_result_limit = search_result_limit
         self._page_size = page_size
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -87,16 +96,16 @@ class HubSpotClient:
         response.raise_for_status()
         return response.json()
 
-    def _search_body(self, since_ms: int, after: int) -> dict[str, Any]:
-        return {
-            "filterGroups": [
-                {"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": str(since_ms)}]}
-            ],
-            "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+    def _search(self, filters: list[dict[str, str]], sort_by: str) -> dict[str, Any]:
+        """One page of a new search, never a later `after` offset of an earlier one (see below)."""
+        body = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": sort_by, "direction": "ASCENDING"}],  # search takes one sort
             "properties": list(DEAL_PROPERTIES),
             "limit": self._page_size,
-            "after": str(after),
+            "after": "0",
         }
+        return self._request("POST", "/crm/v3/objects/deals/search", json=body)
 
     def iter_deals_modified_since(self, since: datetime | None) -> Iterator[dict[str, Any]]:
         """Yield every deal whose `hs_lastmodifieddate` is at or after `since` (all deals when None).
@@ -105,36 +114,50 @@ class HubSpotClient:
         modification order, not the next `after` offset of one search: a deal edited while the
         sync runs moves to the end of the order, so every later deal's offset drops by one and an
         offset cursor would skip one of them for good (the mark then passes it). Deals sharing that
-        instant come again (callers keep one per id). Only when a whole page shares the instant the
-        search started from does it page on by offset, within that instant, which no edit can join.
+        instant come again (callers keep one per id). A page all of one instant would restart the
+        same search forever, and paging on by offset within it skips a deal as above once one of
+        them is edited: that instant is read in id order instead (`_iter_deals_modified_at`), then
+        the search goes on strictly after it. No search reads past its first page, so the
+        10,000-result ceiling on `after` is never reached, however many deals share an instant.
 
         Raises:
-            HubSpotError: more deals than the search's 10,000-result ceiling share one
-                modification instant (no search can page past them), or HubSpot refused the token.
+            HubSpotError: a whole page has no readable `hs_lastmodifieddate` (nothing to move on
+                from), or HubSpot refused the token.
         """
-        since_ms = epoch_ms(since) if since is not None else 0
-        after = 0
+        since_ms, operator = (epoch_ms(since) if since is not None else 0), "GTE"
         while True:
-            page = self._request("POST", "/crm/v3/objects/deals/search", json=self._search_body(since_ms, after))
+            page = self._search([_modified_filter(operator, since_ms)], sort_by="hs_lastmodifieddate")
             results = page.get("results", [])
-            last_seen_ms: int | None = None
-            for deal in results:
-                modified = (deal.get("properties") or {}).get("hs_lastmodifieddate")
-                if modified:
-                    last_seen_ms = epoch_ms(parse_timestamp(modified))
-                yield deal
-            next_after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if next_after is None:
+            yield from results
+            if not _has_next_page(page):
                 return
-            if last_seen_ms is not None and last_seen_ms > since_ms:
-                since_ms, after = last_seen_ms, 0
-                continue
-            after = int(next_after)
-            if after + self._page_size > self._search_result_limit:
+            instants = [ms for ms in map(_modified_ms, results) if ms is not None]
+            if not instants:
                 raise HubSpotError(
-                    f"more than {self._search_result_limit} deals were modified at one instant "
-                    f"({since_ms} ms); the search API cannot page past them"
+                    f"a page of {len(results)} deals modified from {since_ms} ms has no readable "
+                    "hs_lastmodifieddate; the search cannot move on from it"
                 )
+            if instants[0] == instants[-1]:
+                yield from self._iter_deals_modified_at(instants[-1])
+                since_ms, operator = instants[-1], "GT"
+            else:
+                since_ms, operator = instants[-1], "GTE"
+
+    def _iter_deals_modified_at(self, instant_ms: int) -> Iterator[dict[str, Any]]:
+        """Yield every deal modified at exactly `instant_ms`, in id order.
+
+        Each page is a new search for the ids above the last one read, so a deal edited away from
+        the instant meanwhile shifts no other deal (an offset within the instant would skip one).
+        """
+        at_instant = _modified_filter("EQ", instant_ms)
+        filters = [at_instant]
+        while True:
+            page = self._search(filters, sort_by="hs_object_id")
+            results = page.get("results", [])
+            yield from results
+            if not results or not _has_next_page(page):
+                return
+            filters = [at_instant, {"propertyName": "hs_object_id", "operator": "GT", "value": str(results[-1]["id"])}]
 
     def iter_archived_deals(self) -> Iterator[dict[str, Any]]:
         """Yield every archived (deleted) deal; search cannot see them, the list endpoint can."""
