@@ -59,6 +59,32 @@ def test_labels_load_from_csv_and_json_lines_with_bad_rows_quarantined(tmp_path:
     assert reasons[2] == "line is not a JSON object"
 
 
+def test_a_byte_order_mark_at_the_start_of_a_csv_or_json_lines_file_is_dropped(tmp_path: Path, conn) -> None:
+    # given an Excel "CSV UTF-8" export (a BOM, CRLF line ends) and JSON-lines files that start
+    # with a BOM, one gzipped
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_bytes(
+        (
+            "\ufeff" + HEADER.replace("\n", "\r\n")
+            + "wr_1,success,2026-11-20T10:00:00Z,ana,,false,\r\n"
+            + "wr_2,failure,2026-11-20T11:00:00Z,ana,5,true,\r\n"
+        ).encode("utf-8")
+    )
+    line = '{"run_id": "wr_%d", "outcome": "success", "labeled_at": "2026-11-20T13:00:00Z"}\n'
+    (labels / "2026-11-20.jsonl").write_bytes(("\ufeff" + line % 3 + line % 4).encode("utf-8"))
+    with gzip.open(labels / "2026-11-20-b.jsonl.gz", "wb") as handle:
+        handle.write(("\ufeff" + line % 5).encode("utf-8"))
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then every row loads, none is quarantined
+    assert (report.received, report.loaded, report.quarantined) == (5, 5, 0)
+    run_ids = conn.execute("select run_id from raw.labels_reviews order by run_id").fetchall()
+    assert run_ids == [("wr_1",), ("wr_2",), ("wr_3",), ("wr_4",), ("wr_5",)]
+
+
 def test_a_label_lands_in_the_partition_of_the_day_it_was_written(tmp_path: Path, conn) -> None:
     # given a file exported on the 21st holding a label written late on the 20th
     labels = tmp_path / "labels"

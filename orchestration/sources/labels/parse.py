@@ -15,9 +15,14 @@ FIELDS = ("run_id", "outcome", "labeled_at", "reviewer", "rework_minutes", "esca
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    """The file as UTF-8 text, a leading byte-order mark dropped.
+
+    Excel's "CSV UTF-8" starts the file with a BOM: read as plain UTF-8 it sticks to the first
+    header name (every CSV row then lacks `run_id`) or the first JSON line (not JSON).
+    """
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open("r", encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return path.open("r", encoding="utf-8-sig", newline="")
 
 
 def read_csv_labels(path: Path) -> Iterator[dict[str, object]]:
