@@ -15,7 +15,7 @@ from orchestration.demo.apis.hubspot import PRIMARY, UNLABELED, FakeHubSpot
 from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
 from orchestration.sources.hubspot.assets import hubspot_deals
-from orchestration.sources.hubspot.client import HubSpotClient, epoch_ms
+from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms
 from orchestration.sources.hubspot.load import fetch_hubspot, sync_hubspot, write_hubspot
 from tests.unit.run_logs import materialize_logged
 from tests.unit.warehouse_lock import open_read_write_elsewhere
@@ -158,6 +158,45 @@ def test_more_deals_at_one_instant_than_the_search_ceiling_all_arrive() -> None:
     # then every deal arrives, and no search paged by offset (HubSpot answers 400 at the ceiling)
     assert {d["id"] for d in deals} == set(fake.deals)
     assert {r.json()["after"] for r in server.requests_to(SEARCH)} == {"0"}
+
+
+def _deal(deal_id: str, modified: str) -> dict:
+    """A search result as HubSpot renders it, with `modified` as hs_lastmodifieddate whatever it holds."""
+    properties = {"amount": "10", "closedate": "2026-05-14T17:02:11.312Z", "dealstage": "closedwon",
+                  "hs_lastmodifieddate": modified, "hs_object_id": deal_id}
+    return {"id": deal_id, "properties": properties, "createdAt": "2026-04-01T12:00:00Z",
+            "updatedAt": "2026-05-15T08:30:00.120Z", "archived": False}
+
+
+def test_a_deal_with_an_unreadable_modification_time_is_quarantined_and_the_others_load() -> None:
+    # given four deals a minute apart, the second rendering an hs_lastmodifieddate that is no time,
+    # read two to a page (so the client looks at the page's times to know where to go on from)
+    fake = _fake_with(4)
+    fake.deals["1001"].modified_text = "not-a-date"
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        fake.register(server)
+        # when
+        report = sync_hubspot(conn, _client(server, page_size=2))
+    # then that deal is quarantined with its reason, the others load, and the mark is the latest
+    # readable time
+    assert (report.deals.received, report.deals.loaded, report.deals.quarantined) == (4, 3, 1)
+    loaded = conn.execute("select id from raw.hubspot_deals order by id").fetchall()
+    assert [row[0] for row in loaded] == ["1000", "1002", "1003"]
+    assert conn.execute("select reason from raw.quarantine where entity = 'hubspot_deals'").fetchall() == [
+        ("hs_lastmodifieddate: not-a-date is not a timestamp",)
+    ]
+    assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 1, 0, 3)
+
+
+def test_a_full_page_with_no_readable_modification_time_is_a_clear_error() -> None:
+    # given a search whose full page (more to come) holds no readable hs_lastmodifieddate
+    page = {"results": [_deal("1", "not-a-date"), _deal("2", "")], "paging": {"next": {"after": "2"}}}
+    with FakeApiServer() as server:
+        server.route("POST", SEARCH, lambda request: FakeResponse(200, page))
+        # when / then: no instant to search on from, so no guess (an offset could skip a deal)
+        with pytest.raises(HubSpotError, match=r"no readable hs_lastmodifieddate"):
+            list(_client(server, page_size=2).iter_deals_modified_since(None))
 
 
 def test_a_429_is_retried_after_the_time_retry_after_names() -> None:

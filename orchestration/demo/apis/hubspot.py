@@ -40,12 +40,16 @@ class FakeDeal:
     archived: bool = False
     archived_at: datetime | None = None
     companies: dict[str, list[int]] = field(default_factory=dict)
+    # hs_lastmodifieddate as rendered, when a test needs a value the client cannot read; search
+    # still filters and sorts on `modified_at`
+    modified_text: str | None = None
 
     def render(self) -> dict[str, Any]:
         """The deal object as search and list return it."""
+        modified = self.modified_text if self.modified_text is not None else iso(self.modified_at)
         body: dict[str, Any] = {
             "id": self.id,
-            "properties": {**self.properties, "hs_object_id": self.id, "hs_lastmodifieddate": iso(self.modified_at)},
+            "properties": {**self.properties, "hs_object_id": self.id, "hs_lastmodifieddate": modified},
             "createdAt": iso(self.created_at),
             "updatedAt": iso(self.modified_at),
             "archived": self.archived,

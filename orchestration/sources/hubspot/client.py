@@ -49,8 +49,16 @@ def _modified_filter(operator: str, moment_ms: int) -> dict[str, str]:
 
 
 def _modified_ms(deal: dict[str, Any]) -> int | None:
+    """The deal's modification instant, None when missing or unreadable.
+
+    None rather than an error: the loader quarantines that one deal (`hs_lastmodifieddate: … is
+    not a timestamp`) and loads the others; an error here would fail the whole sync.
+    """
     modified = (deal.get("properties") or {}).get("hs_lastmodifieddate")
-    return epoch_ms(parse_timestamp(modified)) if modified else None
+    try:
+        return epoch_ms(parse_timestamp(modified)) if modified else None
+    except ValueError:
+        return None
 
 
 def _has_next_page(page: dict[str, Any]) -> bool:
@@ -119,6 +127,8 @@ class HubSpotClient:
         them is edited: that instant is read in id order instead (`_iter_deals_modified_at`), then
         the search goes on strictly after it. No search reads past its first page, so the
         10,000-result ceiling on `after` is never reached, however many deals share an instant.
+        A deal whose `hs_lastmodifieddate` is missing or unreadable is yielded as it is and plays
+        no part in where the next search starts.
 
         Raises:
             HubSpotError: a whole page has no readable `hs_lastmodifieddate` (nothing to move on
