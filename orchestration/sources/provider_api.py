@@ -189,17 +189,39 @@ def rfc3339_bucket_records(
     yield from bucket_results(pages, path, build)
 
 
+# Integer column types, all within the 20 whole digits of the decimal(38, 18) that `_try_cast` checks with.
+INTEGER_TYPES = frozenset(
+    {"tinyint", "smallint", "integer", "int", "bigint", "utinyint", "usmallint", "uinteger", "ubigint"}
+)
+
+
 def _sql_type(declared: str) -> str:
     return declared.lower().replace("not null", "").strip()
+
+
+def _try_cast(value: str, sql_type: str) -> str:
+    """`try_cast`, except that an integer column takes only whole numbers.
+
+    DuckDB casts text to an integer by rounding ('1.5' → 2, '100.6' → 101), which would load a
+    fractional token count as a different number with no trace. A whole number written as a decimal
+    or with an exponent (`100.0`, `1e3`) is the same count, so it is kept, as the trace loader
+    keeps one (`orchestration/sources/otel/parse.py`); the test is exact (decimal, not double).
+    """
+    cast = f"try_cast({value} as {sql_type})"
+    if sql_type not in INTEGER_TYPES:
+        return cast
+    return f"case when try_cast({value} as decimal(38, 18)) = {cast} then {cast} end"
 
 
 def typed_candidates_sql(table: RawTable, records: str, candidates: str, prior_reason: str | None = None) -> str:
     """SQL turning all-text staged records into typed candidates, naming each value of the wrong type.
 
     A value that does not cast becomes NULL and its row carries `_reject_reason`
-    ("input_tokens: 'abc' is not bigint"), so the loader quarantines that row with the field named
-    instead of failing the whole load or loading half a row. `prior_reason` names a text column of
-    `records` holding a reason the source already found (it comes first in `_reject_reason`).
+    ("input_tokens: abc is not bigint"), so the loader quarantines that row with the field named
+    instead of failing the whole load or loading half a row. An integer column takes whole numbers
+    only, `100.0` and `1e3` included (`_try_cast`): "output_tokens: 12.5 is not bigint".
+    `prior_reason` names a text column of `records` holding a reason the source already found (it
+    comes first in `_reject_reason`).
     """
     columns = [name for name in table.columns if name not in LOADER_COLUMNS]
     typed = []
@@ -207,9 +229,10 @@ def typed_candidates_sql(table: RawTable, records: str, candidates: str, prior_r
     for name in columns:
         sql_type = _sql_type(table.columns[name])
         value = f"nullif(trim({name}), '')"
-        typed.append(f"try_cast({value} as {sql_type}) as {name}")
+        cast = _try_cast(value, sql_type)
+        typed.append(f"{cast} as {name}")
         reasons.append(
-            f"case when {value} is not null and try_cast({value} as {sql_type}) is null "
+            f"case when {value} is not null and {cast} is null "
             f"then '{name}: ' || left({name}, 80) || ' is not {sql_type}' end"
         )
     return (

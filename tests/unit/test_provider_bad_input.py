@@ -154,3 +154,55 @@ def test_openai_bad_start_times_are_quarantined_not_fatal(
     assert rows[1][3].startswith("_partition_date: no day")
     assert rows[2][3] == "input_tokens: many is not bigint"
     assert rows[2][0] == date(2026, 11, 19)
+
+
+def test_fractional_token_counts_are_quarantined_naming_the_field_and_whole_ones_written_as_decimals_load(
+    server: FakeApiServer, conn: duckdb.DuckDBPyConnection
+) -> None:
+    # given: Anthropic usage with fractional counts (a JSON number, a string), then the same day's
+    # usage of another model with whole counts written as decimals or with an exponent
+    cache_creation = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+    fractional = {"model": "claude-sonnet-4-5", "uncached_input_tokens": 100.6, "cache_read_input_tokens": "7.4",
+                  "cache_creation": cache_creation, "output_tokens": 5}
+    whole = {"model": "claude-haiku-4-5", "uncached_input_tokens": 100.0, "cache_read_input_tokens": "1e3",
+             "cache_creation": cache_creation, "output_tokens": 20.0}
+    serve_pages(server, anthropic_client.USAGE_PATH, [{"data": [anthropic_bucket("2026-11-18T00:00:00Z",
+                                                                                 [fractional, whole])]}])
+    client = anthropic_client.AnthropicClient(
+        ApiConfig(source=anthropic_client.ANTHROPIC_API, base_url=server.base_url, secret="s"), make_session()
+    )
+
+    # when
+    records = list(client.iter_usage(FIRST, LAST))
+    report = load_records(conn, anthropic_assets.USAGE, records, FIRST, LAST)
+
+    # then: the fractional counts are not rounded into the warehouse; their row is quarantined with
+    # each field named; the whole ones load as the numbers they are
+    assert (report.received, report.loaded, report.quarantined) == (2, 1, 1)
+    (row,) = quarantine(conn, "anthropic_usage")
+    assert row[3] == "uncached_input_tokens: 100.6 is not bigint; cache_read_input_tokens: 7.4 is not bigint"
+    loaded = conn.execute(
+        "select model, uncached_input_tokens, cache_read_input_tokens, output_tokens from raw.anthropic_usage"
+    ).fetchall()
+    assert loaded == [("claude-haiku-4-5", 100, 1000, 20)]
+
+
+def test_openai_fractional_token_count_is_quarantined_naming_the_field(
+    server: FakeApiServer, conn: duckdb.DuckDBPyConnection
+) -> None:
+    # given: 2026-11-19 00:00 UTC is 1795046400; one result counts 12.5 output tokens, one 5.0
+    pages = [{"data": [openai_bucket(1_795_046_400, [{**USAGE, "output_tokens": 12.5},
+                                                      {**USAGE, "project_id": "proj_b", "output_tokens": 5.0}])]}]
+    path = "/v1" + openai_client.USAGE_PATH
+    serve_pages(server, path, pages)
+    client = openai_client.OpenAIClient(
+        ApiConfig(source=openai_client.OPENAI_API, base_url=server.base_url, secret="s"), make_session()
+    )
+
+    # when
+    report = load_records(conn, openai_assets.USAGE, list(client.iter_usage(FIRST, LAST)), FIRST, LAST)
+
+    # then
+    assert (report.received, report.loaded, report.quarantined) == (2, 1, 1)
+    assert [row[3] for row in quarantine(conn, "openai_usage")] == ["output_tokens: 12.5 is not bigint"]
+    assert conn.execute("select project_id, output_tokens from raw.openai_usage").fetchall() == [("proj_b", 5)]
