@@ -120,7 +120,15 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         "gen_ai.completion.0.content": "secret",
         "llm.input_messages.0.message.content": "secret",
         "traceloop.entity.input": "secret",
+        "llm.prompts": ["secret"],
+        "llm.prompt_template.template": "secret {x}",
+        "llm.prompt_template.variables": '{"x": "secret"}',
+        "retrieval.documents.0.document.content": "secret",
+        "embedding.embeddings.0.embedding.text": "secret",
+        "reranker.query": "secret",
+        "reranker.input_documents.1.document.content": "secret",
         "gen_ai.prompt.name": "route_task",  # a template name, not content
+        "retrieval.documents.0.document.id": "doc-7",  # a document's id, not content
         "gen_ai.usage.input_tokens": 12,
     }
     event = SpanEvent("gen_ai.content.prompt", T0, {"gen_ai.prompt.0.content": "secret", "kept": "yes"})
@@ -132,7 +140,11 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
     attributes, events = conn.execute("select attributes, events from raw.otel_spans").fetchone()
 
     # then
-    assert as_dict(attributes) == {"gen_ai.prompt.name": "route_task", "gen_ai.usage.input_tokens": "12"}
+    assert as_dict(attributes) == {
+        "gen_ai.prompt.name": "route_task",
+        "retrieval.documents.0.document.id": "doc-7",
+        "gen_ai.usage.input_tokens": "12",
+    }
     assert as_dict(events[0]["attributes"]) == {"kept": "yes"}
     assert "secret" not in str(conn.execute("select * from raw.otel_spans").fetchall())
 
@@ -254,17 +266,17 @@ def test_a_file_is_dated_by_its_path(path: str, expected: date | None) -> None:
     assert date_in_path(path) == expected
 
 
-def test_files_are_read_for_their_day_and_the_day_before(tmp_path: Path) -> None:
+def test_a_days_spans_are_read_from_files_dated_a_day_before_it_to_its_lookback_after(tmp_path: Path) -> None:
     # given
-    for name in ["2026-11-19.jsonl", "2026-11-20.jsonl", "2026-11-21.jsonl", "2026-11-22.jsonl", "live.jsonl",
-                 "notes.txt"]:
+    for name in ["2026-11-18.jsonl", "2026-11-19.jsonl", "2026-11-20.jsonl", "2026-11-21.jsonl", "2026-11-22.jsonl",
+                 "live.jsonl", "notes.txt"]:
         (tmp_path / name).write_text("{}\n")
 
     # when
     found = [f.path.name for f in discover_trace_files(tmp_path, DAY, DAY, lookback_days=1)]
 
     # then
-    assert found == ["2026-11-20.jsonl", "2026-11-21.jsonl", "live.jsonl"]
+    assert found == ["2026-11-19.jsonl", "2026-11-20.jsonl", "2026-11-21.jsonl", "live.jsonl"]
 
 
 def test_a_span_with_a_duplicated_attribute_key_is_quarantined(tmp_path: Path, conn) -> None:
@@ -698,7 +710,7 @@ def test_spans_and_their_quarantine_are_stamped_in_utc_whatever_the_session_time
 def test_a_span_whose_token_count_is_not_a_whole_number_is_quarantined_naming_the_attribute(
     tmp_path: Path, conn
 ) -> None:
-    # given spans whose usage says -50, "abc", 12.5 or nothing for a token count, and good ones
+    # given spans whose usage says -50, "abc", 12.5, nothing or 10^20 for a token count, and good ones
     # (an intValue, a whole doubleValue, a count given as a string)
     values = {
         2: {"intValue": "-50"},
@@ -707,8 +719,9 @@ def test_a_span_whose_token_count_is_not_a_whole_number_is_quarantined_naming_th
         5: {},
         6: {"doubleValue": 242.0},
         7: {"stringValue": "17"},
+        8: {"intValue": "99999999999999999999"},  # all digits, but beyond BIGINT: staging would read no tokens
     }
-    document = traces_data([span(index) for index in range(1, 8)])
+    document = traces_data([span(index) for index in range(1, 9)])
     spans_out = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
     for index, value in values.items():
         spans_out[index - 1]["attributes"] = [
@@ -721,9 +734,9 @@ def test_a_span_whose_token_count_is_not_a_whole_number_is_quarantined_naming_th
     # when
     spans, _ = load_traces(conn, traces, DAY, DAY)
 
-    # then the four are quarantined with the attribute and its value named, never loaded as 0 or < 0;
+    # then the five are quarantined with the attribute and its value named, never loaded as 0 or < 0;
     # the counts add up and the good spans keep their values as sent
-    assert (spans.received, spans.loaded, spans.quarantined) == (7, 3, 4)
+    assert (spans.received, spans.loaded, spans.quarantined) == (8, 3, 5)
     reasons = dict(conn.execute("select record_key, reason from raw.quarantine").fetchall())
     prefix = "token count is not a whole number >= 0: "
     assert sorted(reasons.values()) == sorted([
@@ -731,6 +744,7 @@ def test_a_span_whose_token_count_is_not_a_whole_number_is_quarantined_naming_th
         prefix + "gen_ai.usage.output_tokens (got abc)",
         prefix + "gen_ai.usage.input_tokens (got 12.5)",
         prefix + "gen_ai.usage.input_tokens (got no value)",
+        prefix + "gen_ai.usage.input_tokens (got 99999999999999999999)",
     ])
     loaded = {
         span_id: as_dict(attributes).get("gen_ai.usage.input_tokens")
@@ -744,3 +758,116 @@ def test_the_loader_checks_every_token_count_attribute_staging_reads() -> None:
     macro = (PROJECT_ROOT / "macros" / "otel_attributes.sql").read_text()
     staged = {key for key in re.findall(r"'([^']+)'", macro) if "token" in key}
     assert staged == set(TOKEN_COUNT_ATTRIBUTES)
+
+
+def test_a_time_that_is_unset_or_not_in_nanoseconds_is_quarantined_under_the_files_day_not_lost(
+    tmp_path: Path, conn
+) -> None:
+    # given, in an undated file read for the 20th: spans starting at 0 (unset), -1 and a time in
+    # milliseconds, a good span with an evaluation event at time 0, and an evaluation log record
+    # whose time is unset but whose observed time is the 20th
+    document = traces_data([
+        span(1, events=[SpanEvent("gen_ai.evaluation.result", 0, {"gen_ai.evaluation.name": "relevance"})]),
+        span(2), span(3), span(4),
+    ])
+    spans_out = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    for index, start in ((1, "0"), (2, "-1"), (3, str(T0 // 10**6))):
+        spans_out[index]["startTimeUnixNano"] = start
+    log = logs_data([LogRecord(T0, "gen_ai.evaluation.result", {"gen_ai.evaluation.name": "task_completion"},
+                               trace_id="a" * 32)])
+    log["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["timeUnixNano"] = "0"
+    traces = tmp_path / "traces"
+    write_lines(traces / "live.jsonl", [document, log])
+
+    # when
+    spans, evaluations = load_traces(conn, traces, DAY, DAY)
+
+    # then nothing waits for 1970: the three spans and the event are quarantined under the 20th, naming
+    # the time, and the log record takes its observed time
+    assert (spans.received, spans.loaded, spans.quarantined) == (4, 1, 3)
+    assert spans.extra["spans_of_other_days"] == 0
+    reasons = [row[0] for row in conn.execute(
+        "select reason from raw.quarantine where entity = 'otel_spans' and _partition_date = ? order by 1", [DAY]
+    ).fetchall()]
+    assert len(reasons) == 3
+    assert all(reason.startswith("start_time_unix_nano: greater_than_or_equal_to(") for reason in reasons)
+    assert (evaluations.received, evaluations.loaded, evaluations.quarantined) == (2, 1, 1)
+    assert conn.execute("select evaluation_name, time_unix_nano from raw.otel_eval_events").fetchall() == [
+        ("task_completion", T0)
+    ]
+    assert "time_unix_nano: greater_than_or_equal_to(" in conn.execute(
+        "select reason from raw.quarantine where entity = 'otel_eval_events'"
+    ).fetchone()[0]
+
+
+def test_a_span_starting_the_day_after_its_files_date_is_loaded_by_its_own_day(tmp_path: Path, conn) -> None:
+    # given a file named in local time west of UTC (rotated 20:00 on the 20th in New York, 01:00 UTC
+    # on the 21st) holding a span of the 20th and one of the 21st, and one starting two days later
+    on_21st = T0 + DAY_NS
+    traces = tmp_path / "traces"
+    write_lines(
+        traces / "traces-2026-11-20T20-00-00.000.jsonl",
+        [traces_data([span(1), span(2, start_ns=on_21st, end_ns=on_21st + 9),
+                      span(3, start_ns=T0 + 2 * DAY_NS, end_ns=T0 + 2 * DAY_NS + 9)])],
+    )
+
+    # when each day from the 20th to the 22nd is loaded, the 20th twice
+    reports = {day: load_traces(conn, traces, date(2026, 11, day), date(2026, 11, day))[0] for day in (20, 21, 22)}
+    load_traces(conn, traces, DAY, DAY)
+
+    # then each span lands once: the 21st's in its own day, the one no load reads quarantined under the file's day
+    assert [(reports[day].loaded, reports[day].quarantined) for day in (20, 21, 22)] == [(1, 1), (1, 0), (0, 0)]
+    assert conn.execute("select span_id, _partition_date from raw.otel_spans order by 1").fetchall() == [
+        (f"{1:016x}", DAY), (f"{2:016x}", date(2026, 11, 21)),
+    ]
+    assert conn.execute("select _partition_date, reason from raw.quarantine").fetchall() == [
+        (
+            DAY,
+            "span starts after its file's date (starts 2026-11-22, more than 1 day(s) after the date 2026-11-20 its "
+            "file is named by, so no load of that day reads it: date files by the UTC day their spans start, or a "
+            "later one)",
+        )
+    ]
+
+
+def test_a_span_whose_attributes_are_not_a_list_is_quarantined_and_one_without_any_is_loaded(
+    tmp_path: Path, conn
+) -> None:
+    # given a span whose attributes come as a flat object (every attribute would be lost), one whose
+    # resource attributes do, one with no attributes at all, and one with a list left empty
+    flat = with_field(traces_data([span(1)]), attributes={"gen_ai.usage.input_tokens": 1000})
+    flat_resource = traces_data([span(2)])
+    flat_resource["resourceSpans"][0]["resource"]["attributes"] = {"service.name": "agent"}
+    bare = traces_data([span(3), span(4)])
+    del bare["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+    bare["resourceSpans"][0]["scopeSpans"][0]["spans"][1]["attributes"] = []
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [flat, flat_resource, bare])
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then
+    assert (spans.received, spans.loaded, spans.quarantined) == (4, 2, 2)
+    assert conn.execute("select span_id, attributes from raw.otel_spans order by 1").fetchall() == [
+        (f"{3:016x}", "{}"), (f"{4:016x}", "{}"),
+    ]
+    assert conn.execute("select _line_number, reason from raw.quarantine order by 1").fetchall() == [
+        (1, 'span attributes are a JSON object, not a list of {"key", "value"} pairs (OTLP/JSON): every attribute '
+            "would be lost"),
+        (2, 'resource attributes are a JSON object, not a list of {"key", "value"} pairs (OTLP/JSON): every '
+            "attribute would be lost"),
+    ]
+
+
+def test_a_span_without_a_name_is_loaded_with_an_empty_one(tmp_path: Path, conn) -> None:
+    # proto3 JSON leaves an empty string out, so an unnamed span arrives without "name"
+    document = traces_data([span(1)])
+    del document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["name"]
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [document])
+
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    assert (spans.loaded, spans.quarantined) == (1, 0)
+    assert conn.execute("select name from raw.otel_spans").fetchone()[0] == ""

@@ -127,9 +127,14 @@ def test_the_raw_spans_gate_in_sql_counts_and_names_what_polars_does(tmp_path) -
                 ('a' || repeat('0', 31), '000000000000000a', null::varchar, 'ok', 1, 10, 20, 0),
                 ('a' || repeat('0', 31), '000000000000000b', null, 'backwards', 1, 20, 10, 0),
                 ('a' || repeat('0', 31), '000000000000000c', null, 'odd kind', 9, 10, 20, 0)
-            ) as t(trace_id, span_id, parent_span_id, name, kind, start_time_unix_nano, end_time_unix_nano,
-                   status_code)
+            ) as t(trace_id, span_id, parent_span_id, name, kind, start_offset, end_offset, status_code)
             """
+        )
+        # offsets from a time of 2026 in unix nanoseconds (the model refuses times before 2000)
+        conn.execute(
+            "create or replace table spans as select * exclude (start_offset, end_offset), "
+            "1795000000000000000 + start_offset as start_time_unix_nano, "
+            "1795000000000000000 + end_offset as end_time_unix_nano from spans"
         )
 
         # when the gate checks them inside DuckDB, and Pandera checks them in polars

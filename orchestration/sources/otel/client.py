@@ -2,10 +2,11 @@
 
 The Collector's file exporter names rotated files by rotation time
 (`traces-2026-05-01T02-00-00.123.jsonl`) and many teams write one folder per day
-(`traces/2026/05/01/…`). Either way a file's date is never earlier than the spans inside it, so the
-spans of days `first..last` live in files dated `first..last + lookback`. Files whose path carries
-no date are read for every day: keep such files small or rotate them, or nightly work grows with
-them.
+(`traces/2026/05/01/…`). Either way a file is dated no earlier than a day before the spans inside
+it (the day before: a name in local time west of UTC, `localtime: true`, or a folder of a local
+day), and no later than `lookback` days after them, so the spans of days `first..last` live in
+files dated `first - 1..last + lookback`. Files whose path carries no date are read for every day:
+keep such files small or rotate them, or nightly work grows with them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 TRACE_FILE_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+
+# How many days before its spans a file may be dated (a later span is quarantined under the file's day).
+LEAD_DAYS = 1
 
 # 2026-05-01, 2026/05/01, 2026_05_01 or 20260501, bounded so hex ids do not pass for dates.
 _DATE_IN_PATH = re.compile(r"(?<![0-9a-f])(20\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12]\d|3[01])(?![0-9])")
@@ -49,7 +53,8 @@ def discover_trace_files(traces_dir: Path, first: date, last: date, lookback_day
         lookback_days: How many days after `last` a file may be dated and still hold its spans.
 
     Returns:
-        Files in a stable order (by path), dated ones within the window and all undated ones.
+        Files in a stable order (by path): undated ones, and dated ones from `LEAD_DAYS` before
+        the window to `lookback_days` after it.
 
     Raises:
         FileNotFoundError: `traces_dir` does not exist; a missing folder is a misconfiguration,
@@ -59,12 +64,12 @@ def discover_trace_files(traces_dir: Path, first: date, last: date, lookback_day
         raise FileNotFoundError(
             f"traces folder {traces_dir} does not exist (set AGENTLEDGER_TRACES_DIR or AGENTLEDGER_HOME)"
         )
-    latest = last + timedelta(days=lookback_days)
+    earliest, latest = first - timedelta(days=LEAD_DAYS), last + timedelta(days=lookback_days)
     files = []
     for path in sorted(traces_dir.rglob("*")):
         if not path.is_file() or not path.name.endswith(TRACE_FILE_SUFFIXES):
             continue
         day = date_in_path(str(path.relative_to(traces_dir)))
-        if day is None or first <= day <= latest:
+        if day is None or earliest <= day <= latest:
             files.append(TraceFile(path=path, day=day))
     return files

@@ -65,12 +65,13 @@ def load_traces(
     then duplicates are marked, the quarantine is written and the set-aside table replaces the
     window's rows of `raw.otel_spans` (it becomes the table when that holds nothing else). A
     failure anywhere, or counts that do not add up, rolls everything back. In memory: the line
-    numbers and evaluation records (small), and the spans of the files dated after the window
-    (one day's, read for late spans); so memory follows a day of files, not the window.
+    numbers and evaluation records (small), and the spans of a file dated just before or after
+    the window (one day's, read for early and late spans); so memory follows a day of files, not
+    the window.
 
-    A span in a dated file that starts more than `lookback_days` before the file's date is read by
-    no load of its own day: it is quarantined under the file's day, whichever window is run, so a
-    re-run replaces it like the day's other quarantine rows.
+    A span in a dated file that starts more than `lookback_days` before the file's date, or more
+    than a day after it, is read by no load of its own day: it is quarantined under the file's day,
+    whichever window is run, so a re-run replaces it like the day's other quarantine rows.
 
     A line that is not valid UTF-8 stops DuckDB's reader and aborts the transaction: the load is
     then rolled back, the files of that chunk and the later ones are scanned for such lines
@@ -140,11 +141,11 @@ def _load(
             dated_paths = [path for path in paths if path in dated]
             try:
                 lines += parse.number_lines(conn, paths, number, day)
-                if date.fromisoformat(day) <= last:
+                if first <= date.fromisoformat(day) <= last:
                     parse.insert_spans(conn, SET_ASIDE, paths, number, day)
-                    parse.mark_spans_beyond_lookback(conn, SET_ASIDE, number, dated_paths, day, lookback_days)
+                    parse.mark_spans_no_load_reads(conn, SET_ASIDE, number, dated_paths, day, lookback_days)
                 else:
-                    other_days += _insert_lookback_spans(conn, paths, number, day, in_window, lookback_days)
+                    other_days += _insert_neighbouring_spans(conn, paths, number, day, in_window, lookback_days)
             except duckdb.Error as error:
                 # DuckDB's message can quote a line, prompt text and all: never pass it on as it is
                 cleaned = parse.clean_read_error(error, paths)
@@ -153,6 +154,7 @@ def _load(
                 raise cleaned from None
             if number % 10 == 0 or number == len(chunks):
                 progress(f"parsed {number}/{len(chunks)} chunks, {lines} lines")
+        parse.check_absent_attributes(conn, SET_ASIDE)
         parse.number_duplicate_lines(conn, SET_ASIDE)
         duplicates = parse.mark_duplicate_spans(conn, SET_ASIDE)
         counts = parse.parse_spanless_lines(
@@ -196,24 +198,25 @@ def _load(
     return spans_report, evaluations_report
 
 
-def _insert_lookback_spans(
+def _insert_neighbouring_spans(
     conn: duckdb.DuckDBPyConnection, paths: list[Path], number: int, day: str, in_window: str, lookback_days: int
 ) -> int:
-    """Parse files dated after the window, keep their spans of the window; return how many were not.
+    """Parse files dated just before or after the window, keep their spans of the window; return how many were not.
 
-    Such files are read for late spans only (most of theirs belong to their own day). Their spans
-    go to a temp table first, so the set-aside table never holds rows it would have to delete:
-    deleted rows scattered through it made the checkpoint rewrite it (1.3 s for 1M spans). Their
-    spans older than the lookback belong to the files' own day's quarantine, not to this window,
-    whichever window is run.
+    Such files are read for the window's late spans (files dated after it) or early ones (the day
+    before it) only: most of theirs belong to their own day. Their spans go to a temp table first,
+    so the set-aside table never holds rows it would have to delete: deleted rows scattered
+    through it made the checkpoint rewrite it (1.3 s for 1M spans). Their spans that no load of
+    their own day reads belong to the files' own day's quarantine, not to this window, whichever
+    window is run.
     """
-    lookback = "_otel_lookback_spans"
-    conn.execute(f"create or replace temp table {lookback} as select * from {SET_ASIDE} limit 0")
-    parse.insert_spans(conn, lookback, paths, number, day)
+    neighbouring = "_otel_neighbouring_spans"
+    conn.execute(f"create or replace temp table {neighbouring} as select * from {SET_ASIDE} limit 0")
+    parse.insert_spans(conn, neighbouring, paths, number, day)
     # every file here is dated `day` (undated ones are chunked under the window's last day)
-    parse.mark_spans_beyond_lookback(conn, lookback, number, paths, day, lookback_days)
-    conn.execute(f"insert into {SET_ASIDE} select * from {lookback} where {in_window}")
-    return conn.execute(f"select count(*) from {lookback} where not ({in_window})").fetchone()[0]
+    parse.mark_spans_no_load_reads(conn, neighbouring, number, paths, day, lookback_days)
+    conn.execute(f"insert into {SET_ASIDE} select * from {neighbouring} where {in_window}")
+    return conn.execute(f"select count(*) from {neighbouring} where not ({in_window})").fetchone()[0]
 
 
 def _publish_spans(conn: duckdb.DuckDBPyConnection, days: list[date], in_window: str) -> LoadReport:

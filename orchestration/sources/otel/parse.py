@@ -38,7 +38,9 @@ import duckdb
 from orchestration import pandera_sql
 from orchestration.loading import EXTRACTED_AT_SQL
 from orchestration.sources.otel import invalid_utf8
+from orchestration.sources.otel.client import LEAD_DAYS
 from orchestration.sources.otel.schemas import (
+    EARLIEST_UNIX_NANOS,
     EVAL_EVENT_ROW_CHECKS_SQL,
     SPAN_COLUMNS,
     SPAN_ROW_CHECKS_SQL,
@@ -62,17 +64,31 @@ CONTENT_ATTRIBUTES = (
     "traceloop.entity.output",
     "input.value",
     "output.value",
+    # OpenInference: a completions call's prompts (a list), a prompt template and what fills it in
+    "llm.prompts",
+    "llm.prompt_template.template",
+    "llm.prompt_template.variables",
+    "reranker.query",
 )
-# Indexed message attributes (`gen_ai.prompt.0.content`, `llm.input_messages.3.message.content`);
-# `gen_ai.prompt.name` names a prompt template and is kept.
-CONTENT_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.")
-CONTENT_PATTERN = r"^(gen_ai\.(prompt|completion)\.[0-9]+\.|llm\.(input|output)_messages\.)"
+# Indexed attributes (`gen_ai.prompt.0.content`, `llm.input_messages.3.message.content`, OpenInference's
+# retrieved, embedded and reranked documents' text); `gen_ai.prompt.name` names a prompt template and
+# is kept, and so are a document's id, score and metadata.
+CONTENT_PREFIXES = (
+    "gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.", "llm.prompts.",
+    "retrieval.documents.", "embedding.embeddings.", "reranker.",
+)
+CONTENT_PATTERN = (
+    r"^(gen_ai\.(prompt|completion)\.[0-9]+\.|llm\.(input|output)_messages\.|llm\.prompts\.[0-9]+"
+    r"|(retrieval\.documents|reranker\.(input|output)_documents)\.[0-9]+\.document\.content$"
+    r"|embedding\.embeddings\.[0-9]+\.embedding\.text$)"
+)
 _CONTENT_RE = re.compile(CONTENT_PATTERN)
 # In the attributes' JSON text (`{"gen_ai.usage.input_tokens":"242",…}`), a token count that is not
-# all digits: null, empty, negative, fractional, "abc", or a whole number written "242.0" or "1e3",
-# which otlp_bad_token_count then accepts. Nearly every span has none, so the exact check rarely runs.
+# all digits (null, empty, negative, fractional, "abc", or a whole number written "242.0" or "1e3",
+# which otlp_bad_token_count then accepts) or too long for a BIGINT, which staging would read as no
+# tokens. Nearly every span has none, so the exact check rarely runs.
 SUSPECT_TOKEN_COUNT = (
-    '"(' + "|".join(re.escape(key) for key in TOKEN_COUNT_ATTRIBUTES) + ')":(null|""|"[^"]*[^0-9"][^"]*")'
+    '"(' + "|".join(re.escape(key) for key in TOKEN_COUNT_ATTRIBUTES) + ')":(null|""|"[^"]*[^0-9"][^"]*"|"[0-9]{19,}")'
 )
 
 # What a quarantined record shows in place of a content attribute's value when content is not kept.
@@ -103,6 +119,11 @@ LOGS_LINE_TYPE = (
 )
 
 EVALUATION_EVENT = "gen_ai.evaluation.result"
+
+# A provisional reject reason: the span's or its resource's attributes read as absent, which they
+# are when left out (an empty list) and also when they are not a list at all (`{"key": "value"}`,
+# which loses every attribute). `check_absent_attributes` tells the two apart from the line.
+ATTRIBUTES_UNCHECKED = "(attributes to check)"
 
 # The longest line DuckDB's reader accepts. A Collector export batch (8,192 spans by default) of
 # ~2 KB spans is ~16 MiB; the benchmark's lines are ~175 KB. The reader's buffer is set to the same
@@ -317,7 +338,10 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
         """create or replace temp macro otlp_has_duplicates(keys) as
             list_bool_or(list_transform(keys, lambda k, i: list_position(keys, k) <> i))""",
         "create or replace temp macro otlp_nanos(text) as try_cast(text as bigint)",
-        "create or replace temp macro otlp_day(nanos) as try(cast(make_timestamp(nanos // 1000) as date))",
+        # the UTC day of a time, NULL for one before 2000 (unset, or not nanoseconds): its owner is then
+        # the file's day, where the checks quarantine it
+        f"""create or replace temp macro otlp_day(nanos) as
+            case when nanos >= {EARLIEST_UNIX_NANOS} then try(cast(make_timestamp(nanos // 1000) as date)) end""",
     ]
     for statement in statements:
         conn.execute(statement)
@@ -561,6 +585,7 @@ def _insert_spans(
                 source_file, line_hash, has_logs, resource_index, scope_index,
                 coalesce(otlp_json(raw_resource_attributes, resource_keys), '{{}}') as resource_attributes,
                 coalesce(otlp_has_duplicates(resource_keys), false) as duplicate_resource_keys,
+                raw_resource_attributes is null as resource_attributes_absent,
                 scope_spans.scope as scope,
                 unnest(scope_spans.spans) as span,
                 generate_subscripts(scope_spans.spans, 1) as span_index
@@ -577,7 +602,8 @@ def _insert_spans(
                 lower(span.traceId) as trace_id,
                 lower(span.spanId) as span_id,
                 nullif(lower(span.parentSpanId), '') as parent_span_id,
-                span.name as name,
+                -- proto3 JSON leaves an empty name out
+                coalesce(span.name, '') as name,
                 case when span.kind is null then 0 else try_cast(span.kind as integer) end as kind,
                 otlp_nanos(span.startTimeUnixNano) as start_time_unix_nano,
                 otlp_nanos(span.endTimeUnixNano) as end_time_unix_nano,
@@ -601,6 +627,7 @@ def _insert_spans(
                         lambda e: coalesce(otlp_has_duplicates(otlp_keys(e.attributes)), false)))
                         then 'duplicate attribute key in a span event'
                 end as source_reason,
+                span.attributes is null or resource_attributes_absent as attributes_absent,
                 source_file, line_hash, has_logs, resource_index, scope_index, span_index
             from keyed
         )
@@ -619,7 +646,9 @@ def _insert_spans(
                 typed.source_reason,
                 case when regexp_matches(typed.attributes, '{SUSPECT_TOKEN_COUNT}')
                     then 'token count is not a whole number >= 0: ' || otlp_bad_token_count(typed.attributes) end,
-                {schema_reason}
+                {schema_reason},
+                -- left out, or not a list (which the line type reads as left out): told apart afterwards
+                case when typed.attributes_absent then '{ATTRIBUTES_UNCHECKED}' end
             )
         from typed
         inner join _otel_chunk_lines as lines
@@ -629,21 +658,21 @@ def _insert_spans(
     )
 
 
-def mark_spans_beyond_lookback(
+def mark_spans_no_load_reads(
     conn: duckdb.DuckDBPyConnection, target: str, chunk: int, files: Sequence[Path], file_day: str,
     lookback_days: int,
 ) -> int:
-    """Quarantine, under the file's own day, the spans of a dated file that start before its lookback.
+    """Quarantine, under the file's own day, the spans of a dated file that no load of their day reads.
 
-    The load of day P reads files dated up to P + lookback, so a span of P in a file dated later
-    than that is read by no load of its own day: left under P it would be dropped silently. It is
-    moved to the partition of the file that holds it (so re-running that partition replaces it,
-    whatever window is run) and quarantined there. Undated files are read by every load and are
-    not passed here. Returns the spans marked.
+    The load of day P reads files dated from P - 1 (`client.LEAD_DAYS`) to P + lookback, so a span
+    of P in a file dated after that, or before it, is read by no load of its own day: left under P
+    it would be dropped silently. It is moved to the partition of the file that holds it (so
+    re-running that partition replaces it, whatever window is run) and quarantined there. Undated
+    files are read by every load and are not passed here. Returns the spans marked.
 
     Args:
         conn: Connection holding `target`.
-        target: The set-aside span table (or the lookback files' temp table).
+        target: The set-aside span table (or the neighbouring files' temp table).
         chunk: The chunk the files were parsed in.
         files: The chunk's files whose path names `file_day`.
         file_day: ISO day the files are dated.
@@ -654,16 +683,105 @@ def mark_spans_beyond_lookback(
     return conn.execute(
         f"""
         update {target}
-        set _reject_reason = coalesce(_reject_reason || '; ', '')
-                || 'span older than the trace lookback (starts ' || _partition_date || ', more than '
-                || $lookback || ' day(s) before its file''s date ' || $day
-                || ', so no load of that day reads it: raise AGENTLEDGER_TRACE_LOOKBACK_DAYS to load such spans)',
+        set _reject_reason = coalesce(_reject_reason || '; ', '') || case
+                when _partition_date < $day::date
+                    then 'span older than the trace lookback (starts ' || _partition_date || ', more than '
+                        || $lookback || ' day(s) before its file''s date ' || $day
+                        || ', so no load of that day reads it: '
+                        || 'raise AGENTLEDGER_TRACE_LOOKBACK_DAYS to load such spans)'
+                else 'span starts after its file''s date (starts ' || _partition_date || ', more than '
+                    || $lead || ' day(s) after the date ' || $day || ' its file is named by, so no load of that day '
+                    || 'reads it: date files by the UTC day their spans start, or a later one)'
+            end,
             _partition_date = $day::date
         where _chunk = $chunk and list_contains($files, _source_file)
-            and _partition_date < $day::date - $lookback::integer
+            and (_partition_date < $day::date - $lookback::integer or _partition_date > $day::date + $lead::integer)
         """,
-        {"chunk": chunk, "files": [str(f) for f in files], "day": file_day, "lookback": lookback_days},
+        {
+            "chunk": chunk, "files": [str(f) for f in files], "day": file_day, "lookback": lookback_days,
+            "lead": LEAD_DAYS,
+        },
     ).fetchone()[0]
+
+
+def check_absent_attributes(conn: duckdb.DuckDBPyConnection, target: str) -> int:
+    """Settle `ATTRIBUTES_UNCHECKED`: a span whose attributes are not a list is quarantined, the rest pass.
+
+    The parse reads attributes with a declared list type, which turns an object or a string into
+    NULL as quietly as it reads a list left out, so a span whose attributes came as
+    `{"gen_ai.usage.input_tokens": 1000}` would load with none: no model, no tokens, no cost. Only
+    the lines of the few spans whose attributes read as absent are looked at again (no span of a
+    Collector export has none: the SDK always sets the resource's `service.name`). Returns the
+    spans quarantined.
+    """
+    conn.execute(
+        f"""
+        create or replace temp table _otel_absent_attributes as
+        select distinct _source_file, _line_number, _resource_index, _scope_index, _span_index
+        from {target}
+        where starts_with(_reject_reason, '{ATTRIBUTES_UNCHECKED}')
+        """
+    )
+    files = [row[0] for row in conn.execute("select distinct _source_file from _otel_absent_attributes").fetchall()]
+    if not files:
+        return 0
+    skip_invalid = invalid_utf8.skips_invalid_lines(conn, files)
+    if skip_invalid:
+        invalid_utf8.clear_skipped(conn)
+    conn.execute(
+        f"""
+        create or replace temp table _otel_absent_attributes as
+        with {numbered_lines('$files', skip_invalid)},
+
+        paths as (
+            select
+                a.*, n.line,
+                '$.resourceSpans[' || (a._resource_index - 1) || ']' as resource_path,
+                '.scopeSpans[' || (a._scope_index - 1) || '].spans[' || (a._span_index - 1) || ']' as span_path
+            from _otel_absent_attributes as a
+            join numbered as n on n.source_file = a._source_file and n.line_number = a._line_number
+        ),
+
+        typed as (
+            select
+                *,
+                json_type(json_extract(line, resource_path || '.resource.attributes')) as resource_type,
+                json_type(json_extract(line, resource_path || span_path || '.attributes')) as span_type
+            from paths
+        )
+
+        select
+            _source_file, _line_number, _resource_index, _scope_index, _span_index,
+            case
+                when coalesce(span_type, 'NULL') not in ('NULL', 'ARRAY')
+                    then 'span attributes are a JSON ' || lower(span_type) || ', not a list of {{"key", "value"}} '
+                        || 'pairs (OTLP/JSON): every attribute would be lost'
+                when coalesce(resource_type, 'NULL') not in ('NULL', 'ARRAY')
+                    then 'resource attributes are a JSON ' || lower(resource_type) || ', not a list of '
+                        || '{{"key", "value"}} pairs (OTLP/JSON): every attribute would be lost'
+            end as reason
+        from typed
+        """,
+        {"files": files},
+    )
+    if skip_invalid:
+        invalid_utf8.check_skipped(conn, files)
+    # the provisional reason is the last of a span's reasons, and the only one when it has no other
+    conn.execute(
+        f"""
+        update {target} t
+        set _reject_reason = nullif(
+            replace(replace(t._reject_reason, '{ATTRIBUTES_UNCHECKED}; ', coalesce(a.reason || '; ', '')),
+                    '{ATTRIBUTES_UNCHECKED}', coalesce(a.reason, '')),
+            '')
+        from _otel_absent_attributes as a
+        where starts_with(t._reject_reason, '{ATTRIBUTES_UNCHECKED}')
+            and a._source_file = t._source_file and a._line_number = t._line_number
+            and a._resource_index = t._resource_index and a._scope_index = t._scope_index
+            and a._span_index = t._span_index
+        """
+    )
+    return conn.execute("select count(*) from _otel_absent_attributes where reason is not null").fetchone()[0]
 
 
 def number_duplicate_lines(conn: duckdb.DuckDBPyConnection, target: str) -> None:
@@ -866,7 +984,8 @@ def parse_spanless_lines(
             select
                 *,
                 otlp_keys(record.attributes) as keys,
-                coalesce(otlp_nanos(record.timeUnixNano), otlp_nanos(record.observedTimeUnixNano)) as nanos
+                -- a time of 0 is unset (OTLP): the collector's observed time stands in for it
+                coalesce(nullif(otlp_nanos(record.timeUnixNano), 0), otlp_nanos(record.observedTimeUnixNano)) as nanos
             from records
             where coalesce(record.eventName, '') = '{EVALUATION_EVENT}'
                 or coalesce(list_contains(

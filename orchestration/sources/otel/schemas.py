@@ -13,6 +13,10 @@ import polars as pl
 HEX_TRACE_ID = r"^[0-9a-f]{32}$"
 HEX_SPAN_ID = r"^[0-9a-f]{16}$"
 ZERO_TRACE_ID = "0" * 32
+# 2000-01-01T00:00Z in unix nanoseconds. An earlier time is 0 (OTLP's "unset"), negative, or not in
+# nanoseconds at all (1795176000000 is a time in milliseconds): it names no day a load could own,
+# so the span or evaluation is quarantined under its file's day instead of waiting for 1970's.
+EARLIEST_UNIX_NANOS = 946_684_800 * 10**9
 
 
 class OtelSpanRaw(pa.DataFrameModel):
@@ -23,8 +27,8 @@ class OtelSpanRaw(pa.DataFrameModel):
     parent_span_id: str = pa.Field(nullable=True, str_matches=HEX_SPAN_ID)
     name: str = pa.Field()
     kind: int = pa.Field(isin=[0, 1, 2, 3, 4, 5])
-    start_time_unix_nano: int = pa.Field(gt=0)
-    end_time_unix_nano: int = pa.Field(gt=0)
+    start_time_unix_nano: int = pa.Field(ge=EARLIEST_UNIX_NANOS)
+    end_time_unix_nano: int = pa.Field(ge=EARLIEST_UNIX_NANOS)
     status_code: int = pa.Field(isin=[0, 1, 2])
 
     @pa.dataframe_check
@@ -73,7 +77,7 @@ class OtelEvalEventRaw(pa.DataFrameModel):
 
     trace_id: str = pa.Field(nullable=True, str_matches=HEX_TRACE_ID)
     span_id: str = pa.Field(nullable=True, str_matches=HEX_SPAN_ID)
-    time_unix_nano: int = pa.Field(gt=0)
+    time_unix_nano: int = pa.Field(ge=EARLIEST_UNIX_NANOS)
     evaluation_name: str = pa.Field()
     origin: str = pa.Field(isin=["span_event", "log_record"])
     response_id: str = pa.Field(nullable=True)
