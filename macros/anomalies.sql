@@ -4,8 +4,10 @@
     Every detection evaluates a condition on each day of the run's window, plus `lookback_days`
     (labels arrive late and can change a day's verdict) and `anomaly_cooldown_days` before that
     (a finding that lasts is new only on its first day after the cooldown of silence, and the
-    mart must see those earlier days to know). A detection reads just the days it evaluates and
-    the trailing history its statistic needs: a nightly run reads a bounded window, never all
+    mart must see those earlier days to know), and on every day after the window already built
+    (their trailing windows hold the window's days, so a past day run again re-judges them; the
+    nightly of the latest day has none). A detection reads just the days it evaluates and the
+    trailing history its statistic needs: a nightly run reads a bounded window, never all
     history. Without a window (a hand `dbt build`) every day is evaluated.
 -#}
 
@@ -20,17 +22,18 @@
 {%- endmacro %}
 
 
-{#- SQL predicate: `column` lies in the evaluated days, widened by `history_days` of trailing
-    history before the first one (`history_days=0`: the evaluated days themselves). -#}
+{#- SQL predicate: `column` lies in the evaluated days (from the first on, later days included),
+    widened by `history_days` of trailing history before the first one. -#}
 {% macro anomaly_window(column, history_days=0, cooldowns=1) -%}
     {%- set start = anomaly_evaluation_start(cooldowns) -%}
-    {%- set end = window_end() -%}
-    {%- if start is none or end is none -%}
+    {%- if start is none or window_end() is none -%}
         true
     {%- else -%}
         {%- set first = start - modules.datetime.timedelta(days=history_days | int) -%}
-        ({{ column }} >= timestamp '{{ first.isoformat(sep=" ") }}'
-        and {{ column }} < timestamp '{{ end.isoformat(sep=" ") }}')
+        {#- no upper bound: the days after the window that are already built judge trailing windows
+            that hold the window, so a past day run again evaluates them again too (for the nightly of
+            the latest day there are none) -#}
+        ({{ column }} >= timestamp '{{ first.isoformat(sep=" ") }}')
     {%- endif -%}
 {%- endmacro %}
 

@@ -49,11 +49,12 @@
 
 
 {#- Pre-hook for incremental models: drop the window's rows before they are re-inserted, so a
-    re-run replaces a day instead of duplicating it, and rows that vanished upstream vanish here. -#}
-{% macro delete_window(column) -%}
+    re-run replaces a day instead of duplicating it, and rows that vanished upstream vanish here.
+    `upper=false` drops every row from the window's start on (findings of later days, re-judged). -#}
+{% macro delete_window(column, upper=true) -%}
     {%- if is_incremental() -%}
         {%- do sync_columns_before_delete() -%}
-        delete from {{ this }} where {{ in_window(column) }}
+        delete from {{ this }} where {{ in_window(column, upper=upper) }}
     {%- else -%}
         select 1
     {%- endif -%}

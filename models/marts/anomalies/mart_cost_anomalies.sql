@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_window('detected_on') }}",
+        pre_hook="{{ delete_window('detected_on', upper=false) }}",
     )
 }}
 
@@ -148,7 +148,7 @@ final as (
         evidence_start_date
 
     from new_findings
-    where {{ in_window('detected_on') }}
+    where {{ in_window('detected_on', upper=false) }}
 
 )
 
