@@ -89,10 +89,10 @@ def test_cache_savings_must_be_the_exact_difference(conn: duckdb.DuckDBPyConnect
     conn.execute(
         """
         create table savings as select * from (values
-            ('seo_audit', date '2026-11-01', 3, 3.5, 6.0, 2.5, 45.4545454545, 0.5517241379, 0.2068965517, 'saving'),
-            ('seo_audit', date '2026-10-01', 1, 1.2, 1.0, -0.1999999999, -20, 0, 0.9, 'net_cost')
-        ) as t(workflow, month, runs, actual_cost_usd, no_cache_cost_usd, savings_usd, cpst_reduction_pct,
-               cache_read_share, cache_write_share, cache_benefit)
+            ('seo_audit', date '2026-11-01', 3, 0, 3.5, 6.0, 2.5, 45.4545454545, 0.5517241379, 0.2068965517, 'saving'),
+            ('seo_audit', date '2026-10-01', 1, 0, 1.2, 1.0, -0.1999999999, -20, 0, 0.9, 'net_cost')
+        ) as t(workflow, month, runs, unpriced_runs, actual_cost_usd, no_cache_cost_usd, savings_usd,
+               cpst_reduction_pct, cache_read_share, cache_write_share, cache_benefit)
         """
     )
     conn.execute(
@@ -336,10 +336,10 @@ def test_cache_shares_are_both_known_or_both_unknown(conn: duckdb.DuckDBPyConnec
         create table savings as select * replace (
             cache_read_share::{MONEY} as cache_read_share, cache_write_share::{MONEY} as cache_write_share
         ) from (values
-            ('seo_audit', date '2026-11-01', 1, 1.0, 1.0, 0.0, 0, null, null, 'none'),
-            ('code_review', date '2026-11-01', 1, 1.0, 1.0, 0.0, 0, 0.5, null, 'none')
-        ) as t(workflow, month, runs, actual_cost_usd, no_cache_cost_usd, savings_usd, cpst_reduction_pct,
-               cache_read_share, cache_write_share, cache_benefit)
+            ('seo_audit', date '2026-11-01', 1, 0, 1.0, 1.0, 0.0, 0, null, null, 'none'),
+            ('code_review', date '2026-11-01', 1, 0, 1.0, 1.0, 0.0, 0, 0.5, null, 'none')
+        ) as t(workflow, month, runs, unpriced_runs, actual_cost_usd, no_cache_cost_usd, savings_usd,
+               cpst_reduction_pct, cache_read_share, cache_write_share, cache_benefit)
         """
     )
 

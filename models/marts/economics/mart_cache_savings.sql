@@ -6,7 +6,8 @@
     cache over the same labeled runs and successes, so it is 1 − labeled cost ÷ labeled no-cache
     cost, in percent. Every workflow-month with runs has a row: a workflow whose input never hits a
     cache shows savings 0 and `cache_benefit = 'none'`; one whose writes cost more than its reads
-    saved shows negative savings and `'net_cost'`. Calls without a price count in neither cost.
+    saved shows negative savings and `'net_cost'`. Calls without a price count in neither cost, so
+    a run with one is costed low in both: `unpriced_runs` says how many.
 
     Incremental: a run recomputes the months its window touched, whole (macros/period_window.sql).
 -#}
@@ -36,6 +37,7 @@ aggregated as (
         count(*) as runs,
         count(*) filter (where outcome <> 'unlabeled') as labeled_runs,
         count(*) filter (where outcome = 'success') as successful_runs,
+        count(*) filter (where not fully_priced) as unpriced_runs,
         {{ money('sum(cost_usd)') }} as actual_cost_usd,
         {{ money('sum(no_cache_cost_usd)') }} as no_cache_cost_usd,
         {{ money("coalesce(sum(cost_usd) filter (where outcome <> 'unlabeled'), 0)") }} as labeled_cost_usd,
@@ -60,6 +62,7 @@ final as (
         runs,
         labeled_runs,
         successful_runs,
+        unpriced_runs,
 
         -- money
         actual_cost_usd,
