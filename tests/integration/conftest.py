@@ -4,6 +4,7 @@ Tests read it through read-only connections; a test that must run the job again 
 """
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -55,6 +56,35 @@ class Warehouse:
             cursor = conn.execute(sql, params or [])
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# what the nightly writes again, and the labels the test adds to; everything else the run only reads
+WRITTEN = {"warehouse.duckdb", "marts.duckdb", "marts", "report.html", "dagster", "labels", "traces"}
+
+
+def home_copy(warehouse: Warehouse, home: Path) -> Path:
+    """A home of its own: the session's inputs linked, its warehouse, snapshot and labels copied.
+
+    The labels are read from a new path: the same labels from a moved folder must change no run.
+    """
+    home.mkdir()
+    for entry in warehouse.home.iterdir():
+        if entry.name not in WRITTEN:
+            (home / entry.name).symlink_to(entry)
+    shutil.copytree(warehouse.home / "labels", home / "labels")
+    # the traces linked file by file, so that the test can add one without touching the session's
+    for source in (warehouse.home / "traces").rglob("*"):
+        if source.is_file():
+            target = home / "traces" / source.relative_to(warehouse.home / "traces")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(source)
+    shutil.copy(warehouse.db_path, home / "warehouse.duckdb")
+    if (warehouse.home / "marts.duckdb").exists():
+        shutil.copy(warehouse.home / "marts.duckdb", home / "marts.duckdb")
+    # the Parquet snapshot too: a run of the copy rewrites it, which must not reach the session's
+    if (warehouse.home / "marts").exists():
+        shutil.copytree(warehouse.home / "marts", home / "marts")
+    return home
 
 
 def run_job(home: Path, first: date, last: date, db_path: Path | None = None) -> RunOutcome:

@@ -6,7 +6,6 @@ label file of 11-22, and an evaluator fails another 11-18 run in a log file of 1
 (`orchestration.relabels`, from 11-18 through 11-22), not left with their first verdicts.
 """
 
-import shutil
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,38 +15,12 @@ import pytest
 
 from orchestration.demo.otlp import LogRecord, logs_data, unix_nanos, write_lines
 from orchestration.relabels import stale_run_days
-from tests.integration.conftest import Warehouse, run_job
+from tests.integration.conftest import Warehouse, home_copy, run_job
 
 pytestmark = pytest.mark.integration
 
 STALE_DAY = date(2026, 11, 18)
 NIGHT = date(2026, 11, 22)
-# what the nightly writes again, and the labels the test adds to; everything else the run only reads
-WRITTEN = {"warehouse.duckdb", "marts.duckdb", "report.html", "dagster", "labels", "traces"}
-
-
-def home_copy(warehouse: Warehouse, home: Path) -> Path:
-    """A home of its own: the session's inputs linked, its warehouse, snapshot and labels copied.
-
-    The labels are read from a new path: the same labels from a moved folder must change no run.
-    """
-    home.mkdir()
-    for entry in warehouse.home.iterdir():
-        if entry.name not in WRITTEN:
-            (home / entry.name).symlink_to(entry)
-    shutil.copytree(warehouse.home / "labels", home / "labels")
-    # the traces linked file by file, so that the test can add one without touching the session's
-    for source in (warehouse.home / "traces").rglob("*"):
-        if source.is_file():
-            target = home / "traces" / source.relative_to(warehouse.home / "traces")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(source)
-    shutil.copy(warehouse.db_path, home / "warehouse.duckdb")
-    if (warehouse.home / "marts.duckdb").exists():
-        shutil.copy(warehouse.home / "marts.duckdb", home / "marts.duckdb")
-    return home
-
-
 def day_row(db_path: Path, workflow: str) -> tuple:
     with duckdb.connect(str(db_path), read_only=True) as conn:
         return conn.execute(

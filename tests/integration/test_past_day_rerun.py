@@ -12,8 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.integration.conftest import LAST_DAY, Warehouse, run_job
-from tests.integration.test_late_labels import home_copy
+from tests.integration.conftest import LAST_DAY, Warehouse, home_copy, run_job
 
 pytestmark = pytest.mark.integration
 
