@@ -225,7 +225,7 @@ class MartCacheSavings(pa.DataFrameModel):
     workflow: str = pa.Field()
     month: dt.date = pa.Field()
     runs: int = pa.Field(ge=1)
-    unpriced_runs: int = pa.Field(ge=0)
+    unpriced_runs: int = pa.Field(nullable=True, ge=0)  # NULL in months built before the column
     actual_cost_usd: Exact = pa.Field(ge=0)
     no_cache_cost_usd: Exact = pa.Field(ge=0)
     savings_usd: Exact = pa.Field()
