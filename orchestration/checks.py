@@ -133,14 +133,58 @@ def max_quarantine_share() -> float:
     return get_settings().max_quarantine_share
 
 
-def quarantine_share(conn: duckdb.DuckDBPyConnection, entity: str, relation: str, where: str) -> tuple[int, int]:
-    """(quarantined, loaded) rows of a raw table in a window."""
-    quarantined = conn.execute(
-        f"select count(*) from raw.quarantine where entity = ? and {where}",
+@dataclass(frozen=True)
+class QuarantineCount:
+    """What a window of a raw table lost: quarantined rows, and whole lines that never became rows."""
+
+    rows: int
+    lines: int
+    rows_per_line: float
+    loaded: int
+
+    @property
+    def quarantined(self) -> float:
+        """Rows quarantined, a whole line counting as many rows as a loaded line of the window holds."""
+        return self.rows + self.lines * self.rows_per_line
+
+    @property
+    def share(self) -> float:
+        """The lost rows' share of the window's input (0 for a window with no input)."""
+        total = self.quarantined + self.loaded
+        return self.quarantined / total if total else 0.0
+
+    def describe(self) -> str:
+        """The count for a gate's failure message, saying how lines were weighed when any were lost."""
+        described = f"{self.quarantined:,.0f} of {self.quarantined + self.loaded:,.0f} input rows quarantined"
+        if self.lines:
+            described += (
+                f" ({self.rows:,} rows, and {self.lines:,} unreadable line(s) counted as {self.rows_per_line:,.1f} "
+                "rows each, what a loaded line of the window holds)"
+            )
+        return described
+
+
+def quarantine_count(conn: duckdb.DuckDBPyConnection, entity: str, relation: str, where: str) -> QuarantineCount:
+    """What a raw table's window lost, a quarantined line weighted by the rows a line holds.
+
+    A trace line is an export batch of tens to hundreds of spans: counted as one row, a day whose
+    lines were cut in half would pass the share with most of its spans lost. A labels line is one
+    row, so there a line counts 1. The rows per line are counted only when a line was lost.
+    """
+    rows, lines = conn.execute(
+        "select count(*) filter (where record_key is distinct from 'line'), "
+        f"count(*) filter (where record_key = 'line') from raw.quarantine where entity = ? and {where}",
         [entity],
-    ).fetchone()[0]
-    loaded = conn.execute(f"select count(*) from {relation} where {where}").fetchone()[0]
-    return quarantined, loaded
+    ).fetchone()
+    if lines:
+        loaded, loaded_lines = conn.execute(
+            f"select count(*), count(distinct (_source_file, _line_number)) from {relation} where {where}"
+        ).fetchone()
+    else:
+        loaded, loaded_lines = conn.execute(f"select count(*), 0 from {relation} where {where}").fetchone()
+    return QuarantineCount(
+        rows=rows, lines=lines, rows_per_line=loaded / loaded_lines if loaded_lines else 1.0, loaded=loaded
+    )
 
 
 @dataclass(frozen=True)
@@ -201,15 +245,14 @@ class PanderaGate:
             "window": where,
         }
         if self.quarantine_entity is not None:
-            quarantined, loaded = quarantine_share(conn, self.quarantine_entity, self.relation, where)
-            share = quarantined / (quarantined + loaded) if quarantined + loaded else 0.0
-            metadata["quarantined"] = quarantined
-            metadata["quarantine_share"] = round(share, 6)
+            lost = quarantine_count(conn, self.quarantine_entity, self.relation, where)
+            metadata["quarantined"] = lost.rows + lost.lines
+            metadata["quarantined_lines"] = lost.lines
+            metadata["quarantine_share"] = round(lost.share, 6)
             limit = max_quarantine_share()
-            if share > limit:
+            if lost.share > limit:
                 share_failure = (
-                    f"{quarantined} of {quarantined + loaded} input rows quarantined ({share:.1%}) "
-                    f"> AGENTLEDGER_MAX_QUARANTINE_SHARE={limit:.1%}; "
+                    f"{lost.describe()} ({lost.share:.1%}) > AGENTLEDGER_MAX_QUARANTINE_SHARE={limit:.1%}; "
                     f"see raw.quarantine where entity = '{self.quarantine_entity}'"
                 )
         summary = result.summary()

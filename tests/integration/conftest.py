@@ -88,8 +88,16 @@ def home_copy(warehouse: Warehouse, home: Path) -> Path:
 
 
 def run_job(home: Path, first: date, last: date, db_path: Path | None = None) -> RunOutcome:
-    """Run the real nightly job over `first..last` with `home` as AGENTLEDGER_HOME."""
-    values = {"AGENTLEDGER_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    """Run the real nightly job over `first..last` with `home` as AGENTLEDGER_HOME.
+
+    The session's 11-20 holds two planted unreadable trace lines (the demo's truncated export and
+    hand_calc's) among ~38 lines of a small day: 5.3% of its spans by the raw gate's count, which
+    stops a one-day run of it at the default 5%, as it would real data of that shape. These runs
+    allow 10%; test_gates holds the gate itself to its limit.
+    """
+    values = {
+        "AGENTLEDGER_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "AGENTLEDGER_MAX_QUARANTINE_SHARE": "0.1"
+    }
     if db_path is not None:
         values["AGENTLEDGER_DB"] = str(db_path)
     with environment(**values):
