@@ -23,8 +23,9 @@ exit status:
   0  done
   1  a run (run, backfill, demo) failed: a step or a blocking gate failed; the failures are listed
   2  the command stopped on an error it names: a bad argument, a day that is not a daily partition
-     (before AGENTLEDGER_START_DATE, or not yet complete), a missing file, an invalid setting or
-     seed, a demo folder or setting that is not the demo's
+     (before AGENTLEDGER_START_DATE, or not yet complete), a missing file or folder, an invalid
+     setting or seed, a demo folder or setting that is not the demo's, a run history folder that
+     cannot be written, a warehouse another process holds
 """
 
 

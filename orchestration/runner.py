@@ -92,6 +92,7 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     if last < first:
         raise ValueError(f"--end {last} is before --start {first}")
     check_partition_days(first, last, settings.start_date)
+    check_inputs_and_warehouse(settings)
     settings.export_for_dbt()
     # Dagster refuses a relative DAGSTER_HOME: resolve one against the working directory
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).expanduser().resolve()
@@ -99,13 +100,53 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     from orchestration.run_history import ensure_dagster_yaml  # imports Dagster: not at the CLI's start
 
     # a dagster.yaml (also spares every run Dagster's warning that there is none), see run_history.py
-    ensure_dagster_yaml(dagster_home)
+    try:
+        ensure_dagster_yaml(dagster_home)
+    except OSError as error:
+        raise ValueError(
+            f"the run history folder {dagster_home} cannot be written ({error.strerror}): set DAGSTER_HOME, or "
+            "AGENTLEDGER_HOME, to a folder this user can write"
+        ) from None
     ensure_manifest()
 
     outcome = _execute("nightly", partition_tags(first, last))
     if outcome.success:
         outcome.recompute = recompute_stale_days(settings, first, last)
     return outcome
+
+
+def check_inputs_and_warehouse(settings: Settings) -> None:
+    """Stop before a run on what would fail it anyway, naming the setting (the CLI exits 2).
+
+    Inside the run a missing folder fails its step only after Dagster's start-up, and a warehouse
+    another process holds made every extract step retry its connection for ~100 s: 12 minutes to
+    learn that a notebook had the file open.
+
+    Raises:
+        FileNotFoundError: the traces or labels folder does not exist.
+        RuntimeError: the warehouse cannot be opened for writing (another process holds it, or
+            its folder is read-only).
+    """
+    import duckdb
+
+    inputs = (
+        ("traces", settings.traces_dir, "AGENTLEDGER_TRACES_DIR"),
+        ("labels", settings.labels_dir, "AGENTLEDGER_LABELS_DIR"),
+    )
+    for name, folder, setting in inputs:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{name} folder {folder} does not exist (set {setting} or AGENTLEDGER_HOME)")
+    if not settings.db_path.parent.is_dir():
+        return  # the run creates the warehouse's folder
+    try:
+        duckdb.connect(str(settings.db_path)).close()
+    except duckdb.Error as error:
+        # DuckDB's message names the file and, for a lock, the process that holds it
+        raise RuntimeError(
+            f"the warehouse cannot be opened for writing: {error}. Close the process that holds it (BI tools "
+            f"read the published snapshot {settings.snapshot_path}, never the warehouse), or set AGENTLEDGER_DB "
+            "to a file this user can write, and run again"
+        ) from None
 
 
 def recompute_stale_days(settings: Settings, first: date, last: date) -> RecomputeOutcome | None:

@@ -64,3 +64,66 @@ def test_a_snapshot_that_is_not_duckdb_exits_2(tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert f"cannot open the snapshot {snapshot} with DuckDB" in err and "not a valid DuckDB database" in err
     assert not (tmp_path / "report.html").exists()
+
+
+def run_cli(home: Path, *args: str, **settings: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "AGENTLEDGER_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), **settings}
+    environment.pop("AGENTLEDGER_DB", None)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args], capture_output=True, text=True, env=environment,
+        check=False, timeout=120,
+    )
+
+
+def test_a_missing_labels_folder_stops_run_before_the_run_naming_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "traces").mkdir()
+
+    completed = run_cli(tmp_path, "run", "--date", "2026-11-20")
+
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stderr == (
+        f"agentledger: labels folder {tmp_path / 'labels'} does not exist "
+        "(set AGENTLEDGER_LABELS_DIR or AGENTLEDGER_HOME)\n"
+    )
+    assert not (tmp_path / "dagster").exists()
+
+
+def test_a_warehouse_another_process_holds_stops_run_at_once_naming_the_holder(tmp_path: Path) -> None:
+    # given a notebook holding the warehouse open (a write lock), with its inputs in place
+    import duckdb
+
+    (tmp_path / "traces").mkdir()
+    (tmp_path / "labels").mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+         "sys.stdin.read()", str(tmp_path / "warehouse.duckdb")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        # when a run is asked for
+        completed = run_cli(tmp_path, "run", "--date", "2026-11-20")
+    finally:
+        holder.communicate("", timeout=30)
+
+    # then it stops before the run (not after each step retried for minutes), naming who holds it
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stderr.startswith("agentledger: the warehouse cannot be opened for writing: ")
+    assert f"(PID {holder.pid})" in completed.stderr and "never the warehouse" in completed.stderr
+    assert not (tmp_path / "dagster").exists()
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()  # released: the next run can start
+
+
+def test_a_home_that_is_not_a_folder_is_named_not_a_traceback(tmp_path: Path) -> None:
+    # given the run history pointed under a plain file, everything else in place
+    (tmp_path / "traces").mkdir()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "a-file").write_text("")
+
+    completed = run_cli(tmp_path, "run", "--date", "2026-11-20", DAGSTER_HOME=str(tmp_path / "a-file" / "dagster"))
+
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stderr == (
+        f"agentledger: the run history folder {tmp_path / 'a-file' / 'dagster'} cannot be written (Not a directory): "
+        "set DAGSTER_HOME, or AGENTLEDGER_HOME, to a folder this user can write\n"
+    )

@@ -28,6 +28,8 @@ def test_a_relative_dagster_home_is_made_absolute(
     # given a relative DAGSTER_HOME, or none and a relative AGENTLEDGER_HOME
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AGENTLEDGER_HOME", "home")
+    for folder in ("traces", "labels"):
+        (tmp_path / "home" / folder).mkdir(parents=True)
     if given is None:
         monkeypatch.delenv("DAGSTER_HOME", raising=False)
     else:
