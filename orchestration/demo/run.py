@@ -190,7 +190,9 @@ def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 
         flush=True,
     )
     with ExitStack() as stack:
-        serve_demo_apis(stack, settings.home)
+        serve_demo_apis(stack, settings.home)  # restores the whole environment when the stack closes
+        # the run history stays in the demo's folder too, whatever DAGSTER_HOME names
+        os.environ["DAGSTER_HOME"] = str(settings.dagster_home.resolve())
         print("running the nightly pipeline over the whole range as one run …", flush=True)
         started = time.monotonic()
         outcome = run_partitions(settings, first, end_date)
