@@ -346,3 +346,24 @@ def test_the_asset_logs_received_loaded_and_quarantined(tmp_path: Path, monkeypa
         "hubspot_deals: received 3, loaded 3, quarantined 0, unchanged 0; "
         "hubspot_deal_companies: received 3, loaded 3, quarantined 0, unchanged 0"
     ) in messages
+
+
+
+@pytest.mark.parametrize(
+    ("base_url", "failing", "expected"),
+    [
+        pytest.param("http://127.0.0.1:9", False, "HubSpot could not be reached at http://127.0.0.1:9 "
+                     "(ConnectionError): check HUBSPOT_BASE_URL", id="closed port"),
+        pytest.param(None, True, f"HubSpot POST {SEARCH}: kept failing after retries (HTTP 500): HubSpot is having "
+                     "trouble; run again later", id="500 after retries"),
+    ],
+)
+def test_an_outage_is_a_clear_error_naming_what_to_do(base_url: str | None, failing: bool, expected: str) -> None:
+    with FakeApiServer() as server:
+        _fake_with(1).register(server)
+        if failing:
+            server.inject(SEARCH, *[FakeResponse(500, {"status": "error"})] * 10)
+        client = HubSpotClient("t0k", base_url or server.base_url, make_session(total_retries=2, backoff_factor=0.01))
+        with pytest.raises(HubSpotError) as raised:
+            list(client.iter_deals_modified_since(None))
+    assert str(raised.value) == expected

@@ -222,3 +222,26 @@ def test_the_asset_logs_received_loaded_and_quarantined(tmp_path: Path, monkeypa
     # then one line names the counts (an upsert's unchanged rows too)
     assert result.success
     assert "salesforce_opportunities: received 3, loaded 3, quarantined 0, unchanged 0" in messages
+
+
+
+@pytest.mark.parametrize(
+    ("instance_url", "failing", "expected"),
+    [
+        pytest.param("http://127.0.0.1:9", False, "Salesforce could not be reached at http://127.0.0.1:9 "
+                     "(ConnectionError): check SALESFORCE_INSTANCE_URL", id="closed port"),
+        pytest.param(None, True, f"Salesforce GET {API}/sobjects/Opportunity/describe: kept failing after retries "
+                     "(HTTP 500): Salesforce is having trouble; run again later", id="500 after retries"),
+    ],
+)
+def test_an_outage_is_a_clear_error_naming_what_to_do(instance_url: str | None, failing: bool, expected: str) -> None:
+    with FakeApiServer() as server:
+        _org(1).register(server)
+        if failing:
+            server.inject(f"{API}/sobjects", *[FakeResponse(500, [{"errorCode": "SERVER_ERROR"}])] * 10)
+        client = SalesforceClient(
+            instance_url or server.base_url, "sf-t0k", make_session(total_retries=2, backoff_factor=0.01)
+        )
+        with pytest.raises(SalesforceError) as raised:
+            client.opportunity_fields()
+    assert str(raised.value) == expected

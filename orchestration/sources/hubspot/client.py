@@ -93,15 +93,26 @@ class HubSpotClient:
         self._page_size = page_size
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._session.request(
-            method, f"{self._base_url}{path}", headers=self._headers, timeout=TIMEOUT, **kwargs
-        )
+        try:
+            response = self._session.request(
+                method, f"{self._base_url}{path}", headers=self._headers, timeout=TIMEOUT, **kwargs
+            )
+        except requests.RequestException as failure:
+            raise HubSpotError(
+                f"HubSpot could not be reached at {self._base_url} ({type(failure).__name__}): check HUBSPOT_BASE_URL"
+            ) from None
         if response.status_code in (401, 403):
             raise HubSpotError(
                 f"HubSpot {method} {path}: HTTP {response.status_code} — check HUBSPOT_ACCESS_TOKEN and its "
                 "scopes (crm.objects.deals.read, crm.objects.companies.read)"
             )
-        response.raise_for_status()
+        if response.status_code >= 500:
+            raise HubSpotError(
+                f"HubSpot {method} {path}: kept failing after retries (HTTP {response.status_code}): HubSpot is "
+                "having trouble; run again later"
+            )
+        if response.status_code >= 400:
+            raise HubSpotError(f"HubSpot {method} {path}: refused the request (HTTP {response.status_code})")
         return response.json()
 
     def _search(self, filters: list[dict[str, str]], sort_by: str) -> dict[str, Any]:

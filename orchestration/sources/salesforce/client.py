@@ -56,7 +56,13 @@ class SalesforceClient:
 
     def _get(self, path: str) -> Any:
         """GET `path` and parse the body, numbers with a fraction as `Decimal` (Amount is money)."""
-        response = self._session.get(f"{self._instance_url}{path}", headers=self._headers, timeout=TIMEOUT)
+        try:
+            response = self._session.get(f"{self._instance_url}{path}", headers=self._headers, timeout=TIMEOUT)
+        except requests.RequestException as failure:
+            raise SalesforceError(
+                f"Salesforce could not be reached at {self._instance_url} ({type(failure).__name__}): "
+                "check SALESFORCE_INSTANCE_URL"
+            ) from None
         if response.status_code in (401, 403):
             # Only the errorCode (`INVALID_SESSION_ID`): the `message` is free text that can echo the token.
             detail = ""
@@ -72,7 +78,15 @@ class SalesforceClient:
                 "SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL",
                 self._token,
             ))
-        response.raise_for_status()
+        if response.status_code >= 500:
+            raise SalesforceError(
+                f"Salesforce GET {path.split('?')[0]}: kept failing after retries (HTTP {response.status_code}): "
+                "Salesforce is having trouble; run again later"
+            )
+        if response.status_code >= 400:
+            raise SalesforceError(
+                f"Salesforce GET {path.split('?')[0]}: refused the request (HTTP {response.status_code})"
+            )
         body = decode_json_body(response)
         if body is None:
             raise SalesforceError(
