@@ -137,7 +137,9 @@ def _post(session: requests.Session, url: str, payload: dict[str, Any]) -> int:
     try:
         response = session.post(url, json=payload, timeout=TIMEOUT)
     except requests.RequestException as error:  # its text names the URL: report the kind only
-        raise AlertDeliveryError(f"alert webhook unreachable ({type(error).__name__})") from None
+        raise AlertDeliveryError(
+            f"alert webhook unreachable ({type(error).__name__}): check AGENTLEDGER_ALERT_WEBHOOK"
+        ) from None
     response.close()
     return response.status_code
 

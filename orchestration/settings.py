@@ -37,14 +37,21 @@ def _date_setting(env: Mapping[str, str], name: str, default: str) -> date:
         raise ValueError(f"invalid setting {name}={value!r}: not a date (YYYY-MM-DD)") from None
 
 
+# Ten years: a longer lookback reaches before any date Python can hold (99999999 failed every step
+# of a run with an OverflowError naming no setting) and is a typo, not a policy.
+MAX_LOOKBACK_DAYS = 3650
+
+
 def _days_setting(env: Mapping[str, str], name: str, default: str) -> int:
     value = _setting(env, name, default)
     try:
         days: int | None = int(value)
     except ValueError:
         days = None
-    if days is None or days < 0:
-        raise ValueError(f"invalid setting {name}={value!r}: not a whole number of days (0 or more)")
+    if days is None or not 0 <= days <= MAX_LOOKBACK_DAYS:
+        raise ValueError(
+            f"invalid setting {name}={value!r}: not a whole number of days from 0 to {MAX_LOOKBACK_DAYS}"
+        )
     return days
 
 

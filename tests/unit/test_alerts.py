@@ -180,7 +180,7 @@ def test_an_unreachable_webhook_is_reported_without_its_url(tmp_path: Path) -> N
         url = server.base_url + HOOK  # the server stops: nothing listens on that port any more
     with pytest.raises(AlertDeliveryError) as raised:
         send_new_findings(conn, url, FIRST, LAST, session=make_session(total_retries=0), log=lambda line: None)
-    assert str(raised.value) == "alert webhook unreachable (ConnectionError)"
+    assert str(raised.value) == "alert webhook unreachable (ConnectionError): check AGENTLEDGER_ALERT_WEBHOOK"
 
 
 def test_an_episode_whose_start_day_moves_is_not_sent_again(tmp_path: Path) -> None:

@@ -85,6 +85,26 @@ def test_a_byte_order_mark_at_the_start_of_a_csv_or_json_lines_file_is_dropped(t
     assert run_ids == [("wr_1",), ("wr_2",), ("wr_3",), ("wr_4",), ("wr_5",)]
 
 
+def test_a_csv_separated_by_semicolons_or_tabs_loads_like_one_separated_by_commas(tmp_path: Path, conn) -> None:
+    # given Excel's CSV where the decimal separator is a comma (";"), and a tab-separated export
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    rows = ["wr_1,success,2026-11-20T10:00:00Z,ana,,false,", "wr_2,failure,2026-11-20T11:00:00Z,ana,5,true,"]
+    for name, delimiter, prefix in (("2026-11-20-excel.csv", ";", "wr_e"), ("2026-11-20-tabs.csv", "\t", "wr_t")):
+        text = HEADER + "".join(row + "\n" for row in rows)
+        (labels / name).write_text(text.replace(",", delimiter).replace("wr_", prefix))
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then every row loads with its fields, none is quarantined for a missing field
+    assert (report.received, report.loaded, report.quarantined) == (4, 4, 0)
+    assert conn.execute(
+        "select run_id, outcome, rework_minutes from raw.labels_reviews order by run_id"
+    ).fetchall() == [("wr_e1", "success", None), ("wr_e2", "failure", 5), ("wr_t1", "success", None),
+                     ("wr_t2", "failure", 5)]
+
+
 def test_a_label_lands_in_the_partition_of_the_day_it_was_written(tmp_path: Path, conn) -> None:
     # given a file exported on the 21st holding a label written late on the 20th
     labels = tmp_path / "labels"

@@ -15,6 +15,7 @@ from orchestration.settings import Settings
         ("AGENTLEDGER_LABEL_LOOKBACK_DAYS", "x"),
         ("AGENTLEDGER_TRACE_LOOKBACK_DAYS", "1.5"),
         ("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "-1"),
+        ("AGENTLEDGER_LABEL_LOOKBACK_DAYS", "99999999"),  # before any date: an OverflowError in every step
         ("AGENTLEDGER_FOCUS_EXPORT_UNIT", "run"),
         ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "abc"),
         ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "1.5"),

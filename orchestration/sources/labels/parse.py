@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +26,21 @@ def _open_text(path: Path) -> io.TextIOBase:
     return path.open("r", encoding="utf-8-sig", newline="")
 
 
+def _delimiter(header: str) -> str:
+    """The delimiter that splits the header into the most label fields: `,`, or Excel's `;` or a tab.
+
+    Excel writes `;` where the decimal separator is a comma: read with `,`, every row of such a
+    file lacked `labeled_at` and was quarantined for it, not for its delimiter.
+    """
+    names = {name.strip().lower() for name in FIELDS}
+    return max(",;\t", key=lambda delimiter: len(names & {part.strip().lower() for part in header.split(delimiter)}))
+
+
 def read_csv_labels(path: Path) -> Iterator[dict[str, object]]:
     """Yield one record per data row, with its file and line number; header names are case-folded."""
     with _open_text(path) as handle:
-        reader = csv.DictReader(handle)
+        header = handle.readline()
+        reader = csv.DictReader(itertools.chain([header], handle), delimiter=_delimiter(header))
         if reader.fieldnames is None:
             return
         reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
