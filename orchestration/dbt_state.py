@@ -14,6 +14,11 @@ with `target/partial_parse.msgpack`. For a pipeline that runs every night that w
 So every warehouse has a folder beside it, `dbt-target/<warehouse name>/`. A run's invocation starts
 from that folder's parse state and leaves its own there, and only the newest `KEPT_INVOCATIONS`
 invocation folders are kept.
+
+A parse state holds the absolute paths of the checkout that wrote it, and dbt reuses them: run from
+another checkout (a moved or fresh clone on the same home), every seed failed with "No files found
+that match the pattern <the old checkout>/seeds/…". So the state is used only by the checkout that
+wrote it (`PARSE_STATE_PROJECT_FILE`); another one parses the project in full, once.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from orchestration.settings import PROJECT_ROOT
+
 PARSE_STATE_FILE = "partial_parse.msgpack"
+PARSE_STATE_PROJECT_FILE = "partial_parse.project"  # the dbt project folder that wrote the state
 KEPT_INVOCATIONS = 5
 
 
@@ -33,24 +41,35 @@ def warehouse_dbt_folder(db_path: Path) -> Path:
     return db_path.parent / "dbt-target" / db_path.stem
 
 
-def seed_invocation(folder: Path, name: str) -> Path:
-    """A new invocation folder `folder/name`, holding a copy of the warehouse's parse state if any."""
+def seed_invocation(folder: Path, name: str, project_root: Path = PROJECT_ROOT) -> Path:
+    """A new invocation folder `folder/name`, with a copy of the warehouse's parse state if this checkout wrote it."""
     invocation = folder / name
     invocation.mkdir(parents=True, exist_ok=False)
-    state = folder / PARSE_STATE_FILE
-    if state.exists():
+    state, writer = folder / PARSE_STATE_FILE, folder / PARSE_STATE_PROJECT_FILE
+    if state.exists() and writer.exists() and writer.read_text() == str(project_root.resolve()):
         shutil.copyfile(state, invocation / PARSE_STATE_FILE)
     return invocation
 
 
-def keep_parse_state(folder: Path, invocation: Path) -> None:
-    """Make the invocation's parse state the warehouse's, atomically (a reader sees old or new)."""
+def _replace(source: Path, target: Path) -> None:
+    """Copy `source` over `target` atomically (a reader sees old or new)."""
+    partial = target.with_name(f"{target.name}.tmp")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
+
+
+def keep_parse_state(folder: Path, invocation: Path, project_root: Path = PROJECT_ROOT) -> None:
+    """Make the invocation's parse state the warehouse's, naming the checkout that wrote it.
+
+    Two runs on one warehouse never overlap (DuckDB's lock), so the two files are written in turn.
+    """
     written = invocation / PARSE_STATE_FILE
     if not written.exists():
         return
-    partial = folder / f"{PARSE_STATE_FILE}.tmp"
-    shutil.copyfile(written, partial)
-    os.replace(partial, folder / PARSE_STATE_FILE)
+    _replace(written, folder / PARSE_STATE_FILE)
+    named = invocation / PARSE_STATE_PROJECT_FILE
+    named.write_text(str(project_root.resolve()))
+    _replace(named, folder / PARSE_STATE_PROJECT_FILE)
 
 
 def prune_invocations(folder: Path, keep: int = KEPT_INVOCATIONS) -> list[Path]:

@@ -8,10 +8,12 @@ import pytest
 from orchestration.dbt_state import (
     KEPT_INVOCATIONS,
     PARSE_STATE_FILE,
+    PARSE_STATE_PROJECT_FILE,
     dbt_invocation_folder,
     prune_invocations,
     warehouse_dbt_folder,
 )
+from orchestration.settings import PROJECT_ROOT
 
 
 def test_each_warehouse_has_its_own_folder_beside_it(tmp_path: Path) -> None:
@@ -25,6 +27,7 @@ def test_an_invocation_starts_from_the_last_parse_state_and_leaves_its_own(tmp_p
     folder = warehouse_dbt_folder(db_path)
     folder.mkdir(parents=True)
     (folder / PARSE_STATE_FILE).write_bytes(b"state of night 1")
+    (folder / PARSE_STATE_PROJECT_FILE).write_text(str(PROJECT_ROOT.resolve()))
 
     # when the next invocation runs and dbt writes a new state into its folder
     with dbt_invocation_folder(db_path, "dbt_models-night2") as invocation:
@@ -35,6 +38,26 @@ def test_an_invocation_starts_from_the_last_parse_state_and_leaves_its_own(tmp_p
     assert seeded == b"state of night 1"
     assert (folder / PARSE_STATE_FILE).read_bytes() == b"state of night 2"
     assert not (folder / f"{PARSE_STATE_FILE}.tmp").exists()
+
+
+def test_a_parse_state_another_checkout_wrote_is_not_used_and_is_replaced(tmp_path: Path) -> None:
+    # given a warehouse whose parse state a checkout elsewhere wrote (its seeds' absolute paths in it)
+    db_path = tmp_path / "warehouse.duckdb"
+    folder = warehouse_dbt_folder(db_path)
+    folder.mkdir(parents=True)
+    (folder / PARSE_STATE_FILE).write_bytes(b"parsed in /work/old-checkout")
+    (folder / PARSE_STATE_PROJECT_FILE).write_text("/work/old-checkout")
+
+    # when this checkout runs dbt on it
+    with dbt_invocation_folder(db_path, "dbt_models-moved") as invocation:
+        seeded = (invocation / PARSE_STATE_FILE).exists()
+        (invocation / PARSE_STATE_FILE).write_bytes(b"parsed here")
+
+    # then dbt parsed in full, and the next invocation of this checkout starts from its own state
+    assert not seeded
+    assert (folder / PARSE_STATE_PROJECT_FILE).read_text() == str(PROJECT_ROOT.resolve())
+    with dbt_invocation_folder(db_path, "dbt_models-next") as invocation:
+        assert (invocation / PARSE_STATE_FILE).read_bytes() == b"parsed here"
 
 
 def test_the_first_invocation_starts_without_state(tmp_path: Path) -> None:
