@@ -19,7 +19,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,3 +186,18 @@ def check_skipped(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) -> None
             "scan of the file; the load stops so that no line is lost: repair or remove the lines that are not "
             "UTF-8 and load again"
         )
+
+
+@contextmanager
+def skipping_known_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[str]) -> Iterator[bool]:
+    """A read of `files` that skips the lines the scan found not UTF-8, if they hold any.
+
+    Yields whether the reader must skip (`parse.reader(..., skip_invalid)`); after the read, checks
+    that DuckDB skipped exactly those lines.
+    """
+    skip = skips_invalid_lines(conn, files)
+    if skip:
+        clear_skipped(conn)
+    yield skip
+    if skip:
+        check_skipped(conn, files)

@@ -436,41 +436,37 @@ def number_lines(conn: duckdb.DuckDBPyConnection, files: Sequence[Path], chunk: 
     pass 2 joins) and are added to `_otel_lines` (the whole load's). Lines known not to be UTF-8
     are skipped but keep their place in the numbering. Returns the lines read.
     """
-    skip_invalid = invalid_utf8.skips_invalid_lines(conn, [str(f) for f in files])
-    if skip_invalid:
-        invalid_utf8.clear_skipped(conn)
-    conn.execute(
-        f"""
-        create or replace temp table _otel_chunk_lines as
-        with numbered as (
+    with invalid_utf8.skipping_known_lines(conn, [str(f) for f in files]) as skip_invalid:
+        conn.execute(
+            f"""
+            create or replace temp table _otel_chunk_lines as
+            with numbered as (
+                select
+                    filename as source_file,
+                    hash(line) as line_hash,
+                    line is null or regexp_full_match(line, '\\s*') as is_blank,
+                    row_number() over () as ordinal
+                from {reader('$files', skip_invalid)}
+            ),
+
+            read_numbered as (
+                select *, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
+                from numbered
+            ),
+
+            in_file as (
+                select * from {_renumbered("read_numbered") if skip_invalid else "read_numbered"}
+            )
+
             select
-                filename as source_file,
-                hash(line) as line_hash,
-                line is null or regexp_full_match(line, '\\s*') as is_blank,
-                row_number() over () as ordinal
-            from {reader('$files', skip_invalid)}
-        ),
-
-        read_numbered as (
-            select *, ordinal - min(ordinal) over (partition by source_file) + 1 as line_number
-            from numbered
-        ),
-
-        in_file as (
-            select * from {_renumbered("read_numbered") if skip_invalid else "read_numbered"}
+                source_file, line_hash, min(line_number) as line_number,
+                list(line_number order by line_number) as line_numbers, count(*)::integer as copies,
+                bool_and(is_blank) as is_blank, $chunk as chunk, $fallback_day::date as fallback_day
+            from in_file
+            group by source_file, line_hash
+            """,
+            {"files": [str(f) for f in files], "chunk": chunk, "fallback_day": fallback_day},
         )
-
-        select
-            source_file, line_hash, min(line_number) as line_number,
-            list(line_number order by line_number) as line_numbers, count(*)::integer as copies,
-            bool_and(is_blank) as is_blank, $chunk as chunk, $fallback_day::date as fallback_day
-        from in_file
-        group by source_file, line_hash
-        """,
-        {"files": [str(f) for f in files], "chunk": chunk, "fallback_day": fallback_day},
-    )
-    if skip_invalid:
-        invalid_utf8.check_skipped(conn, [str(f) for f in files])
     _check_every_file_was_read(conn, files)
     conn.execute("insert into _otel_lines select * from _otel_chunk_lines")
     return conn.execute("select coalesce(sum(copies), 0) from _otel_chunk_lines").fetchone()[0]
@@ -529,15 +525,10 @@ def insert_spans(
         fallback_day: ISO day that owns spans without a usable start time.
     """
     schema_reason = pandera_sql.row_reason_sql(OtelSpanRaw, SPAN_ROW_CHECKS_SQL)
-    declared = ", ".join(SPAN_COLUMNS)
-    extras = ", ".join(LOADING_EXTRA_COLUMNS)
-    skip_invalid = invalid_utf8.skips_invalid_lines(conn, [str(f) for f in files])
-    if skip_invalid:
-        invalid_utf8.clear_skipped(conn)
-    with _joins_as_written(conn):
-        _insert_spans(conn, target, files, chunk, fallback_day, schema_reason, f"{declared}, {extras}", skip_invalid)
-    if skip_invalid:
-        invalid_utf8.check_skipped(conn, [str(f) for f in files])
+    columns = ", ".join([*SPAN_COLUMNS, *LOADING_EXTRA_COLUMNS])
+    paths = [str(f) for f in files]
+    with invalid_utf8.skipping_known_lines(conn, paths) as skip_invalid, _joins_as_written(conn):
+        _insert_spans(conn, target, files, chunk, fallback_day, schema_reason, columns, skip_invalid)
 
 
 def _insert_spans(
@@ -725,47 +716,43 @@ def check_absent_attributes(conn: duckdb.DuckDBPyConnection, target: str) -> int
     files = [row[0] for row in conn.execute("select distinct _source_file from _otel_absent_attributes").fetchall()]
     if not files:
         return 0
-    skip_invalid = invalid_utf8.skips_invalid_lines(conn, files)
-    if skip_invalid:
-        invalid_utf8.clear_skipped(conn)
-    conn.execute(
-        f"""
-        create or replace temp table _otel_absent_attributes as
-        with {numbered_lines('$files', skip_invalid)},
+    with invalid_utf8.skipping_known_lines(conn, files) as skip_invalid:
+        conn.execute(
+            f"""
+            create or replace temp table _otel_absent_attributes as
+            with {numbered_lines('$files', skip_invalid)},
 
-        paths as (
-            select
-                a.*, n.line,
-                '$.resourceSpans[' || (a._resource_index - 1) || ']' as resource_path,
-                '.scopeSpans[' || (a._scope_index - 1) || '].spans[' || (a._span_index - 1) || ']' as span_path
-            from _otel_absent_attributes as a
-            join numbered as n on n.source_file = a._source_file and n.line_number = a._line_number
-        ),
+            paths as (
+                select
+                    a.*, n.line,
+                    '$.resourceSpans[' || (a._resource_index - 1) || ']' as resource_path,
+                    '.scopeSpans[' || (a._scope_index - 1) || '].spans[' || (a._span_index - 1) || ']' as span_path
+                from _otel_absent_attributes as a
+                join numbered as n on n.source_file = a._source_file and n.line_number = a._line_number
+            ),
 
-        typed as (
+            typed as (
+                select
+                    *,
+                    json_type(json_extract(line, resource_path || '.resource.attributes')) as resource_type,
+                    json_type(json_extract(line, resource_path || span_path || '.attributes')) as span_type
+                from paths
+            )
+
             select
-                *,
-                json_type(json_extract(line, resource_path || '.resource.attributes')) as resource_type,
-                json_type(json_extract(line, resource_path || span_path || '.attributes')) as span_type
-            from paths
+                _source_file, _line_number, _resource_index, _scope_index, _span_index,
+                case
+                    when coalesce(span_type, 'NULL') not in ('NULL', 'ARRAY')
+                        then 'span attributes are a JSON ' || lower(span_type) || ', not a list of {{"key", "value"}} '
+                            || 'pairs (OTLP/JSON): every attribute would be lost'
+                    when coalesce(resource_type, 'NULL') not in ('NULL', 'ARRAY')
+                        then 'resource attributes are a JSON ' || lower(resource_type) || ', not a list of '
+                            || '{{"key", "value"}} pairs (OTLP/JSON): every attribute would be lost'
+                end as reason
+            from typed
+            """,
+            {"files": files},
         )
-
-        select
-            _source_file, _line_number, _resource_index, _scope_index, _span_index,
-            case
-                when coalesce(span_type, 'NULL') not in ('NULL', 'ARRAY')
-                    then 'span attributes are a JSON ' || lower(span_type) || ', not a list of {{"key", "value"}} '
-                        || 'pairs (OTLP/JSON): every attribute would be lost'
-                when coalesce(resource_type, 'NULL') not in ('NULL', 'ARRAY')
-                    then 'resource attributes are a JSON ' || lower(resource_type) || ', not a list of '
-                        || '{{"key", "value"}} pairs (OTLP/JSON): every attribute would be lost'
-            end as reason
-        from typed
-        """,
-        {"files": files},
-    )
-    if skip_invalid:
-        invalid_utf8.check_skipped(conn, files)
     # the provisional reason is the last of a span's reasons, and the only one when it has no other
     conn.execute(
         f"""
@@ -901,53 +888,49 @@ def parse_spanless_lines(
     """
     if not files:
         return {"bad_lines": 0, "other_log_records": 0}
-    skip_invalid = invalid_utf8.skips_invalid_lines(conn, files)
-    if skip_invalid:
-        invalid_utf8.clear_skipped(conn)
-    conn.execute(
-        f"""
-        create or replace temp table _otel_line_docs as
-        with {numbered_lines('$files', skip_invalid)},
+    with invalid_utf8.skipping_known_lines(conn, files) as skip_invalid:
+        conn.execute(
+            f"""
+            create or replace temp table _otel_line_docs as
+            with {numbered_lines('$files', skip_invalid)},
 
-        wanted as (
-            select numbered.*, wanted.fallback_day, wanted.spanless
-            from numbered
-            inner join _otel_lines_to_parse as wanted
-                on wanted.source_file = numbered.source_file and wanted.line_hash = hash(numbered.line)
-        ),
+            wanted as (
+                select numbered.*, wanted.fallback_day, wanted.spanless
+                from numbered
+                inner join _otel_lines_to_parse as wanted
+                    on wanted.source_file = numbered.source_file and wanted.line_hash = hash(numbered.line)
+            ),
 
-        parsed as (
+            parsed as (
+                select
+                    *,
+                    try(json_transform(line, '{LOGS_LINE_TYPE}')) as doc,
+                    case when spanless then try(json_transform(line, '{TRACES_LINE_TYPE}')) end as traces_doc
+                from wanted
+            )
+
             select
-                *,
-                try(json_transform(line, '{LOGS_LINE_TYPE}')) as doc,
-                case when spanless then try(json_transform(line, '{TRACES_LINE_TYPE}')) end as traces_doc
-            from wanted
+                source_file, line_number, fallback_day, doc, reason,
+                -- a line's text is kept only to quarantine it
+                case when reason is not null then line end as line
+            from (select *, case
+                    when not spanless then null
+                    when not json_valid(line) then 'line is not valid JSON (truncated or corrupt)'
+                    when json_type(line) <> 'OBJECT'
+                        then 'line is a JSON ' || lower(json_type(line)) || ', not an OTLP object'
+                    when json_exists(line, '$.resourceSpans') and traces_doc.resourceSpans is null
+                        then 'resourceSpans is not a list of ResourceSpans'
+                    when json_exists(line, '$.resourceLogs') and doc.resourceLogs is null
+                        then 'resourceLogs is not a list of ResourceLogs'
+                    when json_exists(line, '$.resourceSpans') or json_exists(line, '$.resourceLogs') then null
+                    when json_exists(line, '$.context') and json_exists(line, '$.kind')
+                        then 'ConsoleSpanExporter output, not OTLP/JSON: export with the Collector file exporter'
+                    else 'valid JSON but not OTLP: no resourceSpans or resourceLogs'
+                end as reason
+            from parsed)
+            """,
+            {"files": list(files)},
         )
-
-        select
-            source_file, line_number, fallback_day, doc, reason,
-            -- a line's text is kept only to quarantine it
-            case when reason is not null then line end as line
-        from (select *, case
-                when not spanless then null
-                when not json_valid(line) then 'line is not valid JSON (truncated or corrupt)'
-                when json_type(line) <> 'OBJECT'
-                    then 'line is a JSON ' || lower(json_type(line)) || ', not an OTLP object'
-                when json_exists(line, '$.resourceSpans') and traces_doc.resourceSpans is null
-                    then 'resourceSpans is not a list of ResourceSpans'
-                when json_exists(line, '$.resourceLogs') and doc.resourceLogs is null
-                    then 'resourceLogs is not a list of ResourceLogs'
-                when json_exists(line, '$.resourceSpans') or json_exists(line, '$.resourceLogs') then null
-                when json_exists(line, '$.context') and json_exists(line, '$.kind')
-                    then 'ConsoleSpanExporter output, not OTLP/JSON: export with the Collector file exporter'
-                else 'valid JSON but not OTLP: no resourceSpans or resourceLogs'
-            end as reason
-        from parsed)
-        """,
-        {"files": list(files)},
-    )
-    if skip_invalid:
-        invalid_utf8.check_skipped(conn, files)
     bad_lines = conn.execute(
         """
         insert into _otel_rejected_lines
@@ -1114,31 +1097,27 @@ def rejected_spans(conn: duckdb.DuckDBPyConnection, target: str, first: date, la
     ]
     if not affected:
         return
-    skip_invalid = invalid_utf8.skips_invalid_lines(conn, affected)
-    if skip_invalid:
-        invalid_utf8.clear_skipped(conn)
-    conn.execute(
-        f"""
-        update _otel_rejected_spans r
-        set raw_record = lines.raw_record
-        from (
-            with {numbered_lines('$files', skip_invalid)}
+    with invalid_utf8.skipping_known_lines(conn, affected) as skip_invalid:
+        conn.execute(
+            f"""
+            update _otel_rejected_spans r
+            set raw_record = lines.raw_record
+            from (
+                with {numbered_lines('$files', skip_invalid)}
 
-            select
-                r._source_file, r._line_number, r._resource_index, r._scope_index, r._span_index,
-                otlp_raw_record(json_extract(
-                    n.line,
-                    '$.resourceSpans[' || (r._resource_index - 1) || '].scopeSpans[' || (r._scope_index - 1)
-                    || '].spans[' || (r._span_index - 1) || ']'
-                )::varchar) as raw_record
-            from _otel_rejected_spans as r
-            join numbered as n on n.source_file = r._source_file and n.line_number = r._line_number
-        ) as lines
-        where lines._source_file = r._source_file and lines._line_number = r._line_number
-            and lines._resource_index = r._resource_index and lines._scope_index = r._scope_index
-            and lines._span_index = r._span_index
-        """,
-        {"files": affected},
-    )
-    if skip_invalid:
-        invalid_utf8.check_skipped(conn, affected)
+                select
+                    r._source_file, r._line_number, r._resource_index, r._scope_index, r._span_index,
+                    otlp_raw_record(json_extract(
+                        n.line,
+                        '$.resourceSpans[' || (r._resource_index - 1) || '].scopeSpans[' || (r._scope_index - 1)
+                        || '].spans[' || (r._span_index - 1) || ']'
+                    )::varchar) as raw_record
+                from _otel_rejected_spans as r
+                join numbered as n on n.source_file = r._source_file and n.line_number = r._line_number
+            ) as lines
+            where lines._source_file = r._source_file and lines._line_number = r._line_number
+                and lines._resource_index = r._resource_index and lines._scope_index = r._scope_index
+                and lines._span_index = r._span_index
+            """,
+            {"files": affected},
+        )
