@@ -24,7 +24,7 @@ import duckdb
 import requests
 from dagster_duckdb import DuckDBResource
 
-from orchestration.http import TIMEOUT, make_session
+from orchestration.http import REQUEST_FAILURES, TIMEOUT, SpendLimitReached, is_redirect, make_session
 from orchestration.marts import ANOMALY_COOLDOWN_DAYS, DBT_LOOKBACK_DAYS
 from orchestration.partitions import ALERTS_FROM_TAG, daily_partitions, single_run, window_days
 
@@ -136,7 +136,11 @@ def _post(session: requests.Session, url: str, payload: dict[str, Any]) -> int:
     """POST one message; the HTTP status after the session's retries. Errors never carry the URL."""
     try:
         response = session.post(url, json=payload, timeout=TIMEOUT)
-    except requests.RequestException as error:  # its text names the URL: report the kind only
+    except SpendLimitReached:
+        raise AlertDeliveryError(
+            "alert webhook answered HTTP 429, a limit that waiting does not lift: check AGENTLEDGER_ALERT_WEBHOOK"
+        ) from None
+    except REQUEST_FAILURES as error:  # its text names the URL: report the kind only
         raise AlertDeliveryError(
             f"alert webhook unreachable ({type(error).__name__}): check AGENTLEDGER_ALERT_WEBHOOK"
         ) from None
@@ -177,6 +181,12 @@ def send_new_findings(
     session = session or make_session()
     for finding in findings:
         status = _post(session, webhook_url, slack_payload(finding))
+        if is_redirect(status):
+            raise AlertDeliveryError(
+                f"alert webhook answered with a redirect (HTTP {status}), which is not followed: set "
+                f"{WEBHOOK_ENV} to the address that takes the messages; {len(report.sent)} of {len(findings)} new "
+                "finding(s) sent, the rest are retried by the next run"
+            )
         if not 200 <= status < 300:
             raise AlertDeliveryError(
                 f"alert webhook answered HTTP {status} after retries: {len(report.sent)} of {len(findings)} new "

@@ -5,6 +5,11 @@ Every API source (providers, CRM) and the alert webhook use `make_session`. Retr
 `Retry-After`; everything else (401, 403, 404 …) is returned at once. `get_json` turns a response
 that is not a success into an `ApiError` naming the API and the setting to check — never the key.
 
+Redirects are never followed. requests drops `Authorization` when a redirect changes host, but not
+a custom header such as Anthropic's `x-api-key`, which a redirect would hand to whatever host it
+names (also from https to http). No API here redirects its report endpoints, so a 3xx means a
+wrong base URL and stops the request with an error saying so.
+
 A spend-limit 429 (Anthropic `enforced_spend_limit_reached`, OpenAI `insufficient_quota`) shares
 its status with a rate limit, so the status cannot tell them apart, and neither can `Retry-After`:
 Anthropic documents the header on its rate-limit 429s (reference §A.3), but OpenAI's rate-limit 429s
@@ -22,9 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import LocationValueError
 from urllib3.util.retry import Retry
 
 from orchestration import __version__
@@ -115,8 +122,44 @@ class ProviderRetry(Retry):
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
+# What a request can fail with before any response: requests' own errors, and urllib3's for a URL it
+# cannot parse (a host label over 63 characters), which requests lets through.
+REQUEST_FAILURES = (requests.RequestException, LocationValueError)
+
+
+class _NoRedirectSession(requests.Session):
+    """A session that returns a 3xx response as it is instead of following it (see the module docstring)."""
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        """No redirect is ever followed: the caller sees the 3xx and names the setting to fix."""
+        return None
+
+
+def is_redirect(status: int) -> bool:
+    """Whether a status is a redirect, which this session never follows."""
+    return 300 <= status < 400
+
+
+def redirect_message(api: str, what: str, status: int, setting: str) -> str:
+    """The error for a redirect: following it could send the credential elsewhere."""
+    return (
+        f"{api} {what}: answered with a redirect (HTTP {status}), which agentledger does not follow (it would "
+        f"send the credential to another address): set {setting} to the address the API answers at"
+    )
+
+
+def display_url(url: str) -> str:
+    """`url` as an error message may show it: without a `user:password@` or a query string."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "(an address that is not a URL)"
+
+
 def make_session(total_retries: int = 5, backoff_factor: float = 1.0) -> requests.Session:
-    """A session whose requests retry transient failures and identify agentledger.
+    """A session whose requests retry transient failures, never follow a redirect, and identify agentledger.
 
     Args:
         total_retries: Attempts after the first for retryable statuses and connection errors.
@@ -131,7 +174,7 @@ def make_session(total_retries: int = 5, backoff_factor: float = 1.0) -> request
         retry_after_max=MAX_RETRY_AFTER_SECONDS,
         raise_on_status=False,
     )
-    session = requests.Session()
+    session = _NoRedirectSession()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -231,11 +274,13 @@ def get_json(
         response = session.get(url, params=params, headers=headers, timeout=TIMEOUT)
     except SpendLimitReached as stop:
         raise failed(_explain(source, stop.status, error_codes(stop.body))) from None
-    except requests.RequestException as failure:
+    except REQUEST_FAILURES as failure:
         raise failed(
-            f"{source.name} could not be reached at {config.base_url} ({type(failure).__name__}): "
+            f"{source.name} could not be reached at {display_url(config.base_url)} ({type(failure).__name__}): "
             f"check {source.base_url_setting}"
         ) from None
+    if is_redirect(response.status_code):
+        raise failed(redirect_message(source.name, path, response.status_code, source.base_url_setting))
     if response.status_code >= 400:
         raise failed(_explain(source, response.status_code, error_codes(response.content)))
     body = decode_json_body(response)

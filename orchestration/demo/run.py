@@ -126,15 +126,19 @@ def serve_demo_apis(stack: ExitStack, home: Path) -> None:
     """Serve the demo's provider and CRM APIs on 127.0.0.1 and point the real clients at them.
 
     The environment is restored when `stack` closes, so nothing of the demo leaks into later runs.
+    An alert webhook set in the shell is hidden meanwhile: the demo's findings are made up, and must
+    not reach a real team's channel.
     """
+    from orchestration.alerts import WEBHOOK_ENV
     from orchestration.demo.apis import DEMO_APIS
     from orchestration.demo.server import FakeApiServer
 
+    saved = dict(os.environ)
+    stack.callback(lambda: (os.environ.clear(), os.environ.update(saved)))
+    os.environ.pop(WEBHOOK_ENV, None)
     if not DEMO_APIS:
         return
     server = stack.enter_context(FakeApiServer())
-    saved = dict(os.environ)
-    stack.callback(lambda: (os.environ.clear(), os.environ.update(saved)))
     for api in DEMO_APIS:
         api.register(server, home)
         os.environ.update(api.environment(server.base_url))

@@ -205,3 +205,20 @@ def test_an_episode_whose_start_day_moves_is_not_sent_again(tmp_path: Path) -> N
     # then the moved episode is not sent again; the other workflow's and both runs' are
     assert webhook.finding_ids() == [BLOAT[0], loop[0], again[0], other[0]]
     assert sorted(report.sent) == sorted([other[0], again[0], loop[0]])
+
+
+def test_a_webhook_that_redirects_is_not_followed(tmp_path: Path) -> None:
+    # given a webhook URL that redirects elsewhere
+    conn = warehouse(tmp_path / "w.duckdb", LOOP)
+    with FakeApiServer() as elsewhere, FakeApiServer() as server:
+        other = Webhook(elsewhere)
+        server.inject(HOOK, FakeResponse(308, None, {"Location": elsewhere.base_url + HOOK}))
+        # when
+        with pytest.raises(AlertDeliveryError) as raised:
+            send_new_findings(conn, server.base_url + HOOK, FIRST, LAST, session=make_session(total_retries=0),
+                              log=lambda line: None)
+    # then nothing reached the other address or was remembered as sent, and the error names the setting only
+    assert other.accepted == []
+    assert conn.execute("select count(*) from alerts.sent_findings").fetchone() == (0,)
+    assert str(raised.value).startswith("alert webhook answered with a redirect (HTTP 308), which is not followed: "
+                                        "set AGENTLEDGER_ALERT_WEBHOOK")

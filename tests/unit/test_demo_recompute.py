@@ -1,11 +1,14 @@
 """`agentledger demo` fails (exit 1) when the recompute run after its nightly run fails, as `run` does."""
 
+import os
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+import orchestration.demo.apis
 import orchestration.demo.billing
 import orchestration.demo.generate
 import orchestration.demo.run as demo_run
@@ -30,6 +33,7 @@ def test_a_failed_recompute_fails_the_demo(
     monkeypatch.setattr(orchestration.demo.generate, "generate_demo", lambda home, **kwargs: summary)
     monkeypatch.setattr(orchestration.demo.billing, "write_focus_exports", lambda home: None)
     monkeypatch.setattr(demo_run, "serve_demo_apis", lambda stack, home: None)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "shell-dagster"))  # run_demo sets it: restored after
     monkeypatch.setattr(orchestration.runner, "run_partitions", lambda settings, first, last: outcome)
     settings = Settings.from_env({"AGENTLEDGER_HOME": str(tmp_path / "demo")})
     # when
@@ -39,3 +43,17 @@ def test_a_failed_recompute_fails_the_demo(
     assert code == 1
     assert "recompute run for 2026-11-10 (late label corrections) failed (again)" in out
     assert "  - step dbt failed: boom" in out
+
+
+def test_the_demo_hides_an_alert_webhook_set_in_the_shell_while_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a real team's webhook in the shell that starts the demo
+    monkeypatch.setenv("AGENTLEDGER_ALERT_WEBHOOK", "https://hooks.example.com/services/T0/B0/real")
+    monkeypatch.setattr(orchestration.demo.apis, "DEMO_APIS", [])
+    # when the demo's environment is in place, its made-up findings have nowhere to go
+    with ExitStack() as stack:
+        demo_run.serve_demo_apis(stack, tmp_path)
+        assert "AGENTLEDGER_ALERT_WEBHOOK" not in os.environ
+    # then the shell's setting is back afterwards
+    assert os.environ["AGENTLEDGER_ALERT_WEBHOOK"] == "https://hooks.example.com/services/T0/B0/real"

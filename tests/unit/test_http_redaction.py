@@ -74,3 +74,41 @@ def test_redact_removes_the_secrets_bearer_tokens_and_sk_keys() -> None:
     assert redact(text, "my-key-123") == (
         "got [redacted] then Authorization: [redacted] and [redacted]; task-force stays"
     )
+
+
+def test_a_redirect_is_not_followed_so_a_custom_key_header_never_reaches_the_other_host() -> None:
+    # given a base URL that redirects to another server, and a key sent in a custom header (Anthropic's
+    # x-api-key), which requests would carry along, unlike Authorization
+    with FakeApiServer() as elsewhere, FakeApiServer() as server:
+        server.inject("/v1/usage", FakeResponse(302, None, {"Location": elsewhere.base_url + "/v1/usage"}))
+        config = ApiConfig(source=SOURCE, base_url=server.base_url, secret=SECRET)
+        # when
+        with pytest.raises(ApiError) as raised:
+            get_json(make_session(total_retries=0), config, "/v1/usage", headers={"x-api-key": SECRET})
+        # then the other server heard nothing, and the error names the setting to fix
+        assert elsewhere.requests == []
+    assert str(raised.value) == (
+        "Example API /v1/usage: answered with a redirect (HTTP 302), which agentledger does not follow (it would "
+        "send the credential to another address): set EXAMPLE_BASE_URL to the address the API answers at"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "shown"),
+    [
+        ("http://user:pa55word@127.0.0.1:9", "http://127.0.0.1:9"),
+        ("http://" + "h" * 70 + ".example:9", "http://" + "h" * 70 + ".example:9"),
+    ],
+)
+def test_an_unreachable_base_url_is_named_without_its_password_and_unparsable_hosts_are_api_errors(
+    base_url: str, shown: str
+) -> None:
+    # given a base URL with a password in it, or a host label longer than DNS allows (urllib3's own error)
+    config = ApiConfig(source=SOURCE, base_url=base_url, secret=SECRET)
+    # when
+    with pytest.raises(ApiError) as raised:
+        get_json(make_session(total_retries=0), config, "/v1/usage")
+    # then
+    message = str(raised.value)
+    assert message.startswith(f"Example API could not be reached at {shown} (") and "pa55word" not in message
+    assert message.endswith("): check EXAMPLE_BASE_URL")

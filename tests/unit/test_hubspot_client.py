@@ -367,3 +367,17 @@ def test_an_outage_is_a_clear_error_naming_what_to_do(base_url: str | None, fail
         with pytest.raises(HubSpotError) as raised:
             list(client.iter_deals_modified_since(None))
     assert str(raised.value) == expected
+
+
+def test_a_redirect_is_not_followed_and_names_the_base_url_setting() -> None:
+    # given a base URL that redirects the search elsewhere (a wrong base URL, or a hostile one)
+    with FakeApiServer() as elsewhere, FakeApiServer() as server:
+        _fake_with(1).register(server)
+        server.inject(SEARCH, FakeResponse(307, None, {"Location": elsewhere.base_url + SEARCH}))
+        # when
+        with pytest.raises(HubSpotError) as raised:
+            list(_client(server).iter_deals_modified_since(None))
+        # then the token went nowhere else and the error says what to fix
+        assert elsewhere.requests == []
+    assert str(raised.value).startswith(f"HubSpot POST {SEARCH}: answered with a redirect (HTTP 307)")
+    assert str(raised.value).endswith("set HUBSPOT_BASE_URL to the address the API answers at")

@@ -245,3 +245,35 @@ def test_an_outage_is_a_clear_error_naming_what_to_do(instance_url: str | None, 
         with pytest.raises(SalesforceError) as raised:
             client.opportunity_fields()
     assert str(raised.value) == expected
+
+
+def test_a_redirect_is_not_followed_and_names_the_instance_url_setting() -> None:
+    # given an instance URL that redirects (a My Domain that moved, or a hostile server)
+    with FakeApiServer() as elsewhere, FakeApiServer() as server:
+        _org(1).register(server)
+        server.inject(f"{API}/sobjects", FakeResponse(301, None, {"Location": elsewhere.base_url + API}))
+        # when
+        with pytest.raises(SalesforceError) as raised:
+            _client(server).opportunity_fields()
+        # then
+        assert elsewhere.requests == []
+    assert str(raised.value).startswith(f"Salesforce GET {API}/sobjects/Opportunity/describe: answered with a "
+                                        "redirect (HTTP 301)")
+    assert "SALESFORCE_INSTANCE_URL" in str(raised.value)
+
+
+def test_a_next_records_url_outside_the_rest_api_is_not_followed() -> None:
+    # given a first batch whose nextRecordsUrl would make instance URL + it point at another host
+    with FakeApiServer() as elsewhere, FakeApiServer() as server:
+        _org(1).register(server)
+        other_host = elsewhere.base_url.removeprefix("http://")
+        first_batch = {"totalSize": 2, "done": False, "records": [], "nextRecordsUrl": f"@{other_host}/steal"}
+        server.inject(f"{API}/queryAll", FakeResponse(200, first_batch))
+        # when
+        with pytest.raises(SalesforceError) as raised:
+            list(_client(server).iter_opportunities_modified_since(None, with_currency=True))
+        # then
+        assert elsewhere.requests == []
+    assert str(raised.value) == (
+        "query answered a nextRecordsUrl outside /services/data/: not followed (it would carry the token)"
+    )

@@ -8,7 +8,14 @@ from typing import Any
 
 import requests
 
-from orchestration.http import TIMEOUT
+from orchestration.http import (
+    REQUEST_FAILURES,
+    TIMEOUT,
+    SpendLimitReached,
+    display_url,
+    is_redirect,
+    redirect_message,
+)
 
 DEAL_PROPERTIES = (
     "dealname",
@@ -97,10 +104,20 @@ class HubSpotClient:
             response = self._session.request(
                 method, f"{self._base_url}{path}", headers=self._headers, timeout=TIMEOUT, **kwargs
             )
-        except requests.RequestException as failure:
+        except SpendLimitReached:
             raise HubSpotError(
-                f"HubSpot could not be reached at {self._base_url} ({type(failure).__name__}): check HUBSPOT_BASE_URL"
+                f"HubSpot {method} {path}: HTTP 429, a limit that waiting does not lift: check the HubSpot account's "
+                "API limits"
             ) from None
+        except REQUEST_FAILURES as failure:
+            raise HubSpotError(
+                f"HubSpot could not be reached at {display_url(self._base_url)} ({type(failure).__name__}): "
+                "check HUBSPOT_BASE_URL"
+            ) from None
+        if is_redirect(response.status_code):
+            raise HubSpotError(
+                redirect_message("HubSpot", f"{method} {path}", response.status_code, "HUBSPOT_BASE_URL")
+            )
         if response.status_code in (401, 403):
             raise HubSpotError(
                 f"HubSpot {method} {path}: HTTP {response.status_code} — check HUBSPOT_ACCESS_TOKEN and its "

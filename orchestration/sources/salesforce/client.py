@@ -10,7 +10,17 @@ from urllib.parse import quote
 
 import requests
 
-from orchestration.http import TIMEOUT, decode_json_body, is_error_code, redact
+from orchestration.http import (
+    REQUEST_FAILURES,
+    TIMEOUT,
+    SpendLimitReached,
+    decode_json_body,
+    display_url,
+    is_error_code,
+    is_redirect,
+    redact,
+    redirect_message,
+)
 
 API_VERSION = "v62.0"
 OPPORTUNITY_FIELDS = (
@@ -58,11 +68,20 @@ class SalesforceClient:
         """GET `path` and parse the body, numbers with a fraction as `Decimal` (Amount is money)."""
         try:
             response = self._session.get(f"{self._instance_url}{path}", headers=self._headers, timeout=TIMEOUT)
-        except requests.RequestException as failure:
+        except SpendLimitReached:
             raise SalesforceError(
-                f"Salesforce could not be reached at {self._instance_url} ({type(failure).__name__}): "
+                f"Salesforce GET {path.split('?')[0]}: HTTP 429, a limit that waiting does not lift: check the "
+                "org's API request limits"
+            ) from None
+        except REQUEST_FAILURES as failure:
+            raise SalesforceError(
+                f"Salesforce could not be reached at {display_url(self._instance_url)} ({type(failure).__name__}): "
                 "check SALESFORCE_INSTANCE_URL"
             ) from None
+        if is_redirect(response.status_code):
+            raise SalesforceError(redirect_message(
+                "Salesforce", f"GET {path.split('?')[0]}", response.status_code, "SALESFORCE_INSTANCE_URL"
+            ))
         if response.status_code in (401, 403):
             # Only the errorCode (`INVALID_SESSION_ID`): the `message` is free text that can echo the token.
             detail = ""
@@ -117,6 +136,11 @@ class SalesforceClient:
             next_url = page.get("nextRecordsUrl")
             if not next_url:
                 raise SalesforceError("query answered done=false without a nextRecordsUrl")
+            if not (isinstance(next_url, str) and next_url.startswith("/services/data/")):
+                # the token goes to instance URL + this path: a value such as `@host/…` would send it elsewhere
+                raise SalesforceError(
+                    "query answered a nextRecordsUrl outside /services/data/: not followed (it would carry the token)"
+                )
             page = self._get(next_url)
 
     def iter_opportunities_modified_since(
