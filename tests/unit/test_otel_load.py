@@ -130,28 +130,50 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         "gen_ai.prompt.name": "route_task",  # a template name, not content
         "retrieval.documents.0.document.id": "doc-7",  # a document's id, not content
         "gen_ai.usage.input_tokens": 12,
+        "llm.completions.0.content": "secret",
+        "ai.prompt": '{"prompt": "secret"}',
+        "ai.prompt.messages": '[{"role": "user", "content": "secret"}]',
+        "ai.response.text": "secret",
+        "ai.toolCall.args": '{"q": "secret"}',
+        "ai.toolCall.result": "secret",
+        # a content key nested in a key-value list, beside a value that is not content
+        "traceloop.association.properties": {"gen_ai.prompt.0.content": "secret", "session_id": "s-1"},
     }
-    event = SpanEvent("gen_ai.content.prompt", T0, {"gen_ai.prompt.0.content": "secret", "kept": "yes"})
+    events = [
+        SpanEvent("gen_ai.content.prompt", T0, {"gen_ai.prompt.0.content": "secret", "kept": "yes"}),
+        # the older GenAI message events as span events: body under gen_ai.event.content, or flattened
+        SpanEvent("gen_ai.user.message", T0, {"content": "secret", "role": "user", "gen_ai.system": "openai"}),
+        SpanEvent("gen_ai.choice", T0, {"gen_ai.event.content": '{"message": {"content": "secret"}}',
+                                        "index": 0, "finish_reason": "stop"}),
+    ]
     traces = tmp_path / "traces"
-    write_lines(traces / "2026-11-20.jsonl", [traces_data([span(1, attributes=content, events=[event])])])
+    write_lines(traces / "2026-11-20.jsonl", [traces_data([span(1, attributes=content, events=events)])])
 
     # when
     load_traces(conn, traces, DAY, DAY)
     attributes, events = conn.execute("select attributes, events from raw.otel_spans").fetchone()
 
     # then
-    assert as_dict(attributes) == {
+    kept = as_dict(attributes)
+    properties = json.loads(kept.pop("traceloop.association.properties"))["values"]
+    assert kept == {
         "gen_ai.prompt.name": "route_task",
         "retrieval.documents.0.document.id": "doc-7",
         "gen_ai.usage.input_tokens": "12",
     }
-    assert as_dict(events[0]["attributes"]) == {"kept": "yes"}
+    assert properties[1] == {"key": "session_id", "value": {"stringValue": "s-1"}}
+    assert [as_dict(event["attributes"]) for event in events] == [
+        {"kept": "yes"}, {"role": "user", "gen_ai.system": "openai"}, {"index": "0", "finish_reason": "stop"},
+    ]
     assert "secret" not in str(conn.execute("select * from raw.otel_spans").fetchall())
 
     # when the setting keeps content
     load_traces(conn, traces, DAY, DAY, keep_content=True)
-    attributes = conn.execute("select attributes from raw.otel_spans").fetchone()[0]
+    attributes, events = conn.execute("select attributes, events from raw.otel_spans").fetchone()
     assert as_dict(attributes)["gen_ai.prompt.0.content"] == "secret"
+    assert as_dict(attributes)["ai.response.text"] == "secret"
+    assert "secret" in as_dict(attributes)["traceloop.association.properties"]
+    assert as_dict(events[1]["attributes"])["content"] == "secret"
 
 
 def test_reloading_a_day_replaces_it(tmp_path: Path, conn) -> None:
@@ -521,28 +543,51 @@ def test_quarantined_spans_records_and_lines_keep_no_content_unless_kept(tmp_pat
         {"name": "chat", "context": {"trace_id": "0x1"}, "kind": "SpanKind.CLIENT", "attributes": secret}
     ).encode()
     truncated = json.dumps(traces_data([span(2, attributes=secret)])).encode()[:-40]
+    # and lines whose text has no attribute keys to go by: a JSON array, a JSON object that is not
+    # OTLP, log records whose body sits in an object where a list was due; and a span whose one
+    # content attribute is an object where the list was due
+    array = json.dumps(["secret"]).encode()
+    not_otlp = json.dumps({"note": "secret"}).encode()
+    logs_not_a_list = json.dumps(
+        {"resourceLogs": {"scopeLogs": [{"logRecords": [{"eventName": "gen_ai.user.message",
+                                                           "body": {"stringValue": "secret"}}]}]}}
+    ).encode()
+    one_pair = with_field(
+        traces_data([span(3)]), attributes={"key": "gen_ai.prompt.0.content", "value": {"stringValue": "secret"}}
+    )
     traces = tmp_path / "traces"
-    write_lines(traces / "2026-11-20.jsonl", [rejected_span, rejected_record, console, truncated])
+    write_lines(
+        traces / "2026-11-20.jsonl",
+        [rejected_span, rejected_record, console, truncated, array, not_otlp, logs_not_a_list, one_pair],
+    )
 
     # when
     spans, evaluations = load_traces(conn, traces, DAY, DAY)
 
-    # then all four are quarantined, none with its content, all still telling what they were
-    assert (spans.quarantined, evaluations.quarantined) == (3, 1)
+    # then all are quarantined, none with its content, all still telling what they were
+    assert (spans.quarantined, evaluations.quarantined) == (7, 1)
     raw = dict(conn.execute("select _line_number, raw_record from raw.quarantine").fetchall())
-    assert sorted(raw) == [1, 2, 3, 4]
+    assert sorted(raw) == [1, 2, 3, 4, 5, 6, 7, 8]
     assert [line for line in sorted(raw) if "secret" in raw[line]] == []
     assert '"spanId":"0000000000000001"' in raw[1] and '"kind":"CLIENT"' in raw[1]
     assert '"key":"gen_ai.input.messages"' in raw[1] and '"key":"gen_ai.request.model"' in raw[1]
     assert '"gen_ai.evaluation.name"' in raw[2] and "gen_ai.input.messages" in raw[2]
-    assert json.loads(raw[3])["attributes"]["gen_ai.request.model"] == "m"
+    # a whole line keeps its shape (keys, numbers, attribute names), size and hash, no string of it
+    console_record = json.loads(raw[3])
+    assert console_record["shape"]["attributes"] == {"gen_ai.input.messages": "…", "gen_ai.request.model": "…"}
+    assert console_record["sha256"] == hashlib.sha256(console).hexdigest()
     assert set(json.loads(raw[4])) == {"withheld", "bytes", "sha256"}
     assert json.loads(raw[4])["bytes"] == len(truncated)
+    assert [json.loads(raw[line])["shape"] for line in (5, 6)] == [["…"], {"note": "…"}]
+    assert json.loads(raw[7])["shape"]["resourceLogs"]["scopeLogs"][0]["logRecords"][0]["body"] == {
+        "stringValue": "…"
+    }
+    assert '"key":"gen_ai.prompt.0.content"' in raw[8]
 
     # when the setting keeps content, the quarantine keeps it too
     load_traces(conn, traces, DAY, DAY, keep_content=True)
     raw = dict(conn.execute("select _line_number, raw_record from raw.quarantine").fetchall())
-    assert all("secret" in raw[line] for line in (1, 2, 3, 4))
+    assert all("secret" in raw[line] for line in (1, 2, 3, 4, 5, 6, 7, 8))
 
 
 def not_utf8(document: dict) -> bytes:

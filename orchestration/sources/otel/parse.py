@@ -26,6 +26,7 @@ whole files of evaluation log records, which are small.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -69,16 +70,30 @@ CONTENT_ATTRIBUTES = (
     "llm.prompt_template.template",
     "llm.prompt_template.variables",
     "reranker.query",
+    # the older GenAI events (`gen_ai.user.message`, `gen_ai.choice`, …) recorded as span events put
+    # their body here (Azure AI Inference, Semantic Kernel)
+    "gen_ai.event.content",
+    # the Vercel AI SDK: prompt, messages, generated text/object/reasoning, tool calls, embedded values
+    "ai.prompt",
+    "ai.prompt.messages",
+    "ai.response.text",
+    "ai.response.object",
+    "ai.response.reasoning",
+    "ai.response.toolCalls",
+    "ai.toolCall.args",
+    "ai.toolCall.result",
+    "ai.value",
+    "ai.values",
 )
 # Indexed attributes (`gen_ai.prompt.0.content`, `llm.input_messages.3.message.content`, OpenInference's
 # retrieved, embedded and reranked documents' text); `gen_ai.prompt.name` names a prompt template and
 # is kept, and so are a document's id, score and metadata.
 CONTENT_PREFIXES = (
     "gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.", "llm.prompts.",
-    "retrieval.documents.", "embedding.embeddings.", "reranker.",
+    "llm.completions.", "retrieval.documents.", "embedding.embeddings.", "reranker.",
 )
 CONTENT_PATTERN = (
-    r"^(gen_ai\.(prompt|completion)\.[0-9]+\.|llm\.(input|output)_messages\.|llm\.prompts\.[0-9]+"
+    r"^(gen_ai\.(prompt|completion)\.[0-9]+\.|llm\.(input|output)_messages\.|llm\.(prompts|completions)\.[0-9]+"
     r"|(retrieval\.documents|reranker\.(input|output)_documents)\.[0-9]+\.document\.content$"
     r"|embedding\.embeddings\.[0-9]+\.embedding\.text$)"
 )
@@ -90,6 +105,11 @@ _CONTENT_RE = re.compile(CONTENT_PATTERN)
 SUSPECT_TOKEN_COUNT = (
     '"(' + "|".join(re.escape(key) for key in TOKEN_COUNT_ATTRIBUTES) + ')":(null|""|"[^"]*[^0-9"][^"]*"|"[0-9]{19,}")'
 )
+
+# Events that carry a message as their body (the older GenAI events) and what of theirs is kept
+# unless content is: `gen_ai.*` attributes that are not content, and these.
+MESSAGE_EVENT_PATTERN = r"^gen_ai\.((system|user|assistant|tool)\.message|choice)$"
+MESSAGE_EVENT_KEPT = ("role", "index", "finish_reason", "id")
 
 # What a quarantined record shows in place of a content attribute's value when content is not kept.
 WITHHELD = "[withheld: prompt/completion text; AGENTLEDGER_KEEP_CONTENT=1 keeps it]"
@@ -225,6 +245,9 @@ def _withhold_content(value: object) -> object:
     kept, so a record quarantined for, say, a duplicated content key still shows why.
     """
     if isinstance(value, dict):
+        if isinstance(value.get("key"), str) and is_content_key(value["key"]) and "value" in value:
+            # one key-value pair where a list was due (`"attributes": {"key": …, "value": …}`)
+            return {**value, "value": {"stringValue": WITHHELD}}
         return {k: WITHHELD if is_content_key(k) else _withhold_content(v) for k, v in value.items()}
     if isinstance(value, list):
         return [
@@ -251,8 +274,54 @@ def withhold_content_json(text: str | None) -> str | None:
         return None
 
 
+# What a quarantined line shows instead of its text when content is not kept.
+LINE_WITHHELD = (
+    "the line is not an OTLP document whose prompt and completion text can be told apart from the rest: "
+    "none of its text is stored (AGENTLEDGER_KEEP_CONTENT=1 stores it); find it by file and line, "
+    "compare by sha256"
+)
+# A quarantined line's shape lists this many items of each list, then how many more there were.
+SHAPE_LIST_ITEMS = 3
+# An attribute's name in a key-value pair, kept in a line's shape (names are not prompt text).
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.:/@-]{1,200}")
+
+
+def _shape(value: object) -> object:
+    """`value` with every string replaced by "…", except attribute names; lists cut to a few items."""
+    if isinstance(value, dict):
+        return {
+            k: v if k == "key" and isinstance(v, str) and _ATTRIBUTE_NAME.fullmatch(v) else _shape(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        shown = [_shape(item) for item in value[:SHAPE_LIST_ITEMS]]
+        more = len(value) - SHAPE_LIST_ITEMS
+        return shown + [f"[{more} more]"] if more > 0 else shown
+    return "…" if isinstance(value, str) else value
+
+
+def line_shape_json(line: str | None) -> str | None:
+    """A quarantined line as stored when content is not kept: size, hash and its shape; None if not JSON.
+
+    A line is quarantined whole when it is not an OTLP document (a JSON array, ConsoleSpanExporter
+    output, a log record's body where a list was due …): what holds prompt text in it is unknown,
+    so no string of it is stored. Its keys, numbers and attribute names are, which is what tells
+    why it failed; `bytes` and `sha256` find it again in the file.
+    """
+    if line is None:
+        return None
+    try:
+        shape = _shape(json.loads(line))
+    except (ValueError, RecursionError):
+        return None
+    encoded = line.encode()
+    record = {"withheld": LINE_WITHHELD, "bytes": len(encoded), "sha256": hashlib.sha256(encoded).hexdigest(),
+              "shape": shape}
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
 def _register_withhold_content(conn: duckdb.DuckDBPyConnection) -> None:
-    """Register `otlp_withhold_content` once per connection (a second load on it finds it there)."""
+    """Register `otlp_withhold_content` and `otlp_line_shape` once per connection (a second load finds them)."""
     registered = conn.execute(
         "select count(*) from duckdb_functions() where function_name = 'otlp_withhold_content'"
     ).fetchone()[0]
@@ -261,6 +330,7 @@ def _register_withhold_content(conn: duckdb.DuckDBPyConnection) -> None:
     conn.create_function(
         "otlp_withhold_content", withhold_content_json, ["VARCHAR"], "VARCHAR", null_handling="special"
     )
+    conn.create_function("otlp_line_shape", line_shape_json, ["VARCHAR"], "VARCHAR", null_handling="special")
 
 
 def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
@@ -277,19 +347,27 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
         raw_line = "left(line, 100000)"
     else:
         raw_record = "otlp_withhold_content(record)"
-        # A line that is not JSON cannot be told apart into content and the rest: none of its text
-        # is stored (not even its first bytes: a pretty-printed ConsoleSpanExporter line can be one
-        # prompt), only what finds it again in the file.
-        raw_line = """coalesce(left(otlp_withhold_content(line), 100000), json_object(
-            'withheld', 'the line is not readable JSON, so its prompt and completion text cannot be told apart '
-                || 'from the rest: none of it is stored (AGENTLEDGER_KEEP_CONTENT=1 stores it); find it by file '
-                || 'and line, compare by sha256',
-            'bytes', strlen(line), 'sha256', sha256(line))::varchar)"""
+        # A quarantined line cannot be told apart into content and the rest: none of its text is
+        # stored (not even its first bytes: a pretty-printed ConsoleSpanExporter line can be one
+        # prompt), only its shape if it is JSON (`line_shape_json`) and what finds it again.
+        raw_line = f"""coalesce(left(otlp_line_shape(line), 100000), json_object(
+            'withheld', '{LINE_WITHHELD}', 'bytes', strlen(line), 'sha256', sha256(line))::varchar)"""
     may_hold = (
         "false"
         if keep_content
         else f"list_has_any(keys, [{_sql_strings(CONTENT_ATTRIBUTES)}]) or list_bool_or(list_transform(keys, "
         f"lambda k: {' or '.join(f'starts_with(k, {chr(39)}{p}{chr(39)})' for p in CONTENT_PREFIXES)}))"
+    )
+    nested = "j" if keep_content else """case when contains(j, '"key"') then otlp_withhold_content(j) else j end"""
+    # The older GenAI message events carry the message as their body: recorded as a span event, its
+    # fields may become attributes of any name (`content`, `message`), so only these are kept.
+    event_attributes = (
+        "attrs"
+        if keep_content
+        else f"""case when regexp_matches(coalesce(name, ''), '{MESSAGE_EVENT_PATTERN}')
+            then list_filter(attrs, lambda a: starts_with(a.key, 'gen_ai.')
+                                              or list_contains([{_sql_strings(MESSAGE_EVENT_KEPT)}], a.key))
+            else attrs end"""
     )
     prefixes = " or ".join(f"starts_with(k, '{p}')" for p in CONTENT_PREFIXES)
     statements = [
@@ -300,11 +378,16 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
         # a quarantined record (JSON text) and a quarantined line, as stored in raw.quarantine
         f"create or replace temp macro otlp_raw_record(record) as {raw_record}",
         f"create or replace temp macro otlp_raw_line(line) as {raw_line}",
+        # A nested list or key-value list as JSON text: one holding key-value pairs may hold a content
+        # attribute (`traceloop.association.properties` → `gen_ai.prompt.0.content`), withheld as in a
+        # quarantined record. A list of plain values (`finish_reasons`) costs one `contains`.
+        f"create or replace temp macro otlp_nested(j) as {nested}",
         # AnyValue one-of → text; arrays and key-value lists stay JSON text, parsed where used.
         """create or replace temp macro otlp_value(v) as coalesce(
-            v.stringValue, v.intValue, v.doubleValue, v.boolValue, v.arrayValue::varchar, v.kvlistValue::varchar,
-            v.bytesValue)""",
+            v.stringValue, v.intValue, v.doubleValue, v.boolValue, otlp_nested(v.arrayValue::varchar),
+            otlp_nested(v.kvlistValue::varchar), v.bytesValue)""",
         "create or replace temp macro otlp_keys(attrs) as list_transform(attrs, lambda a: a.key)",
+        f"create or replace temp macro otlp_event_attributes(name, attrs) as {event_attributes}",
         # OTLP attributes → one JSON object text, `{"key": "value as text", …}`: dbt staging reads every
         # attribute it needs with one json_transform (0.66 s for 58 keys of 1M spans, against 1.7 s for
         # list lookups), and a string column writes cheaper than a list of pairs. A pair with no key,
@@ -608,7 +691,8 @@ def _insert_spans(
                 case when len(span.events) > 0 then list_transform(span.events, lambda e: {{
                     'time_unix_nano': otlp_nanos(e.timeUnixNano),
                     'name': e.name,
-                    'attributes': coalesce(otlp_json(e.attributes, otlp_keys(e.attributes)), '{{}}')
+                    'attributes': coalesce(otlp_json(otlp_event_attributes(e.name, e.attributes),
+                                                     otlp_keys(otlp_event_attributes(e.name, e.attributes))), '{{}}')
                 }}) else [] end as events,
                 case
                     when coalesce(otlp_has_duplicates(attribute_keys), false)
