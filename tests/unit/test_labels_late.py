@@ -75,3 +75,30 @@ def test_labels_no_partition_loads_are_quarantined_once_and_others_left_to_their
         "wr_1", "wr_2", "wr_3"
     ]
     assert len(quarantined(conn)) == 4
+
+
+def test_a_day_holds_the_same_labels_whichever_window_loaded_it_last(
+    tmp_path: Path, conn: duckdb.DuckDBPyConnection
+) -> None:
+    # given a label of 12-02 exported late, in the file of 12-05 (within its lookback: 12-01..12-08),
+    # and one of 11-20 in the same file (outside it)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-12-05.csv").write_text(
+        HEADER + "wr_1,failure,2026-12-02T12:00:00Z,ana,30,,\n" + "wr_2,failure,2026-11-20T12:00:00Z,ana,,,\n"
+    )
+
+    # when the nightly run of 12-05 loads it (window 12-02..12-05), then 12-03 runs again (window
+    # 11-30..12-03, which the file dated after it can still feed), then a backfill spans 11-20
+    load_labels(conn, labels, date(2026, 12, 2), date(2026, 12, 5), lookback_days=3)
+    after_nightly = conn.execute("select run_id, _partition_date from raw.labels_reviews").fetchall()
+    load_labels(conn, labels, date(2026, 11, 30), date(2026, 12, 3), lookback_days=3)
+    after_rerun = conn.execute("select run_id, _partition_date from raw.labels_reviews").fetchall()
+    load_labels(conn, labels, date(2026, 11, 17), date(2026, 12, 5), lookback_days=3)
+    after_backfill = conn.execute("select run_id, _partition_date from raw.labels_reviews").fetchall()
+
+    # then the 12-02 label stays, and the 11-20 one is quarantined once, by every window alike
+    assert after_nightly == after_rerun == after_backfill == [("wr_1", date(2026, 12, 2))]
+    assert [reason for _, reason in quarantined(conn).values()] == [
+        "labeled_at 2026-11-20 12:00:00 is outside the days this file's partitions load (2026-12-01..2026-12-08)"
+    ]

@@ -29,21 +29,23 @@ def load_labels(
 ) -> LoadReport:
     """Read the label files that can hold labels written on `first..last`; replace those days.
 
-    A label of a day outside `first..last` is left to the partitions that load its day, unless no
-    partition ever will (counted in `labels_no_partition_loads`): those, and labels without a day,
-    are quarantined once per file line, however many runs read the file. `lookback_days` is the
+    Which labels a file loads depends on the file's date only, never on the window: a day holds the
+    same labels whichever run, nightly or backfill, loaded it last. A label of a day outside
+    `first..last` is left to the partitions that load its day; one of a day outside its file's
+    range (`_stage_file_days`; counted in `labels_no_partition_loads`) and one without a day are
+    quarantined once per file line, however many runs read the file. `lookback_days` is the
     partition runs' label lookback (`AGENTLEDGER_LABEL_LOOKBACK_DAYS` when None): it decides which
     days a dated file's runs load.
     """
     settings = get_settings()
     lookback = settings.label_lookback_days if lookback_days is None else lookback_days
-    csv_files, json_files = discover_label_files(labels_dir, first, last)
+    csv_files, json_files = discover_label_files(labels_dir, first, last, lookback)
     records = [r for path in csv_files for r in read_csv_labels(path)]
     records += [r for path in json_files for r in read_json_labels(path)]
     stage_text_records(conn, "_label_records", records, [*FIELDS, "_parse_error"])
     type_labels(conn, fallback_day=last.isoformat())
     _stage_file_days(conn, labels_dir, [*csv_files, *json_files], first, last, lookback, settings.start_date)
-    orphans = _set_aside_rows_no_partition_loads(conn, first, last)
+    orphans = _set_aside_rows_no_partition_loads(conn)
     report = write_partitions(
         conn, table=LABELS, candidates="_label_candidates", partitions=days_between(first, last),
         rejected_lines="_label_rejected_lines",
@@ -68,9 +70,10 @@ def _stage_file_days(
 ) -> None:
     """Temp table `_label_file_days`: per file, the day its set-aside rows are kept under and the days loaded.
 
-    A file dated D is read by the runs of partitions D-1..D+lookback (`discover_label_files`), each
-    loading its day and the lookback days before it: its labels of days `loads_from..loads_to`
-    reach the table, and no others. An undated file is read by every run: it loads any day from the
+    A file dated D is exported on D: its labels of days `loads_from..loads_to` (D-1-lookback to
+    D+lookback: written late, or stamped ahead by a clock) reach the table, and no others, in
+    every window that reads it (`discover_label_files` reads every file whose range meets the window).
+    An undated file is read by every run: it loads any day from the
     first partition's lookback on. Set-aside rows are kept under the file's day within this window
     (the window's last day for an undated file), a day every run reading the file again replaces.
     """
@@ -92,7 +95,7 @@ def _stage_file_days(
         conn.executemany("insert into _label_file_days values (?, ?, ?, ?)", rows)
 
 
-def _set_aside_rows_no_partition_loads(conn: duckdb.DuckDBPyConnection, first: date, last: date) -> int:
+def _set_aside_rows_no_partition_loads(conn: duckdb.DuckDBPyConnection) -> int:
     """Move to `_label_rejected_lines` the rows no partition loads or that have no day; return how many had a day.
 
     Rows of another day some partition run loads stay candidates (the writer ignores them). Rows
@@ -100,7 +103,7 @@ def _set_aside_rows_no_partition_loads(conn: duckdb.DuckDBPyConnection, first: d
     read their file quarantine them once, not once per run under each run's last day.
     """
     conn.execute(
-        f"""
+        """
         create or replace temp table _label_rejected_lines as
         select
             f.kept_under as _partition_date,
@@ -120,9 +123,7 @@ def _set_aside_rows_no_partition_loads(conn: duckdb.DuckDBPyConnection, first: d
             c.labeled_at is not null as has_day
         from _label_candidates c
         join _label_file_days f using (_source_file)
-        where c.labeled_at is null
-            or (c._partition_date not between date '{first}' and date '{last}'
-                and (c._partition_date < f.loads_from or c._partition_date > f.loads_to))
+        where c.labeled_at is null or c._partition_date < f.loads_from or c._partition_date > f.loads_to
         """
     )
     conn.execute("delete from _label_candidates where _row_id in (select _row_id from _label_rejected_lines)")

@@ -1,5 +1,7 @@
 """Dagster assets of the trace source: `raw/otel_spans` and `raw/otel_eval_events`."""
 
+from datetime import timedelta
+
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
@@ -24,6 +26,7 @@ spans_gate = PanderaGate(
     date_column="_partition_date",
     quarantine_entity=SPANS.name,
     sql_row_checks=SPAN_ROW_CHECKS_SQL,
+    lookback_days=get_settings().trace_lookback_days,
 )
 eval_events_gate = PanderaGate(
     asset_key=EVAL_EVENTS_KEY,
@@ -32,6 +35,7 @@ eval_events_gate = PanderaGate(
     date_column="_partition_date",
     quarantine_entity=EVAL_EVENTS.name,
     sql_row_checks=EVAL_EVENT_ROW_CHECKS_SQL,
+    lookback_days=get_settings().trace_lookback_days,
 )
 
 
@@ -41,7 +45,8 @@ eval_events_gate = PanderaGate(
             SPANS_KEY,
             group_name="extract",
             kinds={"duckdb", "opentelemetry"},
-            description="One row per span started on the partition's UTC day, from OTLP/JSON trace files. "
+            description="One row per span started on the partition's UTC day, from OTLP/JSON trace files; "
+            "each run loads the trace lookback's days before it again, for spans exported late. "
             "Prompt and completion text is stripped unless AGENTLEDGER_KEEP_CONTENT=1.",
         ),
         dg.AssetSpec(
@@ -57,9 +62,15 @@ eval_events_gate = PanderaGate(
     check_specs=[spans_gate.spec, eval_events_gate.spec],
 )
 def otel_traces(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-    """Parse the window's trace and log files inside DuckDB and load them idempotently per day."""
+    """Parse the window's trace and log files inside DuckDB and load them idempotently per day.
+
+    The window starts the trace lookback's days early: a span exported late lands in a file dated
+    after its day, which did not exist yet when that day's own run read the files. Loading those
+    days again replaces them whole, so each day holds the same spans whichever run loaded it last.
+    """
     settings = get_settings()
     first, last = window_days(context)
+    first -= timedelta(days=settings.trace_lookback_days)
     with duckdb.get_connection() as conn:
         spans, evaluations = load_traces(
             conn,
