@@ -1,8 +1,10 @@
 """Blocking Pandera gates on the published marts (models in orchestration/schemas.py)."""
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import yaml
 
 from orchestration.checks import pandera_gate
@@ -62,6 +64,60 @@ DAY_PARTITIONED_MARTS = {
     "fct_llm_calls": ("started_date", DBT_LOOKBACK_DAYS),
     "fct_workflow_runs": ("run_date", max(DBT_LOOKBACK_DAYS, get_settings().provider_lookback_days)),
 }
+# The bill of a provider-day can change further back than that: a FOCUS correction restates the
+# day it corrects, however old. `runs_restated_from` finds the runs such a restatement reaches.
+BILLED_COST_COLUMNS = ("provider", "usage_date", "model", "rack_cost_usd", "billed_cost_usd", "untraced_spend_usd")
+
+
+def runs_restated_from(conn: duckdb.DuckDBPyConnection, snapshot_path: Path) -> date | None:
+    """The first run day whose billed cost differs from the published snapshot's; None when none does.
+
+    A run's billed cost is its calls' rack cost at each provider-day's billed factor, which follows
+    `mart_provider_reconciliation`. The provider-days whose bill differs between the previous
+    snapshot and the warehouse are found on that small mart; the runs with calls on them
+    (`int_run_provider_day_costs`, read from the earliest such day on) name the first run day to
+    publish again. A previous snapshot without those columns cannot be compared: every day then.
+    """
+    columns = ", ".join(BILLED_COST_COLUMNS)
+    try:
+        conn.execute(f"attach '{str(snapshot_path).replace(chr(39), chr(39) * 2)}' as previous_snapshot (read_only)")
+    except duckdb.Error:
+        return None  # unreadable: `write_snapshot` does not start from it, it writes every row
+    try:
+        return conn.execute(
+            f"""
+            with published as (
+                select {columns} from previous_snapshot.main.mart_provider_reconciliation
+            ),
+
+            current_bills as (
+                select {columns} from marts.mart_provider_reconciliation
+            ),
+
+            restated as (
+                select provider, usage_date from (select * from published except all select * from current_bills)
+                union all
+                select provider, usage_date from (select * from current_bills except all select * from published)
+            )
+
+            select min(costs.run_date)
+            from intermediate.int_run_provider_day_costs as costs
+            semi join restated on costs.provider = restated.provider and costs.usage_date = restated.usage_date
+            where costs.usage_date >= (select min(usage_date) from restated)
+            """
+        ).fetchone()[0]
+    except (duckdb.BinderException, duckdb.CatalogException):
+        return date.min
+    finally:
+        conn.execute("detach previous_snapshot")
+
+
+def snapshot_restatements(conn: duckdb.DuckDBPyConnection, snapshot_path: Path, tables: list[str]) -> dict[str, date]:
+    """`write_snapshot`'s `restated_from`: the runs a restated bill reached, when both marts are published."""
+    if not snapshot_path.exists() or not {"fct_workflow_runs", "mart_provider_reconciliation"} <= set(tables):
+        return {}
+    restated = runs_restated_from(conn, snapshot_path)
+    return {} if restated is None else {"fct_workflow_runs": restated}
 
 mart_gates = [
     pandera_gate(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.marts import DAY_PARTITIONED_MARTS
+from orchestration.marts import DAY_PARTITIONED_MARTS, snapshot_restatements
 from orchestration.partitions import run_window_days
 from orchestration.report import write_report
 from orchestration.resources import dbt_project
@@ -104,6 +104,7 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
                 run_id=context.run.run_id,
                 window=run_window_days(context.run.tags),
                 windowed={table: spec for table, spec in DAY_PARTITIONED_MARTS.items() if table in tables},
+                restated_from=snapshot_restatements(conn, settings.snapshot_path, tables),
                 log=context.log.info,
             )
         refreshed = [f"{t.name} from {t.refreshed_from}" for t in snapshot.tables if t.refreshed_from]

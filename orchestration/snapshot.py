@@ -332,6 +332,7 @@ def write_snapshot(
     run_id: str | None = None,
     window: tuple[date, date] | None = None,
     windowed: Mapping[str, tuple[str, int]] | None = None,
+    restated_from: Mapping[str, date] | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> Snapshot:
     """Publish `schema.<table>` for each of `tables` to `snapshot_path` and Parquet under `parquet_dir`.
@@ -351,6 +352,8 @@ def write_snapshot(
         windowed: Marts partitioned by day (name → (DATE column, lookback days)) whose rows before
             the window's first day less the lookback do not change in a run; published as monthly
             Parquet files.
+        restated_from: For marts in `windowed`, a day before the lookback from which their rows are
+            known to have changed all the same (a restated bill): updated from that day on.
         log: Where to say why the previous snapshot was not reused.
 
     Raises:
@@ -373,6 +376,10 @@ def write_snapshot(
         rebuilt_because = _previous_snapshot_usable(snapshot_path, tables)
         if rebuilt_because is None:
             since = {table: window[0] - timedelta(days=lookback) for table, (_, lookback) in windowed.items()}
+            for table, day in (restated_from or {}).items():
+                if table in since and day < since[table]:
+                    log(f"snapshot: {table} changed from {day} on, before its lookback (a restated bill)")
+                    since[table] = day
             shutil.copyfile(snapshot_path, tmp)
         else:
             log(f"snapshot: written whole ({rebuilt_because})")

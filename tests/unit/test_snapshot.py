@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.marts import snapshot_restatements
 from orchestration.snapshot import TableDoc, mart_docs, write_snapshot
 
 
@@ -262,3 +263,77 @@ def test_a_changed_column_or_mart_list_rebuilds_and_the_old_single_file_parquet_
     )
     assert other.rebuilt_because == "the previous snapshot publishes other marts"
     assert other.removed_parquet == ["mart_totals.parquet"]
+
+
+# --- a bill restated before the runs' lookback ------------------------------------------------------
+
+
+@pytest.fixture
+def billed(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """Runs of 11-01..11-20 billed at their provider-day's factor, as fct_workflow_runs is (a view)."""
+    conn = duckdb.connect(str(tmp_path / "billed.duckdb"))
+    conn.execute("create schema intermediate; create schema marts")
+    conn.execute(
+        """
+        create table intermediate.int_run_provider_day_costs as
+        select 'r' || i as run_id, date '2026-11-01' + cast(i as integer) as run_date, 'google' as provider,
+            date '2026-11-01' + cast(i as integer) as usage_date, 1.0::decimal(38, 10) as cost_usd
+        from range(0, 20) as r(i)
+        union all  -- a run started late on 11-03 whose last call was on 11-04
+        select 'r_midnight', date '2026-11-03', 'google', date '2026-11-04', 2.0::decimal(38, 10)
+        """
+    )
+    conn.execute(
+        """
+        create table marts.mart_provider_reconciliation as
+        select distinct provider, usage_date, 'gemini-2.5-pro' as model, 1.0::decimal(38, 10) as rack_cost_usd,
+            0.9::decimal(38, 10) as billed_cost_usd, null::decimal(38, 10) as untraced_spend_usd
+        from intermediate.int_run_provider_day_costs
+        """
+    )
+    conn.execute(
+        """
+        create view marts.fct_workflow_runs as
+        select costs.run_id, costs.run_date, sum(costs.cost_usd * bills.billed_cost_usd / bills.rack_cost_usd)
+            as billed_cost_usd
+        from intermediate.int_run_provider_day_costs as costs
+        join marts.mart_provider_reconciliation as bills using (provider, usage_date)
+        group by all
+        """
+    )
+    yield conn
+    conn.close()
+
+
+def test_a_bill_restated_before_the_lookback_republishes_the_runs_it_reaches(
+    billed: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    tables = ["fct_workflow_runs", "mart_provider_reconciliation"]
+    snapshot_path = tmp_path / "marts.duckdb"
+
+    def publish_night(first: date, last: date):
+        return write_snapshot(
+            billed, tables, snapshot_path, tmp_path / "marts", window=(first, last),
+            windowed={"fct_workflow_runs": ("run_date", 7)},
+            restated_from=snapshot_restatements(billed, snapshot_path, tables), log=LOGGED.append,
+        )
+
+    # given a published backfill, and nothing restated since
+    publish_night(date(2026, 11, 1), date(2026, 11, 20))
+    assert snapshot_restatements(billed, snapshot_path, tables) == {}
+
+    # when a FOCUS correction restates 11-04's bill, 16 days before the next night (lookback 7)
+    billed.execute(
+        "update marts.mart_provider_reconciliation set billed_cost_usd = 0.4 where usage_date = date '2026-11-04'"
+    )
+    LOGGED.clear()
+    snapshot = publish_night(date(2026, 11, 21), date(2026, 11, 21))
+
+    # then the runs from 11-03 on (one of 11-03 had a call on 11-04) are published again, and the
+    # snapshot equals the warehouse
+    assert snapshot.tables[0].refreshed_from == date(2026, 11, 3)
+    assert LOGGED == ["snapshot: fct_workflow_runs changed from 2026-11-03 on, before its lookback (a restated bill)"]
+    expected = billed.execute("select * from marts.fct_workflow_runs order by all").fetchall()
+    assert published_rows(tmp_path, "fct_workflow_runs") == expected
+    assert parquet_rows(tmp_path / "marts" / "fct_workflow_runs") == expected
+    assert [round(cost, 6) for run, _, cost in expected if run in ("r2", "r3")] == [0.9, 0.4]
