@@ -41,6 +41,14 @@ import duckdb
 SNAPSHOT_STORAGE_VERSION = "v1.0.0"
 SNAPSHOT_ALIAS = "bi_snapshot"
 INFO_TABLE = "snapshot_info"
+# The README's "Published schema" lists the same.
+INFO_COLUMN_COMMENTS = {
+    "built_at": "When the snapshot was built, UTC.",
+    "dagster_run_id": "The Dagster run that built it.",
+    "first_partition_date": "First partition day of that run (NULL for a publish outside a partitioned run).",
+    "last_partition_date": "Last partition day of that run: BI dashboards show it as data as of.",
+    "published_tables": "The marts this snapshot holds, in order.",
+}
 
 
 @dataclass(frozen=True)
@@ -319,6 +327,8 @@ def _write_info(
         f"comment on table {target} is 'When this snapshot was built (UTC), by which Dagster run, over which "
         "partition days, and which marts it holds.'"
     )
+    for column, comment in INFO_COLUMN_COMMENTS.items():
+        conn.execute(f"comment on column {target}.{column} is {quote_literal(comment)}")
 
 
 def write_snapshot(

@@ -57,10 +57,10 @@ runs_by_period as (
         *
     from touched_runs
     union all
-    -- all time, dated by the first run: CPST is a ratio, so it cannot be summed from months
+    -- all time, dated by the workflow's first run: CPST is a ratio, so it cannot be summed from months
     select
         'all' as period,
-        min(run_date) over () as period_start,
+        min(run_date) over (partition by workflow) as period_start,
         *
     from runs
 

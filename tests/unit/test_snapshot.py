@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from orchestration.marts import snapshot_restatements
-from orchestration.snapshot import TableDoc, mart_docs, write_snapshot
+from orchestration.snapshot import INFO_COLUMN_COMMENTS, TableDoc, mart_docs, write_snapshot
 
 
 def digest(path: Path) -> str:
@@ -71,6 +71,12 @@ def test_every_mart_becomes_a_table_that_needs_nothing_of_the_warehouse(
             "select dagster_run_id, first_partition_date, last_partition_date, published_tables from snapshot_info"
         ).fetchone()
         assert info == ("run-1", date(2026, 11, 20), date(2026, 11, 21), ["fct_calls", "mart_totals"])
+        # and a BI tool's schema browser shows what each of its columns means
+        comments = conn.execute(
+            "select column_name, comment from duckdb_columns() where table_name = 'snapshot_info' order by column_index"
+        ).fetchall()
+        assert [name for name, _ in comments] == list(INFO_COLUMN_COMMENTS)
+        assert all(comment for _, comment in comments)
     assert not (tmp_path / "marts.duckdb.tmp").exists() and not (tmp_path / "marts.duckdb.wal").exists()
 
 
