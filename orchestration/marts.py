@@ -1,4 +1,4 @@
-"""Blocking Pandera gates on the published marts (models in orchestration/schemas.py)."""
+"""The published marts: their blocking Pandera gates (models in orchestration/schemas.py) and day windows."""
 
 from datetime import date
 from pathlib import Path
