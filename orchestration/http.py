@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -149,13 +148,17 @@ def redirect_message(api: str, what: str, status: int, setting: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """`url` as an error message may show it: without a `user:password@` or a query string."""
-    try:
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    except ValueError:
-        return "(an address that is not a URL)"
+    """`url` as an error message may show it: no `user:password@`, query or fragment.
+
+    Not by `urlsplit`, which a URL without its scheme (`user:pw@host`) or with an unescaped `/`
+    or `#` in the password leaves holding the password: everything up to the last `@` goes.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    rest = rest.rpartition("@")[2]
+    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+    return f"{scheme}://{rest}" if scheme else rest
 
 
 def make_session(total_retries: int = 5, backoff_factor: float = 1.0) -> requests.Session:

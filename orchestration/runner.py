@@ -124,11 +124,15 @@ def check_inputs_and_warehouse(settings: Settings) -> None:
 
     Raises:
         FileNotFoundError: the traces or labels folder does not exist.
+        ValueError: the trace lookback reaches further back than dbt rebuilds.
         RuntimeError: the warehouse cannot be opened for writing (another process holds it, or
             its folder is read-only).
     """
     import duckdb
 
+    from orchestration.sources.otel.assets import check_trace_lookback
+
+    check_trace_lookback(settings.trace_lookback_days)
     inputs = (
         ("traces", settings.traces_dir, "AGENTLEDGER_TRACES_DIR"),
         ("labels", settings.labels_dir, "AGENTLEDGER_LABELS_DIR"),

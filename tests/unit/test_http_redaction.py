@@ -97,6 +97,8 @@ def test_a_redirect_is_not_followed_so_a_custom_key_header_never_reaches_the_oth
     ("base_url", "shown"),
     [
         ("http://user:pa55word@127.0.0.1:9", "http://127.0.0.1:9"),
+        ("user:pa55word@127.0.0.1:9", "127.0.0.1:9"),  # no scheme: urlsplit would read `user` as one
+        ("http://user:pa55/word#@127.0.0.1:9", "http://127.0.0.1:9"),
         ("http://" + "h" * 70 + ".example:9", "http://" + "h" * 70 + ".example:9"),
     ],
 )

@@ -102,3 +102,29 @@ def test_a_day_holds_the_same_labels_whichever_window_loaded_it_last(
     assert [reason for _, reason in quarantined(conn).values()] == [
         "labeled_at 2026-11-20 12:00:00 is outside the days this file's partitions load (2026-12-01..2026-12-08)"
     ]
+
+
+def test_a_fixed_line_leaves_no_quarantine_row_behind_whichever_windows_read_its_file(
+    tmp_path: Path, conn: duckdb.DuckDBPyConnection
+) -> None:
+    # given a file of 11-12 with a label of 10-01 (no partition loads it), read by a backfill of
+    # 11-01..11-08 (for its labels of 11-08 and before) and by the nightly of 11-12
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    day_file = labels / "2026-11-12.csv"
+    day_file.write_text(
+        HEADER + "wr_1,success,2026-11-08T12:00:00Z,ana,,,\n" + "wr_2,failure,2026-10-01T08:00:00Z,ana,,,\n"
+    )
+    load_labels(conn, labels, date(2026, 11, 1), date(2026, 11, 8), lookback_days=3)
+    load_labels(conn, labels, date(2026, 11, 9), date(2026, 11, 12), lookback_days=3)
+    assert [(day, line) for line, (day, _) in quarantined(conn).items()] == [(date(2026, 11, 12), 3)]
+
+    # when the line is fixed and the file's own partition runs again
+    day_file.write_text(
+        HEADER + "wr_1,success,2026-11-08T12:00:00Z,ana,,,\n" + "wr_2,failure,2026-11-10T08:00:00Z,ana,,,\n"
+    )
+    load_labels(conn, labels, date(2026, 11, 9), date(2026, 11, 12), lookback_days=3)
+
+    # then no quarantine row is left, and both labels are loaded
+    assert quarantined(conn) == {}
+    assert sorted(r[0] for r in conn.execute("select run_id from raw.labels_reviews").fetchall()) == ["wr_1", "wr_2"]

@@ -9,7 +9,8 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from orchestration.demo.otlp import Span, traces_data, unix_nanos, write_lines
-from orchestration.sources.otel.assets import otel_traces
+from orchestration.marts import DBT_LOOKBACK_DAYS
+from orchestration.sources.otel.assets import check_trace_lookback, otel_traces
 
 
 def span(index: int, started: datetime) -> Span:
@@ -47,3 +48,10 @@ def test_a_span_exported_after_its_days_run_is_loaded_by_the_next_nightly(
     assert rows == [
         ("2026-12-01", "0000000000000001"), ("2026-12-01", "0000000000000002"), ("2026-12-02", "0000000000000003"),
     ]
+
+
+def test_a_trace_lookback_beyond_dbts_is_refused_naming_both_settings() -> None:
+    # spans reloaded into days dbt does not rebuild would never reach the marts
+    check_trace_lookback(DBT_LOOKBACK_DAYS)
+    with pytest.raises(ValueError, match=r"AGENTLEDGER_TRACE_LOOKBACK_DAYS is 4, .* `lookback_days` in dbt_project"):
+        check_trace_lookback(DBT_LOOKBACK_DAYS + 1)

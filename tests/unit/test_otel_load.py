@@ -136,6 +136,8 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         "ai.response.text": "secret",
         "ai.toolCall.args": '{"q": "secret"}',
         "ai.toolCall.result": "secret",
+        "ai.result.text": "secret",  # the Vercel AI SDK 3.3 to 4 also sets this one
+        "ai.toolCall.input": "secret",
         # a content key nested in a key-value list, beside a value that is not content
         "traceloop.association.properties": {"gen_ai.prompt.0.content": "secret", "session_id": "s-1"},
     }
@@ -547,7 +549,7 @@ def test_quarantined_spans_records_and_lines_keep_no_content_unless_kept(tmp_pat
     # OTLP, log records whose body sits in an object where a list was due; and a span whose one
     # content attribute is an object where the list was due
     array = json.dumps(["secret"]).encode()
-    not_otlp = json.dumps({"note": "secret"}).encode()
+    not_otlp = json.dumps({"note": "secret", "what is the secret?": 1, "key": "secret@example.com"}).encode()
     logs_not_a_list = json.dumps(
         {"resourceLogs": {"scopeLogs": [{"logRecords": [{"eventName": "gen_ai.user.message",
                                                            "body": {"stringValue": "secret"}}]}]}}
@@ -555,19 +557,25 @@ def test_quarantined_spans_records_and_lines_keep_no_content_unless_kept(tmp_pat
     one_pair = with_field(
         traces_data([span(3)]), attributes={"key": "gen_ai.prompt.0.content", "value": {"stringValue": "secret"}}
     )
+    # and a span quarantined for a key its message event names twice: the event's text goes with it
+    message = SpanEvent("gen_ai.user.message", T0, {"content": "secret", "role": "user"})
+    message_twice = traces_data([span(4, events=[message])])
+    event = message_twice["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["events"][0]
+    event["attributes"] *= 2
     traces = tmp_path / "traces"
     write_lines(
         traces / "2026-11-20.jsonl",
-        [rejected_span, rejected_record, console, truncated, array, not_otlp, logs_not_a_list, one_pair],
+        [rejected_span, rejected_record, console, truncated, array, not_otlp, logs_not_a_list, one_pair,
+         message_twice],
     )
 
     # when
     spans, evaluations = load_traces(conn, traces, DAY, DAY)
 
     # then all are quarantined, none with its content, all still telling what they were
-    assert (spans.quarantined, evaluations.quarantined) == (7, 1)
+    assert (spans.quarantined, evaluations.quarantined) == (8, 1)
     raw = dict(conn.execute("select _line_number, raw_record from raw.quarantine").fetchall())
-    assert sorted(raw) == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert sorted(raw) == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert [line for line in sorted(raw) if "secret" in raw[line]] == []
     assert '"spanId":"0000000000000001"' in raw[1] and '"kind":"CLIENT"' in raw[1]
     assert '"key":"gen_ai.input.messages"' in raw[1] and '"key":"gen_ai.request.model"' in raw[1]
@@ -578,16 +586,17 @@ def test_quarantined_spans_records_and_lines_keep_no_content_unless_kept(tmp_pat
     assert console_record["sha256"] == hashlib.sha256(console).hexdigest()
     assert set(json.loads(raw[4])) == {"withheld", "bytes", "sha256"}
     assert json.loads(raw[4])["bytes"] == len(truncated)
-    assert [json.loads(raw[line])["shape"] for line in (5, 6)] == [["…"], {"note": "…"}]
+    assert [json.loads(raw[line])["shape"] for line in (5, 6)] == [["…"], {"note": "…", "…2": 1, "key": "…"}]
     assert json.loads(raw[7])["shape"]["resourceLogs"]["scopeLogs"][0]["logRecords"][0]["body"] == {
         "stringValue": "…"
     }
     assert '"key":"gen_ai.prompt.0.content"' in raw[8]
+    assert '"name":"gen_ai.user.message"' in raw[9] and '"key":"content"' in raw[9] and '"user"' in raw[9]
 
     # when the setting keeps content, the quarantine keeps it too
     load_traces(conn, traces, DAY, DAY, keep_content=True)
     raw = dict(conn.execute("select _line_number, raw_record from raw.quarantine").fetchall())
-    assert all("secret" in raw[line] for line in (1, 2, 3, 4, 5, 6, 7, 8))
+    assert all("secret" in raw[line] for line in (1, 2, 3, 4, 5, 6, 7, 8, 9))
 
 
 def not_utf8(document: dict) -> bytes:

@@ -74,25 +74,31 @@ def _stage_file_days(
     D+lookback: written late, or stamped ahead by a clock) reach the table, and no others, in
     every window that reads it (`discover_label_files` reads every file whose range meets the window).
     An undated file is read by every run: it loads any day from the
-    first partition's lookback on. Set-aside rows are kept under the file's day within this window
-    (the window's last day for an undated file), a day every run reading the file again replaces.
+    first partition's lookback on.
+
+    The rows a file sets aside (of no day it loads, or of no day at all) are quarantined by the
+    runs whose window holds the file's day or the day before it (`quarantines`), under the file's
+    day within that window (the window's last day for an undated file): a re-run of the file's own
+    partition replaces them. A run that reads the file only for labels of its window leaves them
+    to those runs: kept under a day of its own, a fixed line's row would outlive the fix.
     """
     rows = []
     first_loaded = start_date - timedelta(days=lookback)
     for path in files:
         day = date_in_path(str(path.relative_to(labels_dir)))
         if day is None:
-            rows.append((str(path), last, first_loaded, None))
+            rows.append((str(path), last, first_loaded, None, True))
         else:
             kept_under = min(max(day, first), last)
             loads_from = max(day - timedelta(days=1 + lookback), first_loaded)
-            rows.append((str(path), kept_under, loads_from, day + timedelta(days=lookback)))
+            quarantines = first <= day <= last + timedelta(days=1)
+            rows.append((str(path), kept_under, loads_from, day + timedelta(days=lookback), quarantines))
     conn.execute(
         "create or replace temp table _label_file_days "
-        "(_source_file varchar, kept_under date, loads_from date, loads_to date)"
+        "(_source_file varchar, kept_under date, loads_from date, loads_to date, quarantines boolean)"
     )
     if rows:
-        conn.executemany("insert into _label_file_days values (?, ?, ?, ?)", rows)
+        conn.executemany("insert into _label_file_days values (?, ?, ?, ?, ?)", rows)
 
 
 def _set_aside_rows_no_partition_loads(conn: duckdb.DuckDBPyConnection) -> int:
@@ -100,8 +106,17 @@ def _set_aside_rows_no_partition_loads(conn: duckdb.DuckDBPyConnection) -> int:
 
     Rows of another day some partition run loads stay candidates (the writer ignores them). Rows
     without a day (`labeled_at` missing or not a time) go the same way, so the several runs that
-    read their file quarantine them once, not once per run under each run's last day.
+    read their file quarantine them once, not once per run under each run's last day. The set-aside
+    rows of a file this run does not quarantine for (`_stage_file_days`) are dropped here: the runs
+    of its own days quarantine them.
     """
+    conn.execute(
+        """
+        delete from _label_candidates c using _label_file_days f
+        where c._source_file = f._source_file and not f.quarantines
+            and (c.labeled_at is null or c._partition_date < f.loads_from or c._partition_date > f.loads_to)
+        """
+    )
     conn.execute(
         """
         create or replace temp table _label_rejected_lines as

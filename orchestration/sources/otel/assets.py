@@ -6,6 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.checks import PanderaGate
+from orchestration.marts import DBT_LOOKBACK_DAYS
 from orchestration.partitions import daily_partitions, single_run, window_days
 from orchestration.settings import get_settings
 from orchestration.sources.otel.load import EVAL_EVENTS, SPANS, load_traces
@@ -39,6 +40,24 @@ eval_events_gate = PanderaGate(
 )
 
 
+def check_trace_lookback(trace_lookback_days: int) -> None:
+    """Stop when spans would be reloaded into days dbt's nightly window does not rebuild.
+
+    A nightly reloads the trace lookback's days; dbt recomputes its `lookback_days` var's. Spans
+    reloaded further back would sit in `raw.otel_spans` and never reach the marts, and a backfill
+    would then disagree with the nightlies.
+
+    Raises:
+        ValueError: `AGENTLEDGER_TRACE_LOOKBACK_DAYS` exceeds dbt's `lookback_days`.
+    """
+    if trace_lookback_days > DBT_LOOKBACK_DAYS:
+        raise ValueError(
+            f"AGENTLEDGER_TRACE_LOOKBACK_DAYS is {trace_lookback_days}, but dbt rebuilds only the "
+            f"{DBT_LOOKBACK_DAYS} days before a night (`lookback_days` in dbt_project.yml): spans reloaded "
+            f"further back would never reach the marts; set it to at most {DBT_LOOKBACK_DAYS}, or raise lookback_days"
+        )
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -69,6 +88,7 @@ def otel_traces(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     days again replaces them whole, so each day holds the same spans whichever run loaded it last.
     """
     settings = get_settings()
+    check_trace_lookback(settings.trace_lookback_days)
     first, last = window_days(context)
     first -= timedelta(days=settings.trace_lookback_days)
     with duckdb.get_connection() as conn:

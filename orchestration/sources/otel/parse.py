@@ -82,8 +82,14 @@ CONTENT_ATTRIBUTES = (
     "ai.response.toolCalls",
     "ai.toolCall.args",
     "ai.toolCall.result",
+    "ai.toolCall.input",
+    "ai.toolCall.output",
     "ai.value",
     "ai.values",
+    # … and the names its versions 3.3 to 4 set beside `ai.response.*`
+    "ai.result.text",
+    "ai.result.object",
+    "ai.result.toolCalls",
 )
 # Indexed attributes (`gen_ai.prompt.0.content`, `llm.input_messages.3.message.content`, OpenInference's
 # retrieved, embedded and reranked documents' text); `gen_ai.prompt.name` names a prompt template and
@@ -110,6 +116,12 @@ SUSPECT_TOKEN_COUNT = (
 # unless content is: `gen_ai.*` attributes that are not content, and these.
 MESSAGE_EVENT_PATTERN = r"^gen_ai\.((system|user|assistant|tool)\.message|choice)$"
 MESSAGE_EVENT_KEPT = ("role", "index", "finish_reason", "id")
+_MESSAGE_EVENT_RE = re.compile(MESSAGE_EVENT_PATTERN)
+# The first segments of every content key (CONTENT_ATTRIBUTES and CONTENT_PATTERN's prefixes): a
+# nested key-value list naming none of them holds no content attribute.
+NESTED_CONTENT_STARTS = (
+    r"gen_ai\.|llm\.|input\.value|output\.value|traceloop\.entity|retrieval\.|embedding\.|reranker\.|ai\."
+)
 
 # What a quarantined record shows in place of a content attribute's value when content is not kept.
 WITHHELD = "[withheld: prompt/completion text; AGENTLEDGER_KEEP_CONTENT=1 keeps it]"
@@ -248,6 +260,8 @@ def _withhold_content(value: object) -> object:
         if isinstance(value.get("key"), str) and is_content_key(value["key"]) and "value" in value:
             # one key-value pair where a list was due (`"attributes": {"key": …, "value": …}`)
             return {**value, "value": {"stringValue": WITHHELD}}
+        if _is_message_event(value):
+            value = {**value, "attributes": [_withhold_message_field(item) for item in value["attributes"]]}
         return {k: WITHHELD if is_content_key(k) else _withhold_content(v) for k, v in value.items()}
     if isinstance(value, list):
         return [
@@ -257,6 +271,24 @@ def _withhold_content(value: object) -> object:
             for item in value
         ]
     return value
+
+
+def _is_message_event(value: dict) -> bool:
+    """Whether `value` is a span event of the older GenAI message events, with its attribute list."""
+    name = value.get("name")
+    is_message = isinstance(name, str) and _MESSAGE_EVENT_RE.match(name) is not None
+    return is_message and isinstance(value.get("attributes"), list)
+
+
+def _withhold_message_field(item: object) -> object:
+    """A message event's attribute with its value withheld unless the loader keeps it (`otlp_event_attributes`)."""
+    if not isinstance(item, dict):
+        return _withhold_content(item)
+    key = item.get("key")
+    kept = isinstance(key, str) and (
+        key in MESSAGE_EVENT_KEPT or (key.startswith("gen_ai.") and not is_content_key(key))
+    )
+    return item if kept or "value" not in item else {**item, "value": {"stringValue": WITHHELD}}
 
 
 def withhold_content_json(text: str | None) -> str | None:
@@ -282,16 +314,19 @@ LINE_WITHHELD = (
 )
 # A quarantined line's shape lists this many items of each list, then how many more there were.
 SHAPE_LIST_ITEMS = 3
-# An attribute's name in a key-value pair, kept in a line's shape (names are not prompt text).
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.:/@-]{1,200}")
+# A name as fields and attributes are named (`resourceSpans`, `gen_ai.request.model`), kept in a
+# line's shape; any other object key or `"key"` value (a sentence, an address) is withheld too.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 
 
 def _shape(value: object) -> object:
-    """`value` with every string replaced by "…", except attribute names; lists cut to a few items."""
+    """`value` with every string replaced by "…", except names of fields and attributes; lists cut short."""
     if isinstance(value, dict):
         return {
-            k: v if k == "key" and isinstance(v, str) and _ATTRIBUTE_NAME.fullmatch(v) else _shape(v)
-            for k, v in value.items()
+            (k if _NAME.fullmatch(k) else f"…{index}"): (
+                v if k == "key" and isinstance(v, str) and _NAME.fullmatch(v) else _shape(v)
+            )
+            for index, (k, v) in enumerate(value.items(), start=1)
         }
     if isinstance(value, list):
         shown = [_shape(item) for item in value[:SHAPE_LIST_ITEMS]]
@@ -305,8 +340,8 @@ def line_shape_json(line: str | None) -> str | None:
 
     A line is quarantined whole when it is not an OTLP document (a JSON array, ConsoleSpanExporter
     output, a log record's body where a list was due …): what holds prompt text in it is unknown,
-    so no string of it is stored. Its keys, numbers and attribute names are, which is what tells
-    why it failed; `bytes` and `sha256` find it again in the file.
+    so no string of it is stored. Its numbers, and its keys and attribute names where they look
+    like names, are: that tells why it failed; `bytes` and `sha256` find it again in the file.
     """
     if line is None:
         return None
@@ -358,7 +393,11 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
         else f"list_has_any(keys, [{_sql_strings(CONTENT_ATTRIBUTES)}]) or list_bool_or(list_transform(keys, "
         f"lambda k: {' or '.join(f'starts_with(k, {chr(39)}{p}{chr(39)})' for p in CONTENT_PREFIXES)}))"
     )
-    nested = "j" if keep_content else """case when contains(j, '"key"') then otlp_withhold_content(j) else j end"""
+    # Python only for a nested list that names a key with content's first segment
+    nested = "j" if keep_content else (
+        f"""case when regexp_matches(j, '"key" *: *"({NESTED_CONTENT_STARTS})')
+            then otlp_withhold_content(j) else j end"""
+    )
     # The older GenAI message events carry the message as their body: recorded as a span event, its
     # fields may become attributes of any name (`content`, `message`), so only these are kept.
     event_attributes = (
