@@ -107,16 +107,16 @@ def test_a_day_holds_the_same_labels_whichever_window_loaded_it_last(
 def test_a_fixed_line_leaves_no_quarantine_row_behind_whichever_windows_read_its_file(
     tmp_path: Path, conn: duckdb.DuckDBPyConnection
 ) -> None:
-    # given a file of 11-12 with a label of 10-01 (no partition loads it), read by a backfill of
-    # 11-01..11-08 (for its labels of 11-08 and before) and by the nightly of 11-12
+    # given a file of 11-12 with a label of 10-01 (no partition loads it), read by the nightly of
+    # 11-12, then by a backfill of 11-01..11-08 (for its labels of 11-08 and before)
     labels = tmp_path / "labels"
     labels.mkdir()
     day_file = labels / "2026-11-12.csv"
     day_file.write_text(
         HEADER + "wr_1,success,2026-11-08T12:00:00Z,ana,,,\n" + "wr_2,failure,2026-10-01T08:00:00Z,ana,,,\n"
     )
-    load_labels(conn, labels, date(2026, 11, 1), date(2026, 11, 8), lookback_days=3)
     load_labels(conn, labels, date(2026, 11, 9), date(2026, 11, 12), lookback_days=3)
+    load_labels(conn, labels, date(2026, 11, 1), date(2026, 11, 8), lookback_days=3)
     assert [(day, line) for line, (day, _) in quarantined(conn).items()] == [(date(2026, 11, 12), 3)]
 
     # when the line is fixed and the file's own partition runs again

@@ -53,5 +53,5 @@ def test_a_span_exported_after_its_days_run_is_loaded_by_the_next_nightly(
 def test_a_trace_lookback_beyond_dbts_is_refused_naming_both_settings() -> None:
     # spans reloaded into days dbt does not rebuild would never reach the marts
     check_trace_lookback(DBT_LOOKBACK_DAYS)
-    with pytest.raises(ValueError, match=r"AGENTLEDGER_TRACE_LOOKBACK_DAYS is 4, .* `lookback_days` in dbt_project"):
+    with pytest.raises(ValueError, match=r"AGENTLEDGER_TRACE_LOOKBACK_DAYS is 4, .*\(`lookback_days` in dbt_project"):
         check_trace_lookback(DBT_LOOKBACK_DAYS + 1)
