@@ -393,9 +393,10 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
         else f"list_has_any(keys, [{_sql_strings(CONTENT_ATTRIBUTES)}]) or list_bool_or(list_transform(keys, "
         f"lambda k: {' or '.join(f'starts_with(k, {chr(39)}{p}{chr(39)})' for p in CONTENT_PREFIXES)}))"
     )
-    # Python only for a nested list that names a key with content's first segment
+    # Python only for a nested list that names a key with content's first segment; a list of plain
+    # values (`finish_reasons`, on most LLM spans) stops at the `contains`
     nested = "j" if keep_content else (
-        f"""case when regexp_matches(j, '"key" *: *"({NESTED_CONTENT_STARTS})')
+        f"""case when contains(j, '"key"') and regexp_matches(j, '"key" *: *"({NESTED_CONTENT_STARTS})')
             then otlp_withhold_content(j) else j end"""
     )
     # The older GenAI message events carry the message as their body: recorded as a span event, its
