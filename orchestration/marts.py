@@ -23,6 +23,7 @@ from orchestration.schemas import (
     MartWorkflowRoi,
 )
 from orchestration.settings import PROJECT_ROOT, get_settings
+from orchestration.snapshot import quote_literal
 
 
 def read_dbt_days_var(name: str, project_file: Path = PROJECT_ROOT / "dbt_project.yml") -> int:
@@ -80,7 +81,7 @@ def runs_restated_from(conn: duckdb.DuckDBPyConnection, snapshot_path: Path) -> 
     """
     columns = ", ".join(BILLED_COST_COLUMNS)
     try:
-        conn.execute(f"attach '{str(snapshot_path).replace(chr(39), chr(39) * 2)}' as previous_snapshot (read_only)")
+        conn.execute(f"attach {quote_literal(str(snapshot_path))} as previous_snapshot (read_only)")
     except duckdb.Error:
         return None  # unreadable: `write_snapshot` does not start from it, it writes every row
     try:
