@@ -21,6 +21,7 @@ seeded as (
         engagement_date,
         strategist_hours,
         hourly_rate_usd,
+        'seed' as _source,
         'seeds/baselines.csv' as _source_file
     from {{ ref('baselines') }}
 
@@ -35,6 +36,7 @@ from_file as (
         engagement_date,
         strategist_hours,
         hourly_rate_usd,
+        'file' as _source,
         '{{ baselines_file | replace("'", "''") }}' as _source_file
     from read_csv(
         '{{ baselines_file | replace("'", "''") }}',
@@ -64,10 +66,11 @@ unioned as (
 final as (
 
     select
-        -- ids: one engagement per row, numbered in a stable order
-        md5(concat_ws('|', account_id, workflow, engagement_date, strategist_hours, hourly_rate_usd, _source_file))
+        -- ids: one engagement per row, numbered among identical rows. The hash names the seed or
+        -- the file, not the file's path, so the ids stay when the home folder moves.
+        md5(concat_ws('|', account_id, workflow, engagement_date, strategist_hours, hourly_rate_usd, _source))
         || '-' || row_number() over (
-            partition by account_id, workflow, engagement_date, strategist_hours, hourly_rate_usd, _source_file
+            partition by account_id, workflow, engagement_date, strategist_hours, hourly_rate_usd, _source
         ) as engagement_id,
         account_id,
         workflow,
