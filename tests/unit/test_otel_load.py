@@ -147,9 +147,17 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         SpanEvent("gen_ai.user.message", T0, {"content": "secret", "role": "user", "gen_ai.system": "openai"}),
         SpanEvent("gen_ai.choice", T0, {"gen_ai.event.content": '{"message": {"content": "secret"}}',
                                         "index": 0, "finish_reason": "stop"}),
+        # a judge's explanation quotes the output it judged, as a span event and as a log record
+        SpanEvent("gen_ai.evaluation.result", T0, {"gen_ai.evaluation.name": "relevance",
+                                                   "gen_ai.evaluation.explanation": "it said 'secret'"}),
     ]
+    evaluation = LogRecord(T0 + 9, "gen_ai.evaluation.result", {
+        "gen_ai.evaluation.name": "task_completion", "gen_ai.evaluation.score.label": "pass",
+        "gen_ai.evaluation.explanation": "it said 'secret'",
+    }, trace_id="a" * 32, span_id=f"{1:016x}")
     traces = tmp_path / "traces"
     write_lines(traces / "2026-11-20.jsonl", [traces_data([span(1, attributes=content, events=events)])])
+    write_lines(traces / "2026-11-20-logs.jsonl", [logs_data([evaluation])])
 
     # when
     load_traces(conn, traces, DAY, DAY)
@@ -166,8 +174,14 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
     assert properties[1] == {"key": "session_id", "value": {"stringValue": "s-1"}}
     assert [as_dict(event["attributes"]) for event in events] == [
         {"kept": "yes"}, {"role": "user", "gen_ai.system": "openai"}, {"index": "0", "finish_reason": "stop"},
+        {"gen_ai.evaluation.name": "relevance"},
     ]
     assert "secret" not in str(conn.execute("select * from raw.otel_spans").fetchall())
+    evaluations = conn.execute("select origin, attributes from raw.otel_eval_events order by origin").fetchall()
+    assert [(origin, as_dict(attributes)) for origin, attributes in evaluations] == [
+        ("log_record", {"gen_ai.evaluation.name": "task_completion", "gen_ai.evaluation.score.label": "pass"}),
+        ("span_event", {"gen_ai.evaluation.name": "relevance"}),
+    ]
 
     # when the setting keeps content
     load_traces(conn, traces, DAY, DAY, keep_content=True)
@@ -176,6 +190,7 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
     assert as_dict(attributes)["ai.response.text"] == "secret"
     assert "secret" in as_dict(attributes)["traceloop.association.properties"]
     assert as_dict(events[1]["attributes"])["content"] == "secret"
+    assert "secret" in str(conn.execute("select attributes from raw.otel_eval_events").fetchall())
 
 
 def test_reloading_a_day_replaces_it(tmp_path: Path, conn) -> None:

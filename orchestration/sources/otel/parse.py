@@ -73,6 +73,8 @@ CONTENT_ATTRIBUTES = (
     # the older GenAI events (`gen_ai.user.message`, `gen_ai.choice`, …) recorded as span events put
     # their body here (Azure AI Inference, Semantic Kernel)
     "gen_ai.event.content",
+    # an evaluator's reasons for its score: a judge model's free text, which quotes what it judged
+    "gen_ai.evaluation.explanation",
     # the Vercel AI SDK: prompt, messages, generated text/object/reasoning, tool calls, embedded values
     "ai.prompt",
     "ai.prompt.messages",
