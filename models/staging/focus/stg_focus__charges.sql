@@ -2,7 +2,10 @@
 -- names it (ProviderName, else PublisherName, else the first word of ProviderName, through
 -- seeds/provider_aliases.csv: "Google Cloud" → google), the model from Tags.model (or an x_Model
 -- column), the token kind from seeds/focus_token_meters.csv, and tokens from ConsumedQuantity in
--- its unit ("Tokens", "1000 Tokens", "1M Tokens"). Only AI and Machine Learning charges are LLM spend.
+-- its unit ("Tokens", "1000 Tokens", "1K Tokens", "1M Tokens"). Only AI and Machine Learning charges
+-- are LLM spend.
+
+{%- set unit_pattern = '(?i)^\\s*([0-9]+)?\\s*(k|thousand|m|million)?\\s*tokens?\\s*$' %}
 
 with
 
@@ -33,10 +36,13 @@ named as (
         split_part(lower(trim(provider_name)), ' ', 1) as provider_first_word,
         coalesce(tags ->> 'model', extra_columns ->> 'x_Model', extra_columns ->> 'x_model') as tagged_model,
         lower(coalesce(tags ->> 'service_tier', extra_columns ->> 'x_ServiceTier')) as tagged_service_tier,
-        coalesce(try_cast(regexp_extract(consumed_unit, '^\s*([0-9]+)', 1) as bigint), 1)
-        * case
-            when regexp_matches(consumed_unit, '(?i)\bm\s*tokens?\s*$') then 1000000
-            when regexp_matches(consumed_unit, '(?i)\bk\s*tokens?\s*$') then 1000
+        -- "[count][k|m|thousand|million] tokens": "1000 Tokens", "1K Tokens", "1M Tokens", "Tokens"
+        coalesce(try_cast(nullif(regexp_extract(consumed_unit, '{{ unit_pattern }}', 1), '') as bigint), 1)
+        * case lower(regexp_extract(consumed_unit, '{{ unit_pattern }}', 2))
+            when 'k' then 1000
+            when 'thousand' then 1000
+            when 'm' then 1000000
+            when 'million' then 1000000
             else 1
         end as tokens_per_unit,
         regexp_matches(coalesce(consumed_unit, ''), '(?i)tokens?\s*$') as is_token_unit
