@@ -71,6 +71,8 @@ extracted as (
             attributes['llm.system']
         )) as provider_name,
         lower(coalesce(
+            -- LangSmith names a prompt template's and a retriever's step `chat` and `embeddings`
+            case attributes['langsmith.span.kind'] when 'prompt' then 'prompt' when 'retriever' then 'retrieval' end,
             attributes['gen_ai.operation.name'],
             attributes['llm.request.type'],
             case attributes['openinference.span.kind']
@@ -117,15 +119,29 @@ extracted as (
             attributes['gen_ai.usage.completion_tokens'],
             attributes['llm.token_count.completion']
         ) as bigint) as reported_output_tokens,
+        -- cache parts: semconv, OpenLLMetry and Anthropic's names, OpenInference, pydantic-ai /
+        -- Logfire's `details`, the Vercel AI SDK's (v6) `inputTokenDetails`, Strands' cache write,
+        -- and LangSmith's `input_token_details` (a Python dict as text, read by pattern)
         try_cast(coalesce(
             attributes['gen_ai.usage.cache_read.input_tokens'],
             attributes['gen_ai.usage.cache_read_input_tokens'],
-            attributes['llm.token_count.prompt_details.cache_read']
+            attributes['llm.token_count.prompt_details.cache_read'],
+            attributes['gen_ai.usage.details.cache_read_tokens'],
+            attributes['ai.usage.inputTokenDetails.cacheReadTokens'],
+            nullif(regexp_extract(
+                attributes['gen_ai.usage.input_token_details'], '[''"]cache_read[''"]\s*:\s*([0-9]+)', 1
+            ), '')
         ) as bigint) as reported_cache_read_tokens,
         try_cast(coalesce(
             attributes['gen_ai.usage.cache_creation.input_tokens'],
             attributes['gen_ai.usage.cache_creation_input_tokens'],
-            attributes['llm.token_count.prompt_details.cache_write']
+            attributes['gen_ai.usage.cache_write_input_tokens'],
+            attributes['llm.token_count.prompt_details.cache_write'],
+            attributes['gen_ai.usage.details.cache_write_tokens'],
+            attributes['ai.usage.inputTokenDetails.cacheWriteTokens'],
+            nullif(regexp_extract(
+                attributes['gen_ai.usage.input_token_details'], '[''"]cache_creation[''"]\s*:\s*([0-9]+)', 1
+            ), '')
         ) as bigint) as reported_cache_write_tokens,
         try_cast(attributes['gen_ai.usage.cache_creation.ephemeral_5m_input_tokens'] as bigint)
             as reported_cache_write_5m_tokens,
@@ -135,7 +151,9 @@ extracted as (
             attributes['gen_ai.usage.reasoning.output_tokens'],
             attributes['gen_ai.usage.reasoning_tokens'],
             attributes['llm.usage.reasoning_tokens'],
-            attributes['llm.token_count.completion_details.reasoning']
+            attributes['llm.token_count.completion_details.reasoning'],
+            attributes['gen_ai.usage.details.reasoning_tokens'],
+            attributes['ai.usage.outputTokenDetails.reasoningTokens']
         ) as bigint) as reported_reasoning_tokens,
 
         -- run-level attributes set on this span (inherited by descendants below)
@@ -255,8 +273,18 @@ select
     normalized.*,
     normalized.uncached_input_tokens + normalized.cache_read_tokens + normalized.cache_write_tokens as input_tokens,
     -- a name the aliases do not know is kept as it is: the call is priced under that provider (and
-    -- stays unpriced when genai-prices does not know it), never under one guessed from the model
-    coalesce(provider_aliases.provider, normalized.provider_name) as provider,
+    -- stays unpriced when genai-prices does not know it), never under one guessed from the model;
+    -- an alias with no provider is an agent framework's name (`strands-agents`), which names none:
+    -- a Bedrock model id (`us.anthropic.claude-sonnet-4-20250514-v1:0`) is then AWS's, any other
+    -- model is priced under the provider its name gives (as for a span that names no provider)
+    case
+        when provider_aliases.alias is null then normalized.provider_name
+        when provider_aliases.provider is not null then provider_aliases.provider
+        when regexp_matches(
+            lower(coalesce(normalized.response_model, normalized.request_model)),
+            '^([a-z-]+\.)?(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer)\.'
+        ) then 'aws'
+    end as provider,
     coalesce(normalized.response_model, normalized.request_model) as model,
     {{ trace_key('normalized.trace_id') }} as trace_key,
     {{ span_key('normalized.span_id') }} as span_key,
