@@ -65,10 +65,22 @@
 {%- endmacro %}
 
 
-{#- A call's money: 0 when the call reported no usage (a failed call costs nothing), NULL when it
-    reported usage but no price matched (flagged, never $0), else the amount. -#}
+{#- A call's money: 0 when a failed call reported no usage (it costs nothing), NULL when its cost is
+    not known (flagged by `needs_price`, never $0): a call that did not fail and reported no usage
+    (a stream read without its usage chunk), or one that reported usage no price matched; else the
+    amount. -#}
 {% macro call_money(amount) -%}
-    cast(case when not has_usage then 0 when is_priced then {{ amount }} end as decimal(38, 10))
+    cast(case
+        when not has_usage then case when status = 'error' then 0 end
+        when is_priced then {{ amount }}
+    end as decimal(38, 10))
+{%- endmacro %}
+
+
+{#- Whether a call's cost is unknown (its money NULL): usage and no price, or no usage from a call
+    that did not fail. -#}
+{% macro call_needs_price() -%}
+    ((has_usage and not is_priced) or (not has_usage and status <> 'error'))
 {%- endmacro %}
 
 

@@ -367,10 +367,10 @@ final as (
         price_source,
         price_variant,
         is_priced,
-        has_usage and not is_priced as needs_price,
+        {{ call_needs_price() }} as needs_price,
         is_long_context,
 
-        -- money: 0 for a call without usage, NULL (never 0) for a call with usage and no price
+        -- money: 0 for a failed call without usage, NULL (never 0) when the cost is unknown
         {{ call_money('uncached_input_usd') }} as uncached_input_cost_usd,
         {{ call_money('cache_read_usd') }} as cache_read_cost_usd,
         {{ call_money('cache_write_usd') }} as cache_write_cost_usd,
