@@ -824,9 +824,10 @@ def test_a_span_whose_token_count_is_not_a_whole_number_is_quarantined_naming_th
 
 def test_the_loader_checks_every_token_count_attribute_staging_reads() -> None:
     # a usage key staging reads but the loader does not check would reach the marts as 0 when bad
+    # (LangSmith's `gen_ai.usage.input_token_details` is a dict as text, its counts read by pattern)
     macro = (PROJECT_ROOT / "macros" / "otel_attributes.sql").read_text()
-    staged = {key for key in re.findall(r"'([^']+)'", macro) if "token" in key}
-    assert staged == set(TOKEN_COUNT_ATTRIBUTES)
+    staged = {key for key in re.findall(r"'([^']+)'", macro) if "token" in key.lower()}
+    assert staged - {"gen_ai.usage.input_token_details"} == set(TOKEN_COUNT_ATTRIBUTES)
 
 
 def test_a_time_that_is_unset_or_not_in_nanoseconds_is_quarantined_under_the_files_day_not_lost(

@@ -69,6 +69,11 @@ TOKEN_COUNT_ATTRIBUTES = (
     "gen_ai.usage.cache_creation.ephemeral_5m_input_tokens", "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens",
     "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens", "llm.usage.reasoning_tokens",
     "llm.token_count.completion_details.reasoning",
+    # other emitters' names for the same parts: pydantic-ai / Logfire, Strands, the Vercel AI SDK v6
+    "gen_ai.usage.details.cache_read_tokens", "gen_ai.usage.details.cache_write_tokens",
+    "gen_ai.usage.details.reasoning_tokens", "gen_ai.usage.cache_write_input_tokens",
+    "ai.usage.inputTokenDetails.cacheReadTokens", "ai.usage.inputTokenDetails.cacheWriteTokens",
+    "ai.usage.outputTokenDetails.reasoningTokens",
 )
 
 
