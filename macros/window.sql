@@ -32,6 +32,16 @@
 {%- endmacro %}
 
 
+{#- How far either side of the window a run's spans and calls are read. A run lasts at most
+    `lookback_days` (from its first span's start to its last's): the last night that rewrites a run
+    (its start in the lookback) then reads its last span, and a night that rewrites a span reads its
+    run's first. A run resumed later under its id, or a trace that long, is what
+    tests/dbt/assert_runs_last_at_most_lookback_days.sql and the runs' rollup guard against. -#}
+{% macro run_pad_days() -%}
+    {{ return(var('lookback_days') | int) }}
+{%- endmacro %}
+
+
 {#- SQL predicate: `column` lies in [window start - lookback, window end). `true` when no window.
     `pad_days` widens both ends (context rows); `upper=false` drops the end bound, for inputs that
     arrive after the rows they describe (labels, evaluations). -#}

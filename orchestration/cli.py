@@ -44,6 +44,8 @@ def _report_run(outcome: object, first: date, last: date) -> int:
             print(f"  - {failure}", file=sys.stderr)
         return 1
     print(f"nightly run {outcome.run_id} for {span}: succeeded")  # type: ignore[attr-defined]
+    for warning in outcome.warnings:  # type: ignore[attr-defined]
+        print(f"  warning: {warning}")
     recompute = outcome.recompute  # type: ignore[attr-defined]
     if recompute is None:
         return 0

@@ -53,7 +53,8 @@ def ensure_manifest(project_root: Path = PROJECT_ROOT) -> None:
 
 @dataclass
 class RunOutcome:
-    """What a run did: whether it succeeded, and the failures a person must act on.
+    """What a run did: whether it succeeded, the failures a person must act on, and the warnings
+    (checks of warning severity that found rows: the run went on, its numbers carry a caveat).
 
     `recompute` is the follow-up run over past days whose runs a label loaded by this run
     corrected (`orchestration.relabels`), when there were any.
@@ -63,6 +64,7 @@ class RunOutcome:
     run_id: str
     failures: list[str] = field(default_factory=list)
     recompute: RecomputeOutcome | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -200,7 +202,10 @@ def _execute(job_name: str, tags: dict[str, str]) -> RunOutcome:
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
-    return RunOutcome(success=result.success, run_id=result.run_id, failures=describe_failures(result))
+    return RunOutcome(
+        success=result.success, run_id=result.run_id, failures=describe_failures(result),
+        warnings=describe_warnings(result),
+    )
 
 
 def describe_failures(result: object) -> list[str]:
@@ -215,10 +220,30 @@ def describe_failures(result: object) -> list[str]:
             failures.append(f"step {event.step_key} failed: {message}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if not evaluation.passed:
+            if not evaluation.passed and not _is_warning(evaluation):
                 detail = evaluation.description or ""
                 failures.append(
                     f"gate {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
                     + (f"\n{detail}" if detail else "")
                 )
     return failures
+
+
+def describe_warnings(result: object) -> list[str]:
+    """Checks of warning severity that found rows (dbt tests with `severity: warn`), with how many."""
+    warnings: list[str] = []
+    for event in result.all_events:  # type: ignore[attr-defined]
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.event_specific_data
+        if evaluation.passed or not _is_warning(evaluation):
+            continue
+        rows = evaluation.metadata.get("dagster_dbt/failed_row_count")
+        found = f": {rows.value} row(s)" if rows is not None else ""
+        warnings.append(f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} warns{found}")
+    return warnings
+
+
+def _is_warning(evaluation: object) -> bool:
+    """Whether a check evaluation is of warning severity (Dagster's AssetCheckSeverity.WARN)."""
+    return getattr(getattr(evaluation, "severity", None), "value", None) == "WARN"

@@ -15,8 +15,8 @@
     Keyed by the run's start and day as well (`started_at`, `run_date`): a window on either in
     fct_workflow_runs (a nightly data test on started_at, the Pandera gate and the snapshot on
     run_date) reaches this table through the join on them and reads the window's rows only.
-    Incremental: runs started in the window are recomputed, their calls read one day wider, as
-    int_runs_rolled_up reads them.
+    Incremental: runs started in the window are recomputed, their calls read `lookback_days` wider,
+    as int_runs_rolled_up reads them.
 -#}
 
 with
@@ -34,7 +34,7 @@ calls as (
 
     select * from {{ ref('int_llm_calls_priced') }}
     {% if is_incremental() %}
-        where {{ in_window('started_at', pad_days=1) }}
+        where {{ in_window('started_at', pad_days=run_pad_days()) }}
     {% endif %}
 
 ),

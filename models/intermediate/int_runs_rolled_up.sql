@@ -11,10 +11,13 @@
 
     Outcome (DESIGN §4): the run's latest review label wins; else its latest decisive
     gen_ai.evaluation.result among the outcome evaluations (label pass/fail, else score against the
-    threshold; macros/evaluation_outcomes.sql); else `unlabeled`. Incremental: runs started in the window are recomputed from spans
-    and calls read one day wider, so a run crossing the window's start is rolled up whole; labels
-    and evaluations are read from the window's start on, with no upper bound, because they arrive
-    after the runs they judge.
+    threshold; macros/evaluation_outcomes.sql); else `unlabeled`. Incremental: runs started in the
+    window are recomputed from spans and calls read `lookback_days` wider (run_pad_days), so a run
+    that lasts up to that long is rolled up whole; labels and evaluations are read from the window's
+    start (less a day) on, with no upper bound, because they arrive after the runs they judge.
+    A run that lasts longer (resumed days later under its id) keeps the row of its first part: its
+    later spans, read without the first, are not rolled up again as a second run of the same id
+    (`runs_begun_before`); tests/dbt/assert_runs_last_at_most_lookback_days.sql warns of them.
 -#}
 
 with
@@ -23,7 +26,7 @@ spans as (
 
     select * from {{ ref('stg_otel__spans') }}
     {% if is_incremental() %}
-        where {{ in_window('started_at', pad_days=1) }}
+        where {{ in_window('started_at', pad_days=run_pad_days()) }}
     {% endif %}
 
 ),
@@ -32,10 +35,21 @@ calls as (
 
     select * from {{ ref('int_llm_calls_priced') }}
     {% if is_incremental() %}
-        where {{ in_window('started_at', pad_days=1) }}
+        where {{ in_window('started_at', pad_days=run_pad_days()) }}
     {% endif %}
 
 ),
+
+{% if is_incremental() %}
+runs_begun_before as (
+
+    -- runs kept from before the spans read here (their rows stay): one of them with a span in the
+    -- window lasted longer than lookback_days; its first part's row stands, no second row is made
+    select run_id from {{ this }}
+    where not {{ in_window('started_at', pad_days=run_pad_days(), upper=false) }}
+
+),
+{% endif %}
 
 evaluations as (
 
@@ -211,7 +225,9 @@ final as (
         {{ divide_exact('rework_minutes * rework_hourly_rate_usd', 60) }} as rework_cost_usd
     from runs
     {% if is_incremental() %}
-        where {{ in_window('started_at') }}
+        where
+            {{ in_window('started_at') }}
+            and run_id not in (select runs_begun_before.run_id from runs_begun_before)
     {% endif %}
 
 )

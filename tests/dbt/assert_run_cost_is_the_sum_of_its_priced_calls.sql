@@ -17,9 +17,9 @@ calls as (
     from {{ ref('int_llm_calls_priced') }}
     where
         run_id in (select run_id from runs)
-        -- a run's calls start within a day of it, as int_runs_rolled_up reads them: the window
-        -- (a day wider) skips other days' row groups instead of probing every call of history
-        and {{ in_window('started_at', pad_days=1) }}
+        -- a run's calls start within lookback_days of it, as int_runs_rolled_up reads them: the
+        -- window (that much wider) skips other days' row groups instead of probing all history
+        and {{ in_window('started_at', pad_days=run_pad_days()) }}
     group by run_id
 
 )

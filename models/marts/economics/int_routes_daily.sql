@@ -13,8 +13,8 @@
     so a night reads a few rows a day instead of every call of the window.
 
     Incremental: the days int_runs_rolled_up rewrites (the window and the lookback) are
-    recomputed from their runs and those runs' calls (read one day wider, as the runs' rollup reads
-    them: a run's calls start at or after the run, within a day); other days' rows stay.
+    recomputed from their runs and those runs' calls (read `lookback_days` wider, as the runs' rollup
+    reads them: a run's calls start within that of it); other days' rows stay.
 -#}
 
 with
@@ -33,7 +33,7 @@ calls as (
     select * from {{ ref('int_llm_calls_priced') }}
     where model is not null
     {% if is_incremental() %}
-        and {{ in_window('started_at', pad_days=1) }}
+        and {{ in_window('started_at', pad_days=run_pad_days()) }}
     {% endif %}
 
 ),

@@ -17,8 +17,8 @@
     wide rows, the walk's intermediate results were materialized beside them and the output had to
     be sorted to keep day order: on 10M spans, 107 s against the two models' (bench/RESULTS.md).
 
-    Incremental: the window's spans, reading one extra day before and after so ancestors of runs
-    that cross midnight are found.
+    Incremental: the window's spans, reading `lookback_days` more before and after (run_pad_days)
+    so that the ancestors of a run that lasts up to that long are found.
 -#}
 
 with recursive
@@ -27,7 +27,7 @@ fields as (
 
     select * from {{ ref('stg_otel__span_fields') }}
     {% if is_incremental() %}
-        where {{ in_window('_partition_date', pad_days=1) }}
+        where {{ in_window('_partition_date', pad_days=run_pad_days()) }}
     {% endif %}
 
 ),
