@@ -53,8 +53,9 @@ def ensure_manifest(project_root: Path = PROJECT_ROOT) -> None:
 
 @dataclass
 class RunOutcome:
-    """What a run did: whether it succeeded, the failures a person must act on, and the warnings
-    (checks of warning severity that found rows: the run went on, its numbers carry a caveat).
+    """What a run did: whether it succeeded, the failures and the warnings a person must act on.
+
+    A warning is a check of warning severity that found rows: the run went on.
 
     `recompute` is the follow-up run over past days whose runs a label loaded by this run
     corrected (`orchestration.relabels`), when there were any.

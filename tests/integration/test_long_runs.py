@@ -1,11 +1,12 @@
-"""A run that lasts days: rolled up whole up to `lookback_days`, never split into two rows beyond.
+"""A run that lasts days: rolled up whole up to `lookback_days`, never two rows of one id beyond.
 
 The session warehouse holds 2026-11-18..21. In a copy, two runs are resumed under their ids in
 new traces (an agent waiting on a person, say): `wr_resumed_2d` starts on 11-22 and resumes on
 11-24, `wr_resumed_8d` starts on 11-19 and resumes on 11-27. 11-19..24 run as one backfill, then
 11-27 as a nightly. Its window (11-24..27 with the lookback) holds the resumed parts but not the
 runs' starts: the nightly reads `lookback_days` more (from 11-21), which reaches the first run's
-start but not the second's.
+start but not the second's. The second run outlasts what a night can roll up: the night stops
+before publishing (its calls then cost more than its run), and says why.
 """
 
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ RUNS = {
 @dataclass
 class LongRuns:
     db_path: Path
+    failures: list[str]
     warnings: list[str]
 
 
@@ -70,8 +72,7 @@ def long_runs(warehouse: Warehouse, tmp_path_factory: pytest.TempPathFactory) ->
     backfill = run_job(home, date(2026, 11, 19), date(2026, 11, 24))
     assert backfill.success, backfill.failures
     nightly = run_job(home, date(2026, 11, 27), date(2026, 11, 27))
-    assert nightly.success, nightly.failures
-    return LongRuns(home / "warehouse.duckdb", nightly.warnings)
+    return LongRuns(home / "warehouse.duckdb", nightly.failures, nightly.warnings)
 
 
 def runs_and_calls(db_path: Path, run_id: str) -> tuple[list[tuple], list[Decimal]]:
@@ -95,15 +96,18 @@ def test_a_run_resumed_within_the_lookback_is_one_run_with_all_its_calls(long_ru
     assert runs == [(date(2026, 11, 22), 2, Decimal("0.645"))]
 
 
-def test_a_run_resumed_after_the_lookback_keeps_one_row_and_is_warned_of(long_runs: LongRuns) -> None:
+def test_a_run_resumed_after_the_lookback_keeps_one_row_and_stops_the_night_saying_why(long_runs: LongRuns) -> None:
     # given wr_resumed_8d, resumed 8 days after it started: more than the lookback (3 days) and the
     # days read around the nightly's window reach
     runs, calls = runs_and_calls(long_runs.db_path, "wr_resumed_8d")
 
-    # then its calls are both there, its run is one row (its first part's), not two rows of one id
+    # then its calls are both there and its run is one row (its first part's), not two rows of one id
     assert calls == [Decimal("0.345"), Decimal("0.36")]
     assert runs == [(date(2026, 11, 19), 1, Decimal("0.345"))]
-    # and the nightly says so: one run with a call it could not roll up
+    # and the night stops before publishing (the workflow's calls now cost more than its runs) and
+    # warns of the run that outlasted the lookback
+    gates = [failure.splitlines()[0] for failure in long_runs.failures if failure.startswith("gate ")]
+    assert gates == ["gate marts/mart_model_mix:mart_model_mix_schema failed"]
     assert long_runs.warnings == [
         "check intermediate/int_runs_rolled_up:assert_runs_last_at_most_lookback_days warns: 1 row(s)"
     ]
