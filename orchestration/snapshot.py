@@ -4,7 +4,11 @@ A DuckDB file has one writer and locks out every other process (stack notes, pit
 BI tool must never open the warehouse. The snapshot is built beside the final file
 (`marts.duckdb.tmp`) and renamed over it with `os.replace`: a reader that already has the old file
 open keeps reading the old inode, a new connection opens the new file, and nobody ever sees a
-half-written state. Parquet copies are written the same way, file by file.
+half-written state. Parquet copies are written the same way, file by file. The set is swapped in
+all or nothing (`_swap_in`): Parquet files first, `marts.duckdb` (with `snapshot_info`) last, each
+old file kept as a hard link until the last is in place; a failure puts every old file back, and a
+publish that was killed half-way is rolled back by the next one (its journal says what it was
+replacing), so the files never mix two runs.
 
 The nightly run changes only its window's days, so the snapshot does not rebuild what it already
 holds: when the previous snapshot publishes the same marts, it is copied (a file copy, not a query)
@@ -145,6 +149,55 @@ def _fsync(path: Path) -> None:
 def _remove(*paths: Path) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
+
+
+BACKUP_SUFFIX = ".previous"
+JOURNAL_NAME = ".publishing.json"
+
+
+def _backup(path: Path) -> Path:
+    return path.with_name(path.name + BACKUP_SUFFIX)
+
+
+def _swap_in(finals: Sequence[Path], journal: Path) -> None:
+    """Move each `<final>.tmp` over `<final>`, all or nothing.
+
+    Every destination is checked, and every existing one kept as a hard link (`<final>.previous`),
+    before the first is replaced; the journal lists them with whether each existed. On any error,
+    and at the next publish after a kill (`_roll_back`), the old files are put back and the new
+    ones that had none removed.
+    """
+    for final in finals:
+        if final.is_dir():
+            raise IsADirectoryError(f"cannot publish {final}: a folder is in its place; move it away and run again")
+    journal.write_text(json.dumps({str(final): final.exists() for final in finals}))
+    _fsync(journal)
+    try:
+        for final in finals:
+            if final.exists():
+                _remove(_backup(final))
+                os.link(final, _backup(final))
+        for final in finals:
+            os.replace(final.with_name(final.name + ".tmp"), final)
+    except BaseException:
+        _roll_back(journal)
+        raise
+    journal.unlink()
+    _remove(*(_backup(final) for final in finals))
+
+
+def _roll_back(journal: Path) -> list[str]:
+    """Undo a swap the journal describes (one that failed, or was killed); returns the files put back."""
+    restored = []
+    for name, existed in json.loads(journal.read_text()).items():
+        final = Path(name)
+        if existed and _backup(final).exists():
+            os.replace(_backup(final), final)
+            restored.append(name)
+        elif not existed:
+            _remove(final)
+    journal.unlink()
+    return restored
 
 
 def _comment(conn: duckdb.DuckDBPyConnection, table: str, doc: TableDoc | None, columns: list[str]) -> None:
@@ -369,6 +422,8 @@ def write_snapshot(
     Raises:
         duckdb.Error: When a mart cannot be copied; the previous snapshot and Parquet files are left
             exactly as they were and the temporary files are removed.
+        OSError: When a file cannot be put in place (a folder where a file goes, a file that may not
+            be replaced); every file is left, or put back, as it was.
     """
     docs = docs or {}
     windowed = windowed or {}
@@ -376,8 +431,13 @@ def write_snapshot(
     parquet_dir.mkdir(parents=True, exist_ok=True)
     tmp = snapshot_path.with_name(snapshot_path.name + ".tmp")
     tmp_wal = tmp.with_name(tmp.name + ".wal")
+    journal = snapshot_path.with_name(JOURNAL_NAME)
+    if journal.exists():  # a publish killed while swapping its files in: the previous set comes back
+        restored = _roll_back(journal)
+        log(f"snapshot: an interrupted publish was rolled back ({len(restored)} files put back)")
     leftovers = [*parquet_dir.glob("*.parquet.tmp"), *parquet_dir.glob("*/*.parquet.tmp")]
-    _remove(tmp, tmp_wal, *leftovers)  # leftovers of a run that died half-way
+    backups = [*parquet_dir.glob(f"*{BACKUP_SUFFIX}"), *parquet_dir.glob(f"*/*{BACKUP_SUFFIX}"), _backup(snapshot_path)]
+    _remove(tmp, tmp_wal, *leftovers, *backups)  # leftovers of a run that died half-way
     built_at = datetime.now(tz=UTC).replace(tzinfo=None)
 
     since: dict[str, date] = {}
@@ -410,12 +470,15 @@ def write_snapshot(
         raise
     conn.execute(f"detach {SNAPSHOT_ALIAS}")  # checkpoints: the file is complete, no WAL beside it
 
-    pending = [path.with_name(path.name + ".tmp") for path in written]
-    for path in (tmp, *pending):
-        _fsync(path)
-    os.replace(tmp, snapshot_path)
-    for path in written:
-        os.replace(path.with_name(path.name + ".tmp"), path)
+    # Parquet first, the snapshot (and its snapshot_info) last: the run it names is whole
+    finals = [*written, snapshot_path]
+    try:
+        for path in finals:
+            _fsync(path.with_name(path.name + ".tmp"))
+        _swap_in(finals, journal)
+    except BaseException:
+        _remove(tmp, tmp_wal, *(path.with_name(path.name + ".tmp") for path in written))
+        raise
     current = {table.name for table in published}
     unpublished = [
         path for path in parquet_dir.glob("*.parquet") if path.name.removesuffix(".parquet") not in current

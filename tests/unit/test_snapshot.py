@@ -121,6 +121,61 @@ def test_a_failed_copy_leaves_the_previous_snapshot_and_parquet_untouched(
     assert sorted(p.name for p in parquet_dir.iterdir()) == ["fct_calls.parquet", "mart_totals.parquet"]
 
 
+def test_a_folder_where_a_file_goes_fails_the_publish_before_any_file_changes(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a published snapshot, then a folder put where one mart's Parquet file goes
+    snapshot_path, parquet_dir = tmp_path / "marts.duckdb", tmp_path / "marts"
+    write_snapshot(warehouse, ["fct_calls", "mart_totals"], snapshot_path, parquet_dir, run_id="run-1")
+    (parquet_dir / "mart_totals.parquet").unlink()
+    (parquet_dir / "mart_totals.parquet").mkdir()
+    (parquet_dir / "mart_totals.parquet" / "part-0.parquet").write_bytes(b"someone else's")
+    before = {path.name: digest(path) for path in [snapshot_path, parquet_dir / "fct_calls.parquet"]}
+
+    # when the next run (new rows) publishes
+    warehouse.execute("insert into intermediate.int_calls values ('c4', 'seo_audit', 2)")
+    with pytest.raises(IsADirectoryError, match="mart_totals.parquet: a folder is in its place"):
+        write_snapshot(warehouse, ["fct_calls", "mart_totals"], snapshot_path, parquet_dir, run_id="run-2")
+
+    # then nothing it publishes changed, not even the files it could have replaced, and nothing is left over
+    assert {path.name: digest(path) for path in [snapshot_path, parquet_dir / "fct_calls.parquet"]} == before
+    with duckdb.connect(str(snapshot_path), read_only=True) as conn:
+        assert conn.execute("select dagster_run_id from snapshot_info").fetchone() == ("run-1",)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("warehouse.duckdb")) == [
+        "marts", "marts.duckdb"
+    ]
+    assert sorted(p.name for p in parquet_dir.iterdir()) == ["fct_calls.parquet", "mart_totals.parquet"]
+
+
+def test_a_publish_killed_while_swapping_its_files_is_rolled_back_by_the_next(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a published snapshot, and a publish killed after it had put one new file in place: its
+    # journal and the old files' links are left, as the swap leaves them
+    snapshot_path, parquet_dir = tmp_path / "marts.duckdb", tmp_path / "marts"
+    write_snapshot(warehouse, ["fct_calls", "mart_totals"], snapshot_path, parquet_dir, run_id="run-1")
+    before = {path.name: digest(path) for path in [snapshot_path, *parquet_dir.iterdir()]}
+    finals = [parquet_dir / "fct_calls.parquet", parquet_dir / "mart_totals.parquet", snapshot_path]
+    (tmp_path / ".publishing.json").write_text(json.dumps({str(path): True for path in finals}))
+    for path in finals:
+        path.with_name(path.name + ".previous").hardlink_to(path)
+    (parquet_dir / "fct_calls.parquet.tmp").write_bytes(b"the killed run's rows")
+    (parquet_dir / "fct_calls.parquet.tmp").replace(parquet_dir / "fct_calls.parquet")
+
+    # when the next publish starts (and fails on a mart of its own)
+    messages: list[str] = []
+    warehouse.execute("drop table intermediate.int_calls")
+    with pytest.raises(duckdb.Error):
+        write_snapshot(warehouse, ["mart_totals", "fct_calls"], snapshot_path, parquet_dir, log=messages.append)
+
+    # then the previous snapshot is whole again, and the next publish said so
+    assert {path.name: digest(path) for path in [snapshot_path, *parquet_dir.iterdir()]} == before
+    assert messages == ["snapshot: an interrupted publish was rolled back (3 files put back)"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("warehouse.duckdb")) == [
+        "marts", "marts.duckdb"
+    ]
+
+
 def test_table_and_column_descriptions_travel_as_comments(warehouse: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     # given the dbt manifest documents a mart and one of its columns
     manifest = tmp_path / "manifest.json"
