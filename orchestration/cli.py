@@ -25,7 +25,8 @@ exit status:
   2  the command stopped on an error it names: a bad argument, a day that is not a daily partition
      (before AGENTLEDGER_START_DATE, or not yet complete), a missing file or folder, an invalid
      setting or seed, a demo folder or setting that is not the demo's, a run history folder that
-     cannot be written, a warehouse another process holds
+     cannot be written, a warehouse another process or agentledger run holds
+  a run that succeeded lists the warnings of its checks (a run that outlasted dbt's lookback_days)
 """
 
 

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, check_partition_days
+from orchestration.run_lock import run_lock
 from orchestration.settings import PROJECT_ROOT, Settings
 
 DBT_INPUTS = ("models", "macros", "seeds", "tests/dbt", "dbt_project.yml", "profiles.yml")
@@ -95,6 +96,13 @@ def run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
     if last < first:
         raise ValueError(f"--end {last} is before --start {first}")
     check_partition_days(first, last, settings.start_date)
+    span = first.isoformat() if first == last else f"{first}..{last}"
+    with run_lock(settings.db_path, f"the run of {span}"):
+        return _run_partitions(settings, first, last)
+
+
+def _run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
+    """`run_partitions` once it holds the warehouse's run lock."""
     check_inputs_and_warehouse(settings)
     settings.export_for_dbt()
     # Dagster refuses a relative DAGSTER_HOME: resolve one against the working directory
