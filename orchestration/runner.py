@@ -217,6 +217,13 @@ def _execute(job_name: str, tags: dict[str, str]) -> RunOutcome:
     )
 
 
+# A step stopped by Ctrl-C or SIGTERM: Dagster names only its own exception class.
+INTERRUPTED = (
+    "interrupted (Ctrl-C or a stop signal) before it finished; what it had loaded is replaced, not added "
+    "to, when the same command runs again"
+)
+
+
 def describe_failures(result: object) -> list[str]:
     """Failed steps and failed checks of a run, each with its first lines of explanation."""
     failures: list[str] = []
@@ -226,6 +233,8 @@ def describe_failures(result: object) -> list[str]:
             while error is not None and error.cause is not None:  # the user's exception, not Dagster's wrapper
                 error = error.cause
             message = error.message.strip().splitlines()[0] if error else "unknown error"
+            if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+                message = INTERRUPTED
             failures.append(f"step {event.step_key} failed: {message}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
