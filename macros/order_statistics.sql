@@ -30,3 +30,17 @@
     )
     group by n
 {%- endmacro %}
+
+
+{#- The median of a sorted, non-NULL list of DECIMALs, exact: the middle value, or the mean of the two
+    middle values by divide_exact (DuckDB's median interpolates those in DOUBLE, off in the last
+    places of a DECIMAL(38,10)). NULL for an empty list. -#}
+{% macro exact_median(sorted) -%}
+    (case
+        when len({{ sorted }}) = 0 then null
+        when len({{ sorted }}) % 2 = 1 then {{ money(sorted ~ '[(len(' ~ sorted ~ ') + 1) // 2]') }}
+        else {{ divide_exact(
+            sorted ~ '[len(' ~ sorted ~ ') // 2] + ' ~ sorted ~ '[len(' ~ sorted ~ ') // 2 + 1]', '2'
+        ) }}
+    end)
+{%- endmacro %}

@@ -82,7 +82,6 @@ aggregated as (
         {{ money('sum(cost_usd)') }} as total_cost_usd,
         {{ money("coalesce(sum(cost_usd) filter (where outcome <> 'unlabeled'), 0)") }} as labeled_cost_usd,
         {{ money("coalesce(sum(rework_cost_usd) filter (where outcome = 'failure'), 0)") }} as rework_cost_usd,
-        {{ money('median(cost_usd) filter (where fully_priced)') }} as median_run_cost_usd,
         count(cost_usd) filter (where fully_priced) as n,
         list_sort(coalesce(list(cost_usd) filter (where fully_priced), [])) as sorted_run_costs
     from runs_by_period
@@ -122,7 +121,7 @@ final as (
             as true_cost_per_successful_task_usd,
 
         -- distribution of run cost
-        aggregated.median_run_cost_usd,
+        {{ exact_median('aggregated.sorted_run_costs') }} as median_run_cost_usd,
         aggregated.sorted_run_costs[ci_ranks.lower_rank] as median_run_cost_ci_low_usd,
         aggregated.sorted_run_costs[ci_ranks.upper_rank] as median_run_cost_ci_high_usd,
         aggregated.n as median_sample_runs,

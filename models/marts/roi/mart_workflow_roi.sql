@@ -56,7 +56,6 @@ aggregated as (
         {{ money('coalesce(sum(baseline_revenue_per_engagement_usd) filter (where has_baseline), 0)') }}
             as baseline_revenue_usd,
         {{ money('sum(lift_usd)') }} as lift_usd,
-        {{ money('median(lift_usd)') }} as median_lift_per_run_usd,
         count(lift_usd) as n,
         list_sort(list(lift_usd) filter (where lift_usd is not null)) as sorted_lifts
     from lift_by_period
@@ -74,6 +73,7 @@ with_interval as (
 
     select
         aggregated.*,
+        {{ exact_median('aggregated.sorted_lifts') }} as median_lift_per_run_usd,
         aggregated.sorted_lifts[ci_ranks.lower_rank] as lift_ci_low_usd,
         aggregated.sorted_lifts[ci_ranks.upper_rank] as lift_ci_high_usd
     from aggregated
