@@ -119,11 +119,24 @@ def _run_partitions(settings: Settings, first: date, last: date) -> RunOutcome:
             "AGENTLEDGER_HOME, to a folder this user can write"
         ) from None
     ensure_manifest()
+    _fail_abandoned_runs(settings.db_path)
 
-    outcome = _execute("nightly", partition_tags(first, last))
+    outcome = _execute("nightly", partition_tags(first, last), settings.db_path)
     if outcome.success:
         outcome.recompute = recompute_stale_days(settings, first, last)
     return outcome
+
+
+def _fail_abandoned_runs(warehouse: Path) -> None:
+    """Mark failed the earlier command-line runs on this warehouse that a kill left STARTED."""
+    import dagster as dg
+
+    from orchestration.abandoned_runs import fail_abandoned_runs
+
+    with dg.DagsterInstance.get() as instance:
+        abandoned = fail_abandoned_runs(instance, warehouse)
+    if abandoned:
+        print(f"marked failed {len(abandoned)} earlier run(s) a kill left running: {', '.join(abandoned)}", flush=True)
 
 
 def check_inputs_and_warehouse(settings: Settings) -> None:
@@ -195,19 +208,20 @@ def recompute_stale_days(settings: Settings, first: date, last: date) -> Recompu
         f"{tags[RANGE_START_TAG]}..{tags[RANGE_END_TAG]}",
         flush=True,
     )
-    return RecomputeOutcome(days=stale, run=_execute("recompute", tags))
+    return RecomputeOutcome(days=stale, run=_execute("recompute", tags, settings.db_path))
 
 
-def _execute(job_name: str, tags: dict[str, str]) -> RunOutcome:
+def _execute(job_name: str, tags: dict[str, str], warehouse: Path) -> RunOutcome:
     import dagster as dg
 
+    from orchestration.abandoned_runs import WAREHOUSE_TAG
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance,
-            tags=tags,
+            tags={**tags, WAREHOUSE_TAG: str(warehouse)},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
