@@ -15,7 +15,7 @@ from orchestration.settings import PROJECT_ROOT, Settings
 def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Everything of a run but the run itself: no dbt parse, no Dagster job."""
     monkeypatch.setattr(runner, "ensure_manifest", lambda: None)
-    monkeypatch.setattr(runner, "_execute", lambda job, tags: runner.RunOutcome(success=False, run_id="stub"))
+    monkeypatch.setattr(runner, "_execute", lambda *_: runner.RunOutcome(success=False, run_id="stub"))
     for name in ("AGENTLEDGER_DB", "AGENTLEDGER_BASELINES_FILE"):
         monkeypatch.delenv(name, raising=False)
 
