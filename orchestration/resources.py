@@ -10,14 +10,17 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
+from orchestration.partitions import run_window_days
+from orchestration.run_lock import run_lock
 from orchestration.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, PROJECT_ROOT, Settings
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
@@ -49,7 +52,29 @@ class WarehouseResource(DuckDBResource):
     later step's `checkpoint` after a catalog change fail in the same process: the traces load
     failed with "Cannot CHECKPOINT: there are other write transactions active" after a gate had
     raised in an earlier step. Closing the connection ends what it left open.
+
+    Set up once per run (the jobs run in one process), it holds the warehouse's run lock
+    (`orchestration.run_lock`) until the run ends: a run the daemon launches fails at its start,
+    naming the holder, while another run uses the warehouse, and a command-line run refuses to start
+    while the daemon's runs.
     """
+
+    _lock: ExitStack = PrivateAttr(default_factory=ExitStack)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Take the warehouse's run lock for the run (the command line's own run holds it already)."""
+        if self.database == ":memory:":
+            return
+        run = context.dagster_run
+        what = f"Dagster run {run.run_id} of job {run.job_name}" if run is not None else "a Dagster run"
+        window = run_window_days(run.tags) if run is not None else None
+        if window is not None:
+            what += f" ({window[0]}..{window[1]})" if window[0] != window[1] else f" ({window[0]})"
+        self._lock.enter_context(run_lock(Path(self.database), what))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Let the run lock go."""
+        self._lock.close()
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

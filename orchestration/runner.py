@@ -250,6 +250,10 @@ def describe_failures(result: object) -> list[str]:
             if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
                 message = INTERRUPTED
             failures.append(f"step {event.step_key} failed: {message}")
+        elif event.event_type_value == "RESOURCE_INIT_FAILURE":  # before any step: another run holds the lock
+            error = event.event_specific_data.error
+            message = error.message.strip().splitlines()[0] if error else "unknown error"
+            failures.append(f"the run could not start: {message}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and not _is_warning(evaluation):
