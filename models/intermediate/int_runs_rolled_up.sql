@@ -109,7 +109,13 @@ call_rollup as (
         coalesce(sum(cache_write_tokens), 0) as cache_write_tokens,
         coalesce(sum(output_tokens), 0) as output_tokens,
         coalesce(sum(reasoning_tokens), 0) as reasoning_tokens,
-        count(distinct model) as models_used
+        count(distinct model) as models_used,
+        -- what most of its money bought: runs alike in it cost alike for alike inputs (ties go to
+        -- the first name, so that a re-run gives the same)
+        first(
+            model || coalesce(' (' || nullif(lower(service_tier), 'default') || ')', '')
+            order by cost_usd desc, model asc, service_tier asc
+        ) filter (where cost_usd is not null and model is not null) as costliest_model
     from calls
     group by run_id
 
@@ -196,6 +202,7 @@ runs as (
         coalesce(call_rollup.failed_calls, 0) as failed_calls,
         coalesce(call_rollup.unpriced_calls, 0) as unpriced_calls,
         coalesce(call_rollup.models_used, 0) as models_used,
+        call_rollup.costliest_model,
 
         -- tokens
         coalesce(call_rollup.uncached_input_tokens, 0) as uncached_input_tokens,

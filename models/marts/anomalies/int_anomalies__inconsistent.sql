@@ -9,20 +9,22 @@
 
 {#-
     inconsistent_inputs: one workflow-day whose run-to-run dispersion of cost is far above its
-    usual level. Each run's cost is first scaled by the usual cost of its reasoning-effort tier (the
-    tier's median over the previous `anomaly_dispersion_baseline_days`), because high effort costs
-    several times low by design and a day's mix of tiers is no inconsistency (high_effort_low_value
-    looks at tiers); a workflow without tiers is scaled by one constant, which changes nothing.
+    usual level. Each run's cost is first scaled by the median cost, that day, of the runs alike in
+    price: the same reasoning effort and the same costliest model (with its service tier). High
+    effort costs several times low by design, a workflow routing between a large and a small model
+    has two levels of cost, and a price change (a batch price, a cut) moves one level on the day it
+    starts; none of that is an inconsistency of inputs (high_effort_low_value and the routing marts
+    look at tiers and models). A run counts when its group had `anomaly_dispersion_min_group_runs`
+    (3) runs that day; a workflow of one group is scaled by one constant, which changes nothing.
     The day's dispersion is the relative MAD of those scaled costs (median absolute deviation ÷
     median), not a standard deviation: one looping run moves neither median, so it can neither fake
     nor hide this. The usual level is the median of the workflow's daily values over the previous
-    28 days. A day is measured with `anomaly_dispersion_min_runs` (8) runs whose tier had as many
-    runs in its baseline, and judged with `anomaly_dispersion_min_history_days` (10) measured days
-    before it. One finding per workflow-day (an event). Only fully priced runs are measured: a run
-    with an unpriced call has a cost that is only a lower bound (an all-unpriced one $0), and a few
-    of those among priced runs would read as dispersion.
-    Reads: runs of the evaluated days and the 56 days before (28 of usual level, each day scaled by
-    the 28 before it).
+    28 days. A day is measured with `anomaly_dispersion_min_runs` (8) such runs, and judged with
+    `anomaly_dispersion_min_history_days` (10) measured days before it. One finding per
+    workflow-day (an event). Only fully priced runs are measured: a run with an unpriced call has a
+    cost that is only a lower bound (an all-unpriced one $0), and a few of those among priced runs
+    would read as dispersion.
+    Reads: runs of the evaluated days and the 28 days before.
 -#}
 
 {%- set baseline_days = var('anomaly_dispersion_baseline_days') | int %}
@@ -35,39 +37,25 @@ runs as (
         workflow,
         run_date,
         coalesce(lower(reasoning_effort), 'none') as effort,
+        coalesce(costliest_model, '') as costliest_model,
         cost_usd
     from {{ ref('int_runs_rolled_up') }}
-    where fully_priced and {{ anomaly_window('run_date', 2 * baseline_days) }}
+    where fully_priced and {{ anomaly_window('run_date', baseline_days) }}
 
 ),
 
-tier_days as (
+price_groups as (
 
-    select distinct
-        workflow,
-        effort,
-        run_date
-    from runs
-
-),
-
-tier_baselines as (
-
-    -- the usual cost of a tier on a day: its median over the days before
+    -- the day's usual cost of runs alike in price
     select
-        tier_days.workflow,
-        tier_days.effort,
-        tier_days.run_date,
-        median(history.cost_usd) as tier_median_usd
-    from tier_days
-    inner join runs as history
-        on
-            tier_days.workflow = history.workflow
-            and tier_days.effort = history.effort
-            and history.run_date >= tier_days.run_date - {{ baseline_days }}
-            and tier_days.run_date > history.run_date
+        workflow,
+        run_date,
+        effort,
+        costliest_model,
+        median(cost_usd) as group_median_usd
+    from runs
     group by all
-    having count(*) >= {{ var('anomaly_dispersion_min_runs') }} and median(history.cost_usd) > 0
+    having count(*) >= {{ var('anomaly_dispersion_min_group_runs') }} and median(cost_usd) > 0
 
 ),
 
@@ -77,15 +65,17 @@ scaled_runs as (
         runs.workflow,
         runs.run_date,
         runs.effort,
+        runs.costliest_model,
         runs.cost_usd,
         -- exact DECIMAL, so that exactly 3x the usual level is a finding
-        {{ divide_exact('runs.cost_usd', 'tier_baselines.tier_median_usd') }} as scaled_cost
+        {{ divide_exact('runs.cost_usd', 'price_groups.group_median_usd') }} as scaled_cost
     from runs
-    inner join tier_baselines
+    inner join price_groups
         on
-            runs.workflow = tier_baselines.workflow
-            and runs.effort = tier_baselines.effort
-            and runs.run_date = tier_baselines.run_date
+            runs.workflow = price_groups.workflow
+            and runs.run_date = price_groups.run_date
+            and runs.effort = price_groups.effort
+            and runs.costliest_model = price_groups.costliest_model
 
 ),
 
@@ -96,6 +86,7 @@ measured_days as (
         run_date,
         count(*) as runs,
         count(distinct effort) as efforts,
+        count(distinct costliest_model) as models,
         median(cost_usd) as median_cost_usd,
         median(scaled_cost) as median_scaled_cost
     from scaled_runs
@@ -175,7 +166,13 @@ final as (
         workflow || '''s ' || runs || ' runs on ' || strftime(run_date, '%Y-%m-%d') || ' varied '
         || format('{:.1f}', cast(relative_mad as double) / cast(usual_relative_mad as double))
         || '× more than usual: half of them cost more than ' || {{ fmt_pct('relative_mad') }} || ' off the median'
-        || case when efforts > 1 then ', costs scaled by the usual cost of their reasoning effort' else '' end
+        || case
+            when efforts > 1 or models > 1
+                then ', each run''s cost scaled by the day''s median of its '
+                || case when efforts > 1 and models > 1 then 'reasoning effort and costliest model'
+                    when efforts > 1 then 'reasoning effort' else 'costliest model' end
+            else ''
+        end
         || ' (median run ' || {{ fmt_usd('median_cost_usd') }} || '), against a usual '
         || {{ fmt_pct('usual_relative_mad') }} || ' over the previous {{ var("anomaly_dispersion_baseline_days") }} days'
             as explanation

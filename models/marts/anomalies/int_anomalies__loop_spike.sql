@@ -17,8 +17,11 @@
     may be one: a lower bound at 10x the median is a spike all the same, said "at least". A run
     whose cost spiked but not its
     calls, on a day whose runs were flagged inconsistent_inputs, is one of those inconsistent
-    inputs (a huge input, not a loop: a loop repeats calls) and is left to that finding. One finding
-    per run (an event). Reads: runs of the evaluated days and the 14 days before.
+    inputs (a huge input, not a loop: a loop repeats calls) and is left to that finding.
+    Calls count when they were answered: a call that failed (a 429 retried by the SDK, a timeout) is
+    no loop turn, and one without usage costs nothing, so a burst of retried rate limits is not a
+    loop; the explanation names the failed calls beside. One finding per run (an event).
+    Reads: runs of the evaluated days and the 14 days before.
 -#}
 
 with
@@ -31,7 +34,8 @@ runs as (
         run_date,
         cost_usd,
         fully_priced,
-        llm_calls
+        llm_calls - failed_calls as llm_calls,
+        failed_calls
     from {{ ref('int_runs_rolled_up') }}
     where {{ anomaly_window('run_date', var('anomaly_loop_baseline_days')) }}
 
@@ -156,7 +160,9 @@ final as (
             when is_call_spike
                 then ' (' || format('{:.1f}', call_multiple) || '× the median of ' || {{ fmt_int('median_llm_calls') }} || ')'
             else ' (median ' || {{ fmt_int('median_llm_calls') }} || ')'
-        end as explanation
+        end
+        || case when failed_calls > 0 then ', besides ' || {{ fmt_int('failed_calls') }} || ' failed calls' else '' end
+            as explanation
     from spikes
 
 )
