@@ -167,10 +167,10 @@ final as (
         || format('{:.1f}', cast(relative_mad as double) / cast(usual_relative_mad as double))
         || '× more than usual: half of them cost more than ' || {{ fmt_pct('relative_mad') }} || ' off the median'
         || case
-            when efforts > 1 or models > 1
-                then ', each run''s cost scaled by the day''s median of its '
-                || case when efforts > 1 and models > 1 then 'reasoning effort and costliest model'
-                    when efforts > 1 then 'reasoning effort' else 'costliest model' end
+            when efforts > 1 and models > 1
+                then ', each run''s cost scaled by the day''s median of its reasoning effort and costliest model'
+            when efforts > 1 then ', each run''s cost scaled by the day''s median of its reasoning effort'
+            when models > 1 then ', each run''s cost scaled by the day''s median of its costliest model'
             else ''
         end
         || ' (median run ' || {{ fmt_usd('median_cost_usd') }} || '), against a usual '
