@@ -175,14 +175,24 @@ DEMO_REPORT_SECTIONS.append(_published)
 
 def run_demo(settings: Settings, *, end_date: date, days: int = 90, seed: int = 7, scale: float = 1.0) -> int:
     """Generate `days` of demo data ending `end_date`, run the nightly job over them, print the results."""
-    from orchestration.demo.billing import write_focus_exports
-    from orchestration.demo.generate import generate_demo
     from orchestration.partitions import check_partition_days
-    from orchestration.runner import run_partitions
+    from orchestration.run_lock import run_lock
 
     first = end_date - timedelta(days=days - 1)
     check_partition_days(first, end_date, settings.start_date)  # before the demo folder is emptied
     check_demo_locations(settings)
+    # the run lock before the folder is emptied: a run on its warehouse would lose its files
+    # under it (`run_partitions` below takes the same lock again: this process holds it)
+    with run_lock(settings.db_path, f"the demo of {first}..{end_date}"):
+        return _run_demo(settings, first=first, end_date=end_date, days=days, seed=seed, scale=scale)
+
+
+def _run_demo(settings: Settings, *, first: date, end_date: date, days: int, seed: int, scale: float) -> int:
+    """`run_demo` once it holds the warehouse's run lock."""
+    from orchestration.demo.billing import write_focus_exports
+    from orchestration.demo.generate import generate_demo
+    from orchestration.runner import run_partitions
+
     prepare_home(settings.home)
     print(f"agentledger demo: {days} days ({first}..{end_date}), seed {seed}, into {settings.home}", flush=True)
     started = time.monotonic()

@@ -109,3 +109,29 @@ def test_the_command_line_run_holds_the_lock_its_own_dagster_run_takes_again(tmp
     assert written.startswith(f"the run of 2026-11-21, pid {os.getpid()}, started ")
     assert refused.returncode == 1
     assert "another agentledger run is using the warehouse" in refused.stderr
+
+
+def test_a_demo_on_a_warehouse_a_run_holds_is_refused_before_it_empties_the_folder(tmp_path: Path) -> None:
+    # given a demo home whose warehouse a run is using (its files, and the run holding the lock)
+    from orchestration.demo.run import MARKER, run_demo
+
+    settings = Settings.from_env({"AGENTLEDGER_HOME": str(tmp_path)})
+    (tmp_path / MARKER).write_text("written by the demo\n")
+    settings.db_path.write_bytes(b"the run's warehouse")
+    (tmp_path / "dagster").mkdir()
+    (tmp_path / "dagster" / "runs.db").write_bytes(b"the run's history")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(settings.db_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+
+        # when a demo starts on the same home
+        with pytest.raises(RuntimeError) as refused:
+            run_demo(settings, end_date=date(2026, 11, 21), days=2)
+
+        # then it is refused, naming the run, and the run's files are where they were
+        assert f"the run of 2026-11-20, pid {holder.pid}" in str(refused.value)
+        assert settings.db_path.read_bytes() == b"the run's warehouse"
+        assert (tmp_path / "dagster" / "runs.db").read_bytes() == b"the run's history"
+    finally:
+        holder.communicate("done\n", timeout=30)
