@@ -1,5 +1,4 @@
 {{ config(enabled=false) }}
-
 -- TEMPLATE: the provider's billed cost in the common cost columns (every stg_<provider>__costs has
 -- them), one row per raw row: int_provider_cost_daily unions the models named in the var provider_cost_models.
 

@@ -1,5 +1,4 @@
 {{ config(enabled=false) }}
-
 -- TEMPLATE: the provider's usage in the common usage columns (every stg_<provider>__usage has them),
 -- one row per raw row: int_provider_usage_daily unions the models named in the var provider_usage_models.
 
