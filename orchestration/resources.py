@@ -27,9 +27,26 @@ dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this Python (a venv that is not activated is not on PATH)."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """The dbt installed beside this Python, else the project's `.venv`'s, else the one on PATH.
+
+    A venv that is not activated is not on PATH, and `dg` loads the code location with the
+    interpreter the venv's python links to, beside which there is no dbt.
+    """
+    for candidate in (Path(sys.executable).with_name("dbt"), PROJECT_ROOT / ".venv" / "bin" / "dbt"):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
+
+
+def put_dbt_on_path() -> None:
+    """Put `dbt_executable()`'s folder first on this process's PATH when no dbt is on it.
+
+    dagster-dbt's manifest preparation under `dagster dev` and `dg` (`DbtProject.prepare_if_dev`)
+    runs the `dbt` it finds on PATH, and a venv that is not activated is not there: `dg check defs`
+    failed with "The dbt executable 'dbt' was not found on PATH".
+    """
+    if shutil.which("dbt") is None and Path(dbt_executable()).is_absolute():
+        os.environ["PATH"] = os.pathsep.join([str(Path(dbt_executable()).parent), os.environ.get("PATH", "")])
 
 
 def duckdb_memory_limit() -> str:

@@ -71,3 +71,16 @@ def test_dagster_definitions_validate_passes(tmp_path: Path) -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_dg_check_defs_passes_with_the_venv_not_activated(tmp_path: Path) -> None:
+    # given a shell whose PATH does not hold the venv (README: "`dg check defs` and `dg launch` work too")
+    environment = {**os.environ, "DAGSTER_HOME": str(tmp_path), "PATH": os.pathsep.join(["/usr/bin", "/bin"])}
+    # when dg loads the code location (its dbt manifest preparation runs the `dbt` on PATH)
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("dg")), "check", "defs"],
+        cwd=Path(__file__).parent.parent, env=environment, capture_output=True, text=True, check=False, timeout=600,
+    )
+    # then it finds the venv's dbt and every definition loads
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "All definitions loaded successfully" in completed.stdout + completed.stderr

@@ -231,6 +231,6 @@ def _run_demo(settings: Settings, *, first: date, end_date: date, days: int, see
     print(
         f"\nwarehouse: {settings.db_path}\n"
         "explore:   make dev  (Dagster UI: asset graph, checks, runs)  ·  "
-        f"duckdb -readonly {settings.db_path}"
+        f"duckdb -readonly {settings.db_path}  (only while no run is going: an open reader locks runs out)"
     )
     return 0
