@@ -102,6 +102,7 @@ call_rollup as (
         count(*) as llm_calls,
         count(*) filter (where needs_price) as unpriced_calls,
         count(*) filter (where status = 'error') as failed_calls,
+        count(*) filter (where status = 'error' and not has_usage) as failed_calls_without_usage,
         {{ money('coalesce(sum(cost_usd), 0)') }} as cost_usd,
         {{ money('coalesce(sum(no_cache_cost_usd), 0)') }} as no_cache_cost_usd,
         coalesce(sum(uncached_input_tokens), 0) as uncached_input_tokens,
@@ -110,12 +111,12 @@ call_rollup as (
         coalesce(sum(output_tokens), 0) as output_tokens,
         coalesce(sum(reasoning_tokens), 0) as reasoning_tokens,
         count(distinct model) as models_used,
-        -- what most of its money bought: runs alike in it cost alike for alike inputs (ties go to
-        -- the first name, so that a re-run gives the same)
-        first(
-            model || coalesce(' (' || nullif(lower(service_tier), 'default') || ')', '')
-            order by cost_usd desc, model asc, service_tier asc
-        ) filter (where cost_usd is not null and model is not null) as costliest_model
+        -- the rates its money was spent at: runs alike in them cost alike for alike inputs, and no
+        -- input size changes them (which of its models cost most does change with it)
+        string_agg(
+            distinct model || coalesce(' (' || nullif(price_variant, 'standard') || ')', ''), ', '
+            order by model || coalesce(' (' || nullif(price_variant, 'standard') || ')', '')
+        ) filter (where cost_usd > 0 and model is not null) as model_set
     from calls
     group by run_id
 
@@ -200,9 +201,10 @@ runs as (
         span_rollup.error_spans,
         coalesce(call_rollup.llm_calls, 0) as llm_calls,
         coalesce(call_rollup.failed_calls, 0) as failed_calls,
+        coalesce(call_rollup.failed_calls_without_usage, 0) as failed_calls_without_usage,
         coalesce(call_rollup.unpriced_calls, 0) as unpriced_calls,
         coalesce(call_rollup.models_used, 0) as models_used,
-        call_rollup.costliest_model,
+        call_rollup.model_set,
 
         -- tokens
         coalesce(call_rollup.uncached_input_tokens, 0) as uncached_input_tokens,

@@ -10,12 +10,15 @@
 {#-
     inconsistent_inputs: one workflow-day whose run-to-run dispersion of cost is far above its
     usual level. Each run's cost is first scaled by the median cost, that day, of the runs alike in
-    price: the same reasoning effort and the same costliest model (with its service tier). High
-    effort costs several times low by design, a workflow routing between a large and a small model
-    has two levels of cost, and a price change (a batch price, a cut) moves one level on the day it
-    starts; none of that is an inconsistency of inputs (high_effort_low_value and the routing marts
-    look at tiers and models). A run counts when its group had `anomaly_dispersion_min_group_runs`
-    (3) runs that day; a workflow of one group is scaled by one constant, which changes nothing.
+    price: the same reasoning effort and the same models at the same price variants (`model_set`,
+    which no input size changes). High effort costs several times low by design, a workflow routing
+    between a large and a small model has two levels of cost, and a price change (a batch price, a
+    cut) moves one level on the day it starts; none of that is an inconsistency of inputs
+    (high_effort_low_value and the routing marts look at tiers and models). A run counts when its
+    group had `anomaly_dispersion_min_group_runs` (3) runs that day; a workflow of one group is
+    scaled by one constant, which changes nothing. A run with a cost but no `model_set` was rolled
+    up before that column existed: its group is unknown, and it is left out until its day is built
+    again.
     The day's dispersion is the relative MAD of those scaled costs (median absolute deviation ÷
     median), not a standard deviation: one looping run moves neither median, so it can neither fake
     nor hide this. The usual level is the median of the workflow's daily values over the previous
@@ -37,10 +40,13 @@ runs as (
         workflow,
         run_date,
         coalesce(lower(reasoning_effort), 'none') as effort,
-        coalesce(costliest_model, '') as costliest_model,
+        coalesce(model_set, '') as model_set,
         cost_usd
     from {{ ref('int_runs_rolled_up') }}
-    where fully_priced and {{ anomaly_window('run_date', baseline_days) }}
+    where
+        fully_priced
+        and (model_set is not null or cost_usd = 0)
+        and {{ anomaly_window('run_date', baseline_days) }}
 
 ),
 
@@ -51,7 +57,7 @@ price_groups as (
         workflow,
         run_date,
         effort,
-        costliest_model,
+        model_set,
         median(cost_usd) as group_median_usd
     from runs
     group by all
@@ -65,7 +71,7 @@ scaled_runs as (
         runs.workflow,
         runs.run_date,
         runs.effort,
-        runs.costliest_model,
+        runs.model_set,
         runs.cost_usd,
         -- exact DECIMAL, so that exactly 3x the usual level is a finding
         {{ divide_exact('runs.cost_usd', 'price_groups.group_median_usd') }} as scaled_cost
@@ -75,7 +81,7 @@ scaled_runs as (
             runs.workflow = price_groups.workflow
             and runs.run_date = price_groups.run_date
             and runs.effort = price_groups.effort
-            and runs.costliest_model = price_groups.costliest_model
+            and runs.model_set = price_groups.model_set
 
 ),
 
@@ -86,7 +92,7 @@ measured_days as (
         run_date,
         count(*) as runs,
         count(distinct effort) as efforts,
-        count(distinct costliest_model) as models,
+        count(distinct model_set) as model_sets,
         median(cost_usd) as median_cost_usd,
         median(scaled_cost) as median_scaled_cost
     from scaled_runs
@@ -167,10 +173,10 @@ final as (
         || format('{:.1f}', cast(relative_mad as double) / cast(usual_relative_mad as double))
         || '× more than usual: half of them cost more than ' || {{ fmt_pct('relative_mad') }} || ' off the median'
         || case
-            when efforts > 1 and models > 1
-                then ', each run''s cost scaled by the day''s median of its reasoning effort and costliest model'
+            when efforts > 1 and model_sets > 1
+                then ', each run''s cost scaled by the day''s median of its reasoning effort and models'
             when efforts > 1 then ', each run''s cost scaled by the day''s median of its reasoning effort'
-            when models > 1 then ', each run''s cost scaled by the day''s median of its costliest model'
+            when model_sets > 1 then ', each run''s cost scaled by the day''s median of its models'
             else ''
         end
         || ' (median run ' || {{ fmt_usd('median_cost_usd') }} || '), against a usual '

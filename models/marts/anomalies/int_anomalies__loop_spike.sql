@@ -18,9 +18,10 @@
     whose cost spiked but not its
     calls, on a day whose runs were flagged inconsistent_inputs, is one of those inconsistent
     inputs (a huge input, not a loop: a loop repeats calls) and is left to that finding.
-    Calls count when they were answered: a call that failed (a 429 retried by the SDK, a timeout) is
-    no loop turn, and one without usage costs nothing, so a burst of retried rate limits is not a
-    loop; the explanation names the failed calls beside. One finding per run (an event).
+    Calls that failed without usage (a 429 retried by the SDK, a timeout) are not counted: they cost
+    nothing and are no loop turn, so a burst of retried rate limits is not a loop; the explanation
+    names them beside. A run rolled up before that count existed counts every failed call out.
+    One finding per run (an event).
     Reads: runs of the evaluated days and the 14 days before.
 -#}
 
@@ -34,8 +35,8 @@ runs as (
         run_date,
         cost_usd,
         fully_priced,
-        llm_calls - failed_calls as llm_calls,
-        failed_calls
+        llm_calls - coalesce(failed_calls_without_usage, failed_calls) as llm_calls,
+        coalesce(failed_calls_without_usage, failed_calls) as failed_calls_without_usage
     from {{ ref('int_runs_rolled_up') }}
     where {{ anomaly_window('run_date', var('anomaly_loop_baseline_days')) }}
 
@@ -161,7 +162,11 @@ final as (
                 then ' (' || format('{:.1f}', call_multiple) || '× the median of ' || {{ fmt_int('median_llm_calls') }} || ')'
             else ' (median ' || {{ fmt_int('median_llm_calls') }} || ')'
         end
-        || case when failed_calls > 0 then ', besides ' || {{ fmt_int('failed_calls') }} || ' failed calls' else '' end
+        || case
+            when failed_calls_without_usage > 0
+                then ', besides ' || {{ fmt_int('failed_calls_without_usage') }} || ' that failed without usage'
+            else ''
+        end
             as explanation
     from spikes
 
