@@ -73,7 +73,7 @@ class WarehouseResource(DuckDBResource):
     Set up once per run (the jobs run in one process), it holds the warehouse's run lock
     (`orchestration.run_lock`) until the run ends: a run the daemon launches fails at its start,
     naming the holder, while another run uses the warehouse, and a command-line run refuses to start
-    while the daemon's runs.
+    while one of the daemon's runs holds it.
     """
 
     _lock: ExitStack = PrivateAttr(default_factory=ExitStack)
