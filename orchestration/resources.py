@@ -45,8 +45,9 @@ def put_dbt_on_path() -> None:
     runs the `dbt` it finds on PATH, and a venv that is not activated is not there: `dg check defs`
     failed with "The dbt executable 'dbt' was not found on PATH".
     """
-    if shutil.which("dbt") is None and Path(dbt_executable()).is_absolute():
-        os.environ["PATH"] = os.pathsep.join([str(Path(dbt_executable()).parent), os.environ.get("PATH", "")])
+    executable = Path(dbt_executable())
+    if shutil.which("dbt") is None and executable.is_absolute():
+        os.environ["PATH"] = os.pathsep.join([str(executable.parent), os.environ.get("PATH", "")])
 
 
 def duckdb_memory_limit() -> str:

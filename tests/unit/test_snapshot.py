@@ -17,6 +17,11 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def beside_warehouse(folder: Path) -> list[str]:
+    """What a publish left in the warehouse's folder, the warehouse's own files aside."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("warehouse.duckdb"))
+
+
 @pytest.fixture
 def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     """A warehouse whose marts are a view over an intermediate table (as dbt-duckdb builds them) and a table."""
@@ -116,8 +121,7 @@ def test_a_failed_copy_leaves_the_previous_snapshot_and_parquet_untouched(
     after = {path.name: digest(path) for path in [snapshot_path, *parquet_dir.iterdir()]}
     assert after == before
     assert snapshot_path.stat().st_ino == inode
-    published = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("warehouse.duckdb"))
-    assert published == ["marts", "marts.duckdb"]
+    assert beside_warehouse(tmp_path) == ["marts", "marts.duckdb"]
     assert sorted(p.name for p in parquet_dir.iterdir()) == ["fct_calls.parquet", "mart_totals.parquet"]
 
 
@@ -141,9 +145,7 @@ def test_a_folder_where_a_file_goes_fails_the_publish_before_any_file_changes(
     assert {path.name: digest(path) for path in [snapshot_path, parquet_dir / "fct_calls.parquet"]} == before
     with duckdb.connect(str(snapshot_path), read_only=True) as conn:
         assert conn.execute("select dagster_run_id from snapshot_info").fetchone() == ("run-1",)
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("warehouse.duckdb")) == [
-        "marts", "marts.duckdb"
-    ]
+    assert beside_warehouse(tmp_path) == ["marts", "marts.duckdb"]
     assert sorted(p.name for p in parquet_dir.iterdir()) == ["fct_calls.parquet", "mart_totals.parquet"]
 
 
@@ -171,9 +173,7 @@ def test_a_publish_killed_while_swapping_its_files_is_rolled_back_by_the_next(
     # then the previous snapshot is whole again, and the next publish said so
     assert {path.name: digest(path) for path in [snapshot_path, *parquet_dir.iterdir()]} == before
     assert messages == ["snapshot: an interrupted publish was rolled back (3 files put back)"]
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("warehouse.duckdb")) == [
-        "marts", "marts.duckdb"
-    ]
+    assert beside_warehouse(tmp_path) == ["marts", "marts.duckdb"]
 
 
 def test_table_and_column_descriptions_travel_as_comments(warehouse: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
