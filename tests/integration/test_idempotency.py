@@ -7,40 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration.dbt_state import PARSE_STATE_FILE, warehouse_dbt_folder
 from tests.integration.conftest import Warehouse, run_job
+from tests.integration.fingerprints import table_fingerprints
 
 pytestmark = pytest.mark.integration
-
-# Load timestamps legitimately change between runs; everything else must not.
-VOLATILE_COLUMNS = {"_extracted_at"}
-
-
-def table_fingerprints(db_path: Path) -> dict[str, tuple[int, int]]:
-    """(row count, order-independent checksum of the rows) of every table and view we build."""
-    fingerprints = {}
-    with duckdb.connect(str(db_path), read_only=True) as conn:
-        relations = conn.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'staging', 'intermediate', 'marts') order by 1, 2"
-        ).fetchall()
-        for schema, name in relations:
-            columns = [
-                row[0]
-                for row in conn.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                    [schema, name],
-                ).fetchall()
-                if row[0] not in VOLATILE_COLUMNS
-            ]
-            selected = ", ".join(f'"{column}"' for column in columns)
-            fingerprints[f"{schema}.{name}"] = conn.execute(
-                f"select count(*), coalesce(sum(hash(row({selected}))::hugeint), 0) from {schema}.{name}"
-            ).fetchone()
-    return fingerprints
 
 
 @dataclass
