@@ -66,7 +66,7 @@ unit: install manifest  ## the fast tests only (tests/unit: single sources again
 bench: install manifest  ## scale benchmark: 10M spans / 90 days, 50 workflows (~25 min here); writes bench/RESULTS.md
 	$(BIN)/python -m bench.run
 
-bench-small: install manifest  ## the same benchmark at a small scale, every phase (a smoke test, under 2 min here); writes bench/work/RESULTS-small.md
+bench-small: install manifest  ## the same benchmark at a small scale, every phase (a smoke test, under 3 min here); writes bench/work/RESULTS-small.md
 	$(BIN)/python -m bench.run --small
 
 report: install  ## write $(AGENTLEDGER_HOME)/report.html from the published snapshot

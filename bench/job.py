@@ -1,13 +1,19 @@
-"""One run of the real `nightly` job over a partition range, timed from Dagster's own event log.
+"""One night as `agentledger run` makes it, over a partition range, timed from Dagster's own event log.
 
 Run as a child process (`python -m bench.job HOME FIRST LAST OUT.json`) so that every run starts
 from a cold process, like the scheduler's, and so the parent can sample the whole process tree's
 memory (this process, and the dbt it starts). The settings and resources are read at import time
 from AGENTLEDGER_HOME, so one process serves one warehouse.
 
-Writes to OUT.json: wall seconds, success, failures, per-step seconds (STEP_START → STEP_SUCCESS,
-from the event log), each gate's own seconds (its check metadata), and dbt's per-node execution
-times from its run_results.json.
+The night is `orchestration.runner.run_partitions`, what the CLI runs: the `nightly` job, then the
+check for runs a late label or evaluation made stale and, when there are any, the `recompute` job
+over their days. Its wall time is the night's figure.
+
+Writes to OUT.json: wall seconds of the whole night, the nightly job's own seconds, the recompute's
+days and seconds, the stale check's seconds (timed again after the night: run_partitions does not
+report it), success, failures, per-step seconds of the nightly job (STEP_START → STEP_SUCCESS),
+each gate's own seconds and step (its check metadata), the steps whose source was skipped (no
+credentials), and dbt's per-node execution times from the nightly job's run_results.json.
 """
 
 from __future__ import annotations
@@ -36,6 +42,37 @@ def step_seconds(entries: list) -> dict[str, float]:
     return seconds
 
 
+def run_seconds(entries: list) -> float:
+    """Seconds from a run's first event to its last."""
+    stamps = [entry.timestamp for entry in entries]
+    return round(max(stamps) - min(stamps), 3) if stamps else 0.0
+
+
+def gate_steps(entries: list) -> dict[str, str]:
+    """The step each gate ran in, by `<asset>:<check>`: a raw table's gate runs in its loader's step."""
+    steps: dict[str, str] = {}
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None or event.event_type_value != "ASSET_CHECK_EVALUATION" or not event.step_key:
+            continue
+        evaluation = event.event_specific_data
+        if "gate_seconds" in evaluation.metadata:  # a Pandera gate, not one of dbt's tests
+            steps[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = event.step_key
+    return steps
+
+
+def skipped_steps(entries: list) -> list[str]:
+    """Steps that materialized an asset as skipped (a source without credentials loads nothing)."""
+    skipped = set()
+    for entry in entries:
+        event = entry.dagster_event
+        if event is None or event.event_type_value != "ASSET_MATERIALIZATION" or not event.step_key:
+            continue
+        if "skipped" in event.event_specific_data.materialization.metadata:
+            skipped.add(event.step_key)
+    return sorted(skipped)
+
+
 def gate_seconds(entries: list) -> dict[str, float]:
     """`gate_seconds` of every Pandera gate evaluated in the run, by `<asset>:<check>`.
 
@@ -54,9 +91,9 @@ def gate_seconds(entries: list) -> dict[str, float]:
     return seconds
 
 
-def dbt_node_seconds(target: Path, since: float) -> dict[str, float]:
-    """Execution seconds per dbt node of the newest run_results.json written after `since`."""
-    candidates = [p for p in target.rglob("run_results.json") if p.stat().st_mtime >= since]
+def dbt_node_seconds(target: Path, since: float, until: float) -> dict[str, float]:
+    """Execution seconds per dbt node of the newest run_results.json written between `since` and `until`."""
+    candidates = [p for p in target.rglob("run_results.json") if since <= p.stat().st_mtime <= until]
     if not candidates:
         return {}
     newest = max(candidates, key=lambda p: p.stat().st_mtime)
@@ -65,17 +102,20 @@ def dbt_node_seconds(target: Path, since: float) -> dict[str, float]:
 
 
 def main(home: str, first: str, last: str, out: str) -> int:
-    """Run the nightly job over `first..last` with the warehouse under `home`; write timings to `out`."""
+    """Run the night over `first..last` with the warehouse under `home`; write timings to `out`."""
+    # Only what the benchmark sets: a setting in the caller's shell (a lookback, a memory limit, kept
+    # content, other input folders) would change the work measured without the report saying so.
+    for name in [name for name in os.environ if name.startswith("AGENTLEDGER_")]:
+        del os.environ[name]
     os.environ["AGENTLEDGER_HOME"] = home
     os.environ["DAGSTER_HOME"] = str(Path(home) / "dagster")
-    os.environ.pop("AGENTLEDGER_DB", None)
-    os.environ.pop("AGENTLEDGER_TRACES_DIR", None)
-    os.environ.pop("AGENTLEDGER_LABELS_DIR", None)
-    os.environ.setdefault("AGENTLEDGER_FOCUS_DIR", str(Path(home) / "billing"))
+    os.environ["AGENTLEDGER_FOCUS_DIR"] = str(Path(home) / "billing")
+
+    import duckdb
 
     from orchestration.dbt_state import warehouse_dbt_folder
-    from orchestration.run_history import ensure_dagster_yaml
-    from orchestration.runner import describe_failures, ensure_manifest, partition_tags
+    from orchestration.relabels import stale_run_days
+    from orchestration.runner import run_partitions
     from orchestration.settings import get_settings
     from orchestration.sources.registry import credential_settings
 
@@ -86,39 +126,44 @@ def main(home: str, first: str, last: str, out: str) -> int:
         os.environ.pop(name, None)
 
     settings = get_settings()
-    settings.export_for_dbt()
-    ensure_dagster_yaml(Path(os.environ["DAGSTER_HOME"]))
-    ensure_manifest()
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
     import dagster as dg
 
-    from orchestration.definitions import defs
-
-    job = defs.resolve_job_def("nightly")
     started = time.time()
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            tags=partition_tags(date.fromisoformat(first), date.fromisoformat(last)),
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
-        entries = instance.all_logs(result.run_id)
-        steps = step_seconds(entries)
-        gates = gate_seconds(entries)
+    outcome = run_partitions(settings, date.fromisoformat(first), date.fromisoformat(last))
     wall = time.time() - started
+    recompute = outcome.recompute
+    with dg.DagsterInstance.get() as instance:
+        entries = instance.all_logs(outcome.run_id)
+        recompute_entries = instance.all_logs(recompute.run.run_id) if recompute else []
+    job_ended = max(entry.timestamp for entry in entries)
+    with duckdb.connect(str(settings.db_path), read_only=True) as conn:
+        checked = time.time()
+        stale_run_days(conn)
+        stale_check = time.time() - checked
+    failures = outcome.failures + (recompute.run.failures if recompute else [])
     report = {
         "first": first,
         "last": last,
         "wall_seconds": round(wall, 3),
-        "success": result.success,
-        "failures": describe_failures(result),
-        "steps": steps,
-        "gates": gates,
-        "dbt_nodes": dbt_node_seconds(warehouse_dbt_folder(settings.db_path), started),
+        "job_seconds": run_seconds(entries),
+        "recompute": {
+            "days": [[day.isoformat(), runs] for day, runs in recompute.days],
+            "seconds": run_seconds(recompute_entries),
+        } if recompute else None,
+        "stale_check_seconds": round(stale_check, 3),
+        "duckdb_memory_limit": settings.duckdb_memory_limit,
+        "success": outcome.success and (recompute is None or recompute.run.success),
+        "failures": failures,
+        "steps": step_seconds(entries),
+        "gates": gate_seconds(entries),
+        "gate_steps": gate_steps(entries),
+        "skipped_steps": skipped_steps(entries),
+        "dbt_nodes": dbt_node_seconds(warehouse_dbt_folder(settings.db_path), started, job_ended + 1),
     }
     Path(out).write_text(json.dumps(report, indent=2))
-    return 0 if result.success else 1
+    return 0 if report["success"] else 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The scale benchmark: one run on the same files, figures and ratios written to a Markdown table.
 
     python -m bench.run                 # the issue's default: 10M spans over 90 days, 50 workflows
-    python -m bench.run --small         # `make bench-small`: every phase at a small scale, under 2 minutes here
+    python -m bench.run --small         # `make bench-small`: every phase at a small scale, under 3 minutes here
 
 What it measures (issue 7):
 
@@ -17,18 +17,25 @@ What it measures (issue 7):
 2. **Full backfill**: the `nightly` job over the main workload's whole range as ONE run (the
    single-run backfill policy), in a child process; peak RSS is the whole process tree's (the
    Dagster process and the dbt it starts), sampled every 0.2 s.
-3. **Nightly after 30 vs 360 days of history**: one workload of 361 days; a second one links its
-   last 31 days (the same files). Each is backfilled up to the day before the last, then the
-   last day runs as a nightly partition run, three times, the two histories interleaved (a repeat
-   re-does the same day, as a re-run would); the fastest of each is the figure, all are listed.
-   (The small profile: 41 days, the nightly once, the two histories side by side.)
+3. **Nightly after 30 vs 360 days of history**: one workload of 361 days (at a tenth of the main
+   workload's density: `history_scale`); a second one links its last 31 days (the same files).
+   Each is backfilled up to the day before the last, and the warehouse and snapshot are kept
+   aside. Then the last day runs as a whole night (`bench/job.py`: the nightly job, the stale-run
+   check, the recompute job when a late label calls for one), three times, the two histories
+   interleaved, each time on the kept warehouse copied back, so every night is a first night. The
+   median of each is the figure; all are listed. (The small profile: 41 days, the night once, the
+   two histories side by side.)
 4. **Gate share**: a raw table's Pandera gate runs at the end of its loader's step and records its
    own seconds in the check's metadata: its time over the rest of that step. The marts' gates are
-   Dagster steps of their own: their step times over the dbt step. From the runs' event logs.
+   Dagster steps of their own: their step times over the dbt step. From the runs' event logs. Every
+   gated stage is listed; the acceptance figure is the worst stage that loaded data (the sources
+   without credentials in the benchmark load nothing, in stages of hundredths of a second).
 
-Workloads live under `--root` (default `$AGENTLEDGER_BENCH_DIR`, else `<temp dir>/agentledger-bench`;
-never in the repository) and are reused when their arguments and the generator's code (a digest of
-`bench/workload.py` and the modules of `orchestration/demo/` it imports) match.
+Workloads live under `--root` (default `$AGENTLEDGER_BENCH_DIR`, else `<temp dir>/agentledger-bench-<clone>`,
+one folder per clone; never in the repository) and are reused when their arguments and the
+generator's code (a digest of `bench/workload.py` and the modules of `orchestration/demo/` it
+imports) match. Each phase records the machine, the date and the commit it ran on (with a mark
+when the tree had uncommitted changes); a report whose phases ran apart says so in its heading.
 """
 
 from __future__ import annotations
@@ -246,32 +253,36 @@ def run_job(home: Path, first: date, last: date, label: str) -> dict:
 
 
 def gate_shares(report: dict) -> list[dict]:
-    """Each gated stage with data: its own seconds, its gates' seconds and their share.
+    """Every gated stage: its own seconds, its gates' seconds, their share, and whether it loaded data.
 
-    A raw table's gate runs inside its loader's step and records its own time (`gates`, from the
-    check metadata): the stage is the step without its gates. The marts' gates are steps of their
-    own after the dbt step: their step times, Dagster's per-step cost included. Runs measured
-    before the gates moved into the loaders (no `gates` in the report) count check steps.
-
-    Sources without credentials are skipped in the benchmark; their empty loads and gates are left out.
+    A raw table's gate runs inside its loader's step and records its own time and step (`gates`,
+    `gate_steps`, from the check metadata): the stage is the step without its gates. The marts'
+    gates are steps of their own after the dbt step (`marts__…_schema`): their step times, Dagster's
+    per-step cost included, over the dbt step. A stage whose source was skipped (no credentials in
+    the benchmark: `skipped_steps`) loaded nothing: it is listed, marked, and left out of the worst.
     """
     steps = report["steps"]
-    check_steps = {k: v for k, v in steps.items() if k.endswith("_schema")}
-    in_step = report.get("gates", {})
-
-    def stage(name: str, step: str, gate_prefix: str, asset_prefix: str | None) -> dict:
-        own = sum(v for k, v in in_step.items() if asset_prefix and k.startswith(asset_prefix))
-        separate = sum(v for k, v in check_steps.items() if k.startswith(gate_prefix))
-        seconds = steps.get(step, 0.0) - own
-        gates = own + separate
-        return {"stage": name, "stage_seconds": seconds, "gate_seconds": gates,
-                "share": gates / seconds if seconds > 0 else None}
-
-    return [
-        stage("trace load (otel_traces) ← spans + eval-event gates", TRACE_STEP, "raw__otel_", "raw/otel_"),
-        stage("labels load ← labels gate", "raw__labels_reviews", "raw__labels_reviews_labels", "raw/labels_reviews"),
-        stage("dbt build (dbt_models) ← marts gates", DBT_STEP, "marts__", None),
-    ]
+    in_step, where = report.get("gates", {}), report.get("gate_steps", {})
+    skipped = set(report.get("skipped_steps", []))
+    stages: dict[str, dict] = {}
+    for gate, seconds in in_step.items():
+        step = where.get(gate)
+        if step is None or step not in steps or gate.startswith("marts/"):
+            continue
+        stage = stages.setdefault(step, {"stage": step, "step_seconds": steps[step], "gate_seconds": 0.0})
+        stage["gate_seconds"] += seconds
+    mart_gates = sum(v for k, v in steps.items() if k.startswith("marts__") and k.endswith("_schema"))
+    if DBT_STEP in steps and mart_gates:
+        stages[DBT_STEP] = {"stage": f"{DBT_STEP} ← marts gates", "step_seconds": steps[DBT_STEP] + mart_gates,
+                            "gate_seconds": mart_gates}
+    shares = []
+    for step, stage in stages.items():
+        seconds = stage["step_seconds"] - stage["gate_seconds"]
+        shares.append({
+            "stage": stage["stage"], "stage_seconds": seconds, "gate_seconds": stage["gate_seconds"],
+            "share": stage["gate_seconds"] / seconds if seconds > 0 else None, "loaded": step not in skipped,
+        })
+    return sorted(shares, key=lambda s: (not s["loaded"], -s["stage_seconds"]))
 
 
 def dbt_kind_seconds(report: dict) -> dict[str, float]:
@@ -286,8 +297,19 @@ def dbt_kind_seconds(report: dict) -> dict[str, float]:
 # --------------------------------------------------------------------------------------------- report
 
 
+def commit() -> str:
+    """The commit the benchmark runs on, marked when the tree has uncommitted changes."""
+    def git(*args: str) -> str:
+        found = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return found.stdout.strip() if found.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return f"{head} with uncommitted changes" if dirty else head
+
+
 def machine() -> dict[str, str]:
-    """What the figures were measured on."""
+    """What the figures were measured on, when, and on which commit."""
     memory = psutil.virtual_memory().total
     cpu = platform.processor() or platform.machine()
     try:
@@ -299,6 +321,7 @@ def machine() -> dict[str, str]:
         pass
     return {
         "date": datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit(),
         "machine": f"{platform.system()} {platform.release()}, {cpu}",
         "cpus": str(os.cpu_count()),
         "ram": f"{memory / GIB:.1f} GiB",
@@ -349,6 +372,21 @@ def raw_floor_summary(scans: dict, ingest: dict, reference_seconds: float) -> li
     ]
 
 
+def provenance_lines(figures: dict) -> list[str]:
+    """Where and on which commit each phase ran; a report whose phases ran apart says so."""
+    phases = figures.get("provenance", {})
+    if not phases:
+        return ["- phases: not recorded (figures of an older run)", ""]
+    runs = {(p.get("date"), p.get("commit"), p.get("machine")) for p in phases.values()}
+    lines = [
+        f"- {name} phase: {p.get('date')} on commit {p.get('commit', 'not recorded')}"
+        for name, p in sorted(phases.items())
+    ]
+    if len(runs) > 1:
+        lines.insert(0, "- **the phases ran apart** (`--phases`): their figures are of different runs")
+    return [*lines, ""]
+
+
 def write_results(path: Path, profile: Profile, figures: dict) -> None:
     """The Markdown report: machine, workloads, figures, ratios and the acceptance lines."""
     m = figures["machine"]
@@ -362,13 +400,19 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
     n30, n360 = figures["nightly"]["30"], figures["nightly"]["360"]
     ratio_ref = ingest["seconds"] / reference_seconds
     ratio_fast = ingest["seconds"] / scan_fast["seconds"]
-    nightly_ratio = n360["best_seconds"] / n30["best_seconds"]
+    nightly_ratio = n360["median_seconds"] / n30["median_seconds"]
+    history = figures["history_workload"]
+    history_density = history["spans"] / history["arguments"]["days"]
     rss_gib = backfill["peak_rss_bytes"] / GIB
     def worst(runs: tuple[str, ...]) -> float:
-        return max(s["share"] for run in runs for s in figures["gates"][run] if s["share"] is not None)
+        return max(
+            s["share"] for run in runs for s in figures["gates"][run] if s["share"] is not None and s["loaded"]
+        )
 
     worst_backfill, worst_nightly = worst(("backfill",)), worst(("nightly_30", "nightly_360"))
-    stage_seconds = [s["stage_seconds"] for run in ("nightly_30", "nightly_360") for s in figures["gates"][run]]
+    stage_seconds = [
+        s["stage_seconds"] for run in ("nightly_30", "nightly_360") for s in figures["gates"][run] if s["loaded"]
+    ]
     nightly_stages = f"{min(stage_seconds):.2f}–{max(stage_seconds):.1f} s" if stage_seconds else "none"
     lines = [
         f"# Scale benchmark ({profile.name})",
@@ -376,6 +420,7 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         f"Written by `python -m bench.run{' --small' if profile.name == 'small' else ''}` "
         f"(`make bench{'-small' if profile.name == 'small' else ''}`) on {m['date']}.",
         "",
+        *provenance_lines(figures),
         f"- machine: {m['machine']}; {m['cpus']} CPUs; {m['ram']} RAM",
         f"- versions: {m['versions']}",
         f"- main workload: {main['spans']:,} spans, {main['runs']:,} runs, {main['labels']:,} labels, "
@@ -404,12 +449,14 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         f"{_verdict(ratio_ref <= 1.5, profile)} |",
         f"| full backfill peak RSS (process tree) | **{rss_gib:.2f} GiB** in {backfill['wall_seconds']:.0f} s "
         f"| ≤ 6 GB | {_verdict(backfill['peak_rss_bytes'] <= 6e9, profile)} |",
-        f"| nightly after {profile.history_days} days vs after 30 days of history | {n360['best_seconds']:.1f} s / "
-        f"{n30['best_seconds']:.1f} s = **{nightly_ratio:.2f}×** | ≤ 1.25× | "
+        f"| whole night (job, stale-run check, recompute) after {profile.history_days} days vs after 30 days of "
+        f"history ({history_density:,.0f} spans a day, scale {profile.history_scale}), median of "
+        f"{len(n30['all_seconds'])} | {n360['median_seconds']:.1f} s / "
+        f"{n30['median_seconds']:.1f} s = **{nightly_ratio:.2f}×** | ≤ 1.25× | "
         f"{_verdict(nightly_ratio <= 1.25, profile)} |",
-        f"| gate time as share of the stage it gates, worst stage of the full backfill | "
+        f"| gate time as share of the stage it gates, worst stage that loaded data, full backfill | "
         f"**{worst_backfill:.1%}** | ≤ 15% | {_verdict(worst_backfill <= 0.15, profile)} |",
-        f"| the same, worst stage of the one-day nightly runs (stages of {nightly_stages}) | "
+        f"| the same, worst stage that loaded data, one-day nightly runs (stages of {nightly_stages}) | "
         f"**{worst_nightly:.1%}** | ≤ 15% | {_verdict(worst_nightly <= 0.15, profile)} |",
         "",
         "## Ingest vs bare scans (same files, same run)",
@@ -449,37 +496,50 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
                                                                         key=lambda kv: -kv[1])[:6]),
         "- dbt execution by kind (s): " + ", ".join(f"{k} {v:.1f}" for k, v in dbt_kind_seconds(backfill).items()),
         "",
-        "## Nightly run for one day",
+        "## The night of one day",
         "",
-        "| history | runs (s) | best (s) | dbt step (s) | dbt models / data tests / unit tests (s) | trace load (s) |",
-        "|---|---|---|---|---|---|",
+        "Each night starts from the backfilled warehouse; the median night's parts (s).",
+        "",
+        "| history | nights (s) | median (s) | nightly job | stale-run check | recompute (days) "
+        "| dbt step | dbt models / data tests | trace load |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, night in (("30 days", n30), (f"{profile.history_days} days", n360)):
-        best = night["best"]
-        kinds = dbt_kind_seconds(best)
+        median = night["median"]
+        kinds = dbt_kind_seconds(median)
+        recompute = median.get("recompute")
+        recomputed = (
+            f"{recompute['seconds']:.1f} ({recompute['days'][0][0]}..{recompute['days'][-1][0]}, "
+            f"{sum(runs for _, runs in recompute['days'])} stale runs)" if recompute else "none"
+        )
         lines.append(
-            f"| {label} | {', '.join(f'{s:.1f}' for s in night['all_seconds'])} | {night['best_seconds']:.1f} | "
-            f"{best['steps'].get(DBT_STEP, 0):.1f} | {kinds.get('model', 0):.1f} / {kinds.get('test', 0):.1f} / "
-            f"{kinds.get('unit_test', 0):.1f} | {best['steps'].get(TRACE_STEP, 0):.1f} |"
+            f"| {label} | {', '.join(f'{s:.1f}' for s in night['all_seconds'])} | {night['median_seconds']:.1f} | "
+            f"{median.get('job_seconds', 0):.1f} | {median.get('stale_check_seconds', 0):.2f} | {recomputed} | "
+            f"{median['steps'].get(DBT_STEP, 0):.1f} | {kinds.get('model', 0):.1f} / {kinds.get('test', 0):.1f} | "
+            f"{median['steps'].get(TRACE_STEP, 0):.1f} |"
         )
     top360 = sorted(
-        ((k, v) for k, v in n360["best"]["dbt_nodes"].items() if not k.startswith("unit_test")),
+        ((k, v) for k, v in n360["median"]["dbt_nodes"].items() if not k.startswith("unit_test")),
         key=lambda kv: -kv[1],
     )[:8]
     lines += [
         "",
-        f"Slowest dbt nodes of the nightly after {profile.history_days} days (s): "
+        f"Slowest dbt nodes of the median night's nightly job after {profile.history_days} days (s): "
         + ", ".join(f"{k.split('.', 2)[-1]} {v:.2f}" for k, v in top360),
         "",
         "## Gates (Pandera, blocking asset checks; every row of the run's window)",
         "",
-        "| run | stage ← gates | stage (s) | gates (s) | share |",
+        "Every gated stage of the runs; a stage marked skipped is a source without credentials here, which "
+        "loads nothing.",
+        "",
+        "| run | stage (step) | stage (s) | gates (s) | share |",
         "|---|---|---|---|---|",
     ]
     for run in ("backfill", "nightly_30", "nightly_360"):
         for s in figures["gates"][run]:
             share = "—" if s["share"] is None else f"{s['share']:.1%}"
-            lines.append(f"| {run} | {s['stage']} | {s['stage_seconds']:.2f} | {s['gate_seconds']:.2f} | {share} |")
+            stage = s["stage"] if s["loaded"] else f"{s['stage']} (skipped)"
+            lines.append(f"| {run} | {stage} | {s['stage_seconds']:.2f} | {s['gate_seconds']:.3f} | {share} |")
     lines += ["", *dict.fromkeys(figures.get("notes", []))]
     path.write_text("\n".join(lines) + "\n")
 
@@ -490,7 +550,7 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark for a profile and write its Markdown report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true", help="the bench-small profile (under 2 minutes here)")
+    parser.add_argument("--small", action="store_true", help="the bench-small profile (under 3 minutes here)")
     parser.add_argument("--scale", type=float, help="main workload scale (1.0 = 10M spans over 90 days)")
     parser.add_argument("--history-scale", type=float, help="density of the 30/360-day history workloads")
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="where workloads are written")
@@ -523,8 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = json.loads((root / "figures.json").read_text())
         figures["gates"] = {
             "backfill": gate_shares(figures["backfill"]),
-            "nightly_30": gate_shares(figures["nightly"]["30"]["best"]),
-            "nightly_360": gate_shares(figures["nightly"]["360"]["best"]),
+            "nightly_30": gate_shares(figures["nightly"]["30"]["median"]),
+            "nightly_360": gate_shares(figures["nightly"]["360"]["median"]),
         }
         write_results(out, profile, figures)
         return 0
@@ -548,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["notes"].append(
             f"The small profile's full backfill is the {profile.history_days}-day history of the nightly comparison "
             "(one run fewer), and its long history is 40 days, not 360: a smoke test of every phase in under "
-            "2 minutes here, not a measurement. At this size a run's time is Dagster's and dbt's fixed cost: a "
+            "3 minutes here, not a measurement. At this size a run's time is Dagster's and dbt's fixed cost: a "
             "single-run backfill records every asset's materialization and checks per partition day "
             "(~7,100 events for its 40 days), and dbt spends ~0.05–0.15 s per node outside the SQL."
         )
@@ -569,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
                 "and the two nightly runs ran at the same time, each on one of the two cores."
             )
         if "main" in phases:
-            measure_main(figures, root, home, main_first, main_last)
+            measure_main(figures, root, home, main_first, main_last, keep=profile.main_is_history)
         if history30 is not None:
             history30.result()
             reuse = True
@@ -584,10 +644,11 @@ def main(argv: list[str] | None = None) -> int:
             )
     figures["gates"] = {
         "backfill": gate_shares(figures["backfill"]) if "backfill" in figures else [],
-        "nightly_30": gate_shares(figures["nightly"]["30"]["best"]) if "nightly" in figures else [],
-        "nightly_360": gate_shares(figures["nightly"]["360"]["best"]) if "nightly" in figures else [],
+        "nightly_30": gate_shares(figures["nightly"]["30"]["median"]) if "nightly" in figures else [],
+        "nightly_360": gate_shares(figures["nightly"]["360"]["median"]) if "nightly" in figures else [],
     }
     figures["phases"] = sorted(phases | phases_done)
+    figures["provenance"] = {**figures.get("provenance", {}), **dict.fromkeys(phases, figures["machine"])}
     figures["notes"].append(f"Whole benchmark ({args.phases}): {time.perf_counter() - started:.0f} s.")
     (root / "figures.json").write_text(json.dumps(figures, indent=2, default=str))
     if {"main", "nightly"} <= phases | phases_done:
@@ -597,8 +658,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure_main(figures: dict, root: Path, home: Path, first: date, last: date) -> None:
-    """Bare scans, then the full backfill of the main workload; ingest from the backfill's timings."""
+def measure_main(figures: dict, root: Path, home: Path, first: date, last: date, keep: bool = False) -> None:
+    """Bare scans, then the full backfill of the main workload; ingest from the backfill's timings.
+
+    `keep`: the backfill is also the long history the measured nights start from (the small
+    profile): its warehouse is kept aside for them.
+    """
     files = trace_files(home)
     print(f"bare scans over {len(files)} files …", flush=True)
     figures["scan"] = {
@@ -610,6 +675,8 @@ def measure_main(figures: dict, root: Path, home: Path, first: date, last: date)
     fresh_warehouse(home)
     backfill = run_job(home, first, last, "backfill")
     figures["backfill"] = backfill
+    if keep:
+        keep_aside(home)
 
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         loaded = conn.execute("select count(*) from staging.stg_otel__spans").fetchone()[0]
@@ -631,7 +698,7 @@ def rebuild_history_models(figures: dict, root: Path) -> None:
     row order) reaches their history only through a backfill or a build without a window.
     """
     for label in ("history360", "history30"):
-        warehouse = root / label / "home" / "warehouse.duckdb"
+        warehouse = root / label / "before-night" / "warehouse.duckdb"
         if not warehouse.exists():
             continue
         print(f"  {label}: dbt build of every model without a window …", flush=True)
@@ -651,28 +718,69 @@ def rebuild_history_models(figures: dict, root: Path) -> None:
 def prepare_history30(root: Path, reuse: bool) -> None:
     """The 30-day history warehouse: the last 31 days of the long history's files, backfilled but the last."""
     night_home = root / "history30" / "home"
-    if reuse and (night_home / "warehouse.duckdb").exists():
+    if reuse and (night_home.parent / "before-night" / "warehouse.duckdb").exists():
         return
     linked_history(root / "history360", root / "history30", 30)
     fresh_warehouse(night_home)
     run_job(night_home, END_DATE - timedelta(days=30), END_DATE - timedelta(days=1), "history30")
+    keep_aside(night_home)
+
+
+KEPT = ("warehouse.duckdb", "marts.duckdb", "marts")
+
+
+def keep_aside(night_home: Path) -> None:
+    """Copy the backfilled warehouse and snapshot aside, so that every measured night starts from them."""
+    kept = night_home.parent / "before-night"
+    if kept.exists():
+        shutil.rmtree(kept)
+    kept.mkdir()
+    for name in KEPT:
+        source = night_home / name
+        if source.is_dir():
+            shutil.copytree(source, kept / name)
+        elif source.exists():
+            shutil.copy2(source, kept / name)
+
+
+def put_back(night_home: Path) -> None:
+    """The backfilled warehouse and snapshot again, as before the first night."""
+    kept = night_home.parent / "before-night"
+    for name in KEPT:
+        target = night_home / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        if (kept / name).is_dir():
+            shutil.copytree(kept / name, target)
+        elif (kept / name).exists():
+            shutil.copy2(kept / name, target)
+    (night_home / "warehouse.duckdb.wal").unlink(missing_ok=True)
 
 
 def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile, reuse: bool = False) -> None:
-    """The nightly run of the same day after 30 and after 360 days of history.
+    """The night of the same day after 30 and after 360 days of history.
 
-    The two are interleaved (30, 360, 30, 360, …) and the fastest of each is the figure: the
-    machine is shared, and interleaving gives both the same chances of a quiet moment.
+    Every night starts from the backfilled warehouse copied back (a repeat does not re-do a day
+    the warehouse already holds). The two are interleaved (30, 360, 30, 360, …) and the median of
+    each is the figure: the machine is shared, and interleaving gives both the same conditions.
     """
     if not reuse or not (root / "history30" / "home" / "warehouse.duckdb").exists():
         linked_history(root / "history360", root / "history30", 30)
     homes = {"30": (root / "history30" / "home", 30), "360": (root / "history360" / "home", profile.history_days)}
     for label, (night_home, days) in homes.items():
-        if night_home.parent != main_dir and not (reuse and (night_home / "warehouse.duckdb").exists()):
+        kept = (night_home.parent / "before-night" / "warehouse.duckdb").exists()
+        if night_home.parent != main_dir and not (reuse and kept):
             fresh_warehouse(night_home)
             run_job(night_home, END_DATE - timedelta(days=days), END_DATE - timedelta(days=1), f"history{label}")
+            keep_aside(night_home)
+        elif not kept:
+            raise SystemExit(f"{night_home.parent}: no backfilled warehouse kept aside; run without --reuse-history")
     runs: dict[str, list[dict]] = {label: [] for label in homes}
     for repeat in range(profile.nightly_repeats):
+        for night_home, _ in homes.values():
+            put_back(night_home)
         if profile.side_by_side:
             with ThreadPoolExecutor(max_workers=len(homes)) as pool:
                 done = {
@@ -686,9 +794,12 @@ def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile,
             runs[label].append(run_job(night_home, END_DATE, END_DATE, f"nightly{label}-{repeat}"))
     nightly: dict[str, dict] = {}
     for label, done in runs.items():
-        best = min(done, key=lambda r: r["wall_seconds"])
-        nightly[label] = {"all_seconds": [r["wall_seconds"] for r in done], "best_seconds": best["wall_seconds"],
-                          "best": best}
+        ordered = sorted(done, key=lambda r: r["wall_seconds"])
+        median = ordered[len(ordered) // 2]
+        nightly[label] = {
+            "all_seconds": [r["wall_seconds"] for r in done], "median_seconds": median["wall_seconds"],
+            "median": median,
+        }
     figures["nightly"] = nightly
 
 

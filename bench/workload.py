@@ -4,7 +4,7 @@ It is the demo generator (`orchestration.demo.generate`) run at a higher volume 
 workflows, so the files are in exactly the formats the pipeline reads (Collector file-exporter
 lines, gzip for some services, labels as CSV/JSON lines, one truncated line as from a killed
 Collector). On this 2-core machine the demo generator, with its two worker processes, wrote the
-default 10 million spans in 89.7 s (bench/RESULTS.md): no separate bulk writer is needed, and no
+default 10 million spans in 90-102 s (bench/RESULTS.md): no separate bulk writer is needed, and no
 second copy of the trace format exists to drift from the real one.
 
 Scale: `scale=1.0` is the issue's default workload, ~10 million LLM-workflow spans over 90 days
@@ -17,6 +17,7 @@ trace file per day) that share its run volume, so the total volume is the demo's
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import tempfile
 from datetime import date, timedelta
@@ -29,8 +30,12 @@ from orchestration.demo.generate import DemoSummary, generate_demo
 DEMO_SCALE_PER_UNIT = 38.2
 DEFAULT_WORKFLOWS = 50
 DEFAULT_DAYS = 90
-# Where workloads live: never in the repository (they are gigabytes).
-DEFAULT_ROOT = Path(os.environ.get("AGENTLEDGER_BENCH_DIR") or Path(tempfile.gettempdir()) / "agentledger-bench")
+# Where workloads live: never in the repository (they are gigabytes), and one folder per clone, so
+# that two clones benchmarking at once do not delete each other's warehouses.
+CLONE = hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
+DEFAULT_ROOT = Path(
+    os.environ.get("AGENTLEDGER_BENCH_DIR") or Path(tempfile.gettempdir()) / f"agentledger-bench-{CLONE}"
+)
 
 
 def variant_workflows(total: int = DEFAULT_WORKFLOWS) -> dict[str, catalog.Workflow]:

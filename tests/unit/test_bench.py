@@ -63,6 +63,7 @@ def test_the_bare_scans_and_the_bare_load_find_every_span_of_the_workload(tiny_w
 def test_the_report_shows_the_bare_load_against_the_reference_scan(tmp_path):
     figures = json.loads((Path(__file__).parents[1] / "fixtures" / "bench_figures.json").read_text())
     figures["scan"]["reference"]["seconds"] = 40.0
+    figures["scan"]["reference_after"]["seconds"] = 40.0
     figures["scan"]["raw_floor"] = {"seconds": 60.0, "spans": 10, "spans_with_usage": 5}
     figures["ingest"].update(seconds=150.0, raw_load_seconds=90.0, staging_seconds=60.0)
     out = tmp_path / "RESULTS.md"
@@ -93,20 +94,80 @@ def test_history_links_share_the_same_files_and_the_loader_finds_them(tiny_workl
     assert sorted(f.path.name for f in found) == originals
 
 
-def test_gate_shares_divide_gate_steps_by_the_step_they_gate():
+def test_gate_shares_divide_gates_by_the_stage_they_gate_and_mark_skipped_sources():
     report = {
         "steps": {
             "otel_traces": 10.0, "raw__labels_reviews": 2.0, "dbt_models": 20.0, "bi_snapshot": 5.0,
-            "openai_reports": 0.05, "raw__openai_usage_openai_usage_schema": 0.05,  # a skipped source
-            "raw__otel_spans_otel_spans_schema": 0.5, "raw__otel_eval_events_otel_eval_events_schema": 0.5,
-            "raw__labels_reviews_labels_reviews_schema": 0.2, "marts__fct_llm_calls_fct_llm_calls_schema": 1.0,
+            "openai_reports": 0.05, "marts__fct_llm_calls_fct_llm_calls_schema": 1.0,
             "marts__mart_unit_economics_mart_unit_economics_schema": 0.5,
-        }
+        },
+        # a raw table's gate runs in its loader's step and records its own seconds
+        "gates": {
+            "raw/otel_spans:otel_spans_schema": 0.6, "raw/otel_eval_events:otel_eval_events_schema": 0.4,
+            "raw/labels_reviews:labels_reviews_schema": 0.2, "raw/openai_usage:openai_usage_schema": 0.02,
+            "marts/fct_llm_calls:fct_llm_calls_schema": 0.9,
+        },
+        "gate_steps": {
+            "raw/otel_spans:otel_spans_schema": "otel_traces",
+            "raw/otel_eval_events:otel_eval_events_schema": "otel_traces",
+            "raw/labels_reviews:labels_reviews_schema": "raw__labels_reviews",
+            "raw/openai_usage:openai_usage_schema": "openai_reports",
+            "marts/fct_llm_calls:fct_llm_calls_schema": "marts__fct_llm_calls_fct_llm_calls_schema",
+        },
+        "skipped_steps": ["openai_reports"],
     }
-    trace, labels, marts = gate_shares(report)
-    assert trace["share"] == pytest.approx(1.0 / 10.0)
-    assert labels["share"] == pytest.approx(0.2 / 2.0)
-    assert marts["share"] == pytest.approx(1.5 / 20.0)
+    shares = {s["stage"]: s for s in gate_shares(report)}
+    assert shares["otel_traces"]["share"] == pytest.approx(1.0 / 9.0)  # the step less its gates
+    assert shares["raw__labels_reviews"]["share"] == pytest.approx(0.2 / 1.8)
+    # the marts' gates are steps of their own after the dbt step
+    assert shares["dbt_models ← marts gates"]["share"] == pytest.approx(1.5 / 20.0)
+    assert shares["openai_reports"]["share"] == pytest.approx(0.02 / 0.03) and not shares["openai_reports"]["loaded"]
+    assert all(s["loaded"] for name, s in shares.items() if name != "openai_reports")
+
+
+def test_the_worst_gate_share_leaves_out_skipped_sources_and_lists_them(tmp_path):
+    figures = json.loads((Path(__file__).parents[1] / "fixtures" / "bench_figures.json").read_text())
+    figures["gates"] = {
+        run: [
+            {"stage": "otel_traces", "stage_seconds": 10.0, "gate_seconds": 0.5, "share": 0.05, "loaded": True},
+            {"stage": "hubspot_deals", "stage_seconds": 0.05, "gate_seconds": 0.02, "share": 0.4, "loaded": False},
+        ]
+        for run in ("backfill", "nightly_30", "nightly_360")
+    }
+    out = tmp_path / "RESULTS.md"
+    write_results(out, PROFILES["default"], figures)
+    text = out.read_text()
+    assert "worst stage that loaded data, full backfill | **5.0%** | ≤ 15% | **pass** |" in text
+    assert "| backfill | hubspot_deals (skipped) | 0.05 | 0.020 | 40.0% |" in text
+
+
+def test_the_night_is_the_median_of_first_nights_and_names_its_parts(tmp_path):
+    figures = json.loads((Path(__file__).parents[1] / "fixtures" / "bench_figures.json").read_text())
+    for label, seconds in (("30", [30.0, 20.0, 25.0]), ("360", [40.0, 26.0, 27.0])):
+        median = {**figures["nightly"][label]["median"], "wall_seconds": sorted(seconds)[1],
+                  "recompute": {"days": [["2026-11-15", 1], ["2026-11-17", 2]], "seconds": 12.5}}
+        figures["nightly"][label] = {"all_seconds": seconds, "median_seconds": sorted(seconds)[1], "median": median}
+    out = tmp_path / "RESULTS.md"
+    write_results(out, PROFILES["default"], figures)
+    text = out.read_text()
+    # 27 / 25, neither the fastest (26 / 20) nor the slowest (40 / 30)
+    assert "27.0 s / 25.0 s = **1.08×**" in text and "median of 3" in text
+    assert "| 30.0, 20.0, 25.0 | 25.0 |" in text
+    assert "| 12.5 (2026-11-15..2026-11-17, 3 stale runs) |" in text
+
+
+def test_a_report_stitched_from_phases_of_different_runs_says_so(tmp_path):
+    figures = json.loads((Path(__file__).parents[1] / "fixtures" / "bench_figures.json").read_text())
+    same = {"date": "2026-12-07 02:38 UTC", "commit": "abc1234", "machine": "Linux"}
+    figures["provenance"] = {"main": same, "nightly": same}
+    out = tmp_path / "RESULTS.md"
+    write_results(out, PROFILES["default"], figures)
+    text = out.read_text()
+    assert "ran apart" not in text and "- main phase: 2026-12-07 02:38 UTC on commit abc1234" in text
+    figures["provenance"]["nightly"] = {**same, "commit": "def5678 with uncommitted changes"}
+    write_results(out, PROFILES["default"], figures)
+    text = out.read_text()
+    assert "**the phases ran apart**" in text and "on commit def5678 with uncommitted changes" in text
 
 
 def test_the_acceptance_ratio_divides_by_the_mean_of_both_reference_scans(tmp_path):
