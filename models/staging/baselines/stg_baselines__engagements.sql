@@ -28,29 +28,29 @@ seeded as (
 ),
 
 {% if file_exists %}
-from_file as (
+    from_file as (
 
-    select
-        account_id,
-        workflow,
-        engagement_date,
-        strategist_hours,
-        hourly_rate_usd,
-        'file' as _source,
-        '{{ baselines_file | replace("'", "''") }}' as _source_file
-    from read_csv(
-        '{{ baselines_file | replace("'", "''") }}',
-        header = true,
-        columns = {
-            'account_id': 'varchar',
-            'workflow': 'varchar',
-            'engagement_date': 'date',
-            'strategist_hours': 'decimal(18, 4)',
-            'hourly_rate_usd': 'decimal(18, 4)'
-        }
-    )
+        select
+            account_id,
+            workflow,
+            engagement_date,
+            strategist_hours,
+            hourly_rate_usd,
+            'file' as _source,
+            '{{ baselines_file | replace("'", "''") }}' as _source_file
+        from read_csv(
+            '{{ baselines_file | replace("'", "''") }}',
+            header = true,
+            columns = {
+                'account_id': 'varchar',
+                'workflow': 'varchar',
+                'engagement_date': 'date',
+                'strategist_hours': 'decimal(18, 4)',
+                'hourly_rate_usd': 'decimal(18, 4)'
+            }
+        )
 
-),
+    ),
 {% endif %}
 
 unioned as (
