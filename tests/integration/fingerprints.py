@@ -16,14 +16,17 @@ def table_fingerprints(
     ignored: frozenset[str] = VOLATILE_COLUMNS,
     masked: Mapping[str, Mapping[str, str]] | None = None,
     filters: Mapping[str, str] | None = None,
+    home: Path | None = None,
 ) -> dict[str, tuple[int, int]]:
     """(row count, order-independent checksum of the rows) of every table and view in `schemas`.
 
     `ignored` names columns left out wherever they are; `masked` replaces a column of a table
     (`schema.table`) by a SQL expression, `filters` keeps only the rows of a table a condition holds
-    for: what two runs may rightly disagree on, said table by table.
+    for: what two runs may rightly disagree on, said table by table. With `home`, a `_source_file`
+    is compared as its path under that folder, so two homes holding the same files compare equal.
     """
     masked, filters = masked or {}, filters or {}
+    relative = f"replace(\"_source_file\", '{home}/', '')" if home is not None else '"_source_file"'
     fingerprints = {}
     with duckdb.connect(str(db_path), read_only=True) as conn:
         relations = conn.execute(
@@ -34,7 +37,7 @@ def table_fingerprints(
         for schema, name in relations:
             table = f"{schema}.{name}"
             columns = [
-                masked.get(table, {}).get(column, f'"{column}"')
+                masked.get(table, {}).get(column, relative if column == "_source_file" else f'"{column}"')
                 for (column,) in conn.execute(
                     "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
                     "order by ordinal_position",

@@ -2,19 +2,16 @@
 
 The incremental models recompute only what a night touches: the window and dbt's `lookback_days`
 (3) before it, the spans `lookback_days` either side for the runs they hold, the deals whose
-attribution window a recomputed run falls in, the findings whose trailing windows hold the window,
-the older days a late label or evaluation decides (the `recompute` job). If any of them missed
-what a later day changes, six nightly runs on an empty warehouse would end with other rows than
-one run over the six days. Six days, so that the last night's lookback leaves two days to what
-the nights before built. Every table is compared: raw, staging, intermediate, marts and the
-published snapshot BI tools read.
+attribution window a recomputed run falls in, the findings whose trailing windows hold the window.
+If any of them missed what a later day changes, six nightly runs on an empty warehouse would end
+with other rows than one run over the six days. Six days, so that the last night's lookback leaves
+two days to what the nights before built. Every table is compared: raw, staging, intermediate,
+marts and the published snapshot BI tools read.
 
-The demo's runs end the day they start and its labels come within two days, so two cases are
-planted: a run that crosses midnight into the last night's lookback (11-18), and a run of 11-16
-whose verdict a lead reviewer corrects in the label file of 11-20, beyond that night's lookback
-(from 11-17), so that the `recompute` job rebuilds 11-16..20 after it. Not 11-21: the recompute
-would then rebuild every day after the last night, and the last night's own lookback would go
-untested.
+The demo's runs end the day they start, so a run that crosses midnight into the last night's
+lookback (11-18) is planted. No late correction is: its `recompute` job would rebuild every model
+from its run's day on and hide what the nights before it built (tests/integration/test_late_labels.py
+holds that path); no night here may need one.
 """
 
 import time
@@ -30,7 +27,7 @@ from orchestration.demo.billing import write_focus_exports
 from orchestration.demo.generate import generate_demo
 from orchestration.demo.run import serve_demo_apis
 from orchestration.marts import read_dbt_lookback_days
-from tests.fixtures.builders import Call, Label, Run, write_labels, write_traces
+from tests.fixtures.builders import Call, Run, write_traces
 from tests.integration.conftest import run_job
 from tests.integration.fingerprints import VOLATILE_COLUMNS, WAREHOUSE_SCHEMAS, table_fingerprints
 
@@ -39,57 +36,51 @@ pytestmark = pytest.mark.integration
 FIRST_NIGHT, LAST_NIGHT = date(2026, 11, 16), date(2026, 11, 21)
 DAYS = (LAST_NIGHT - FIRST_NIGHT).days + 1
 
-# where a file was read from names the home it was read in; a CRM deal's changed_at takes the
-# extraction time when the CRM gives none
-IGNORED = VOLATILE_COLUMNS | {"_source_file", "changed_at"}
+# a CRM deal's changed_at takes the extraction time when the CRM gives none (a file's path is
+# compared under its home)
+IGNORED = VOLATILE_COLUMNS | {"changed_at"}
 
 # The demo's Anthropic fake serves the newest day as a preliminary report on its first pull and
 # restated after (a provider settling a day, as a nightly's lookback re-pull meets it). The one
 # run's only pull got the preliminary 11-21; the first night's pull asked for days before it, so
-# the last night got it restated. 11-21's provider figures rightly differ, and nothing else may.
+# the last night got it restated. Anthropic's 11-21 figures rightly differ, and nothing else may.
 BEFORE_NEWEST = f"< date '{LAST_NIGHT}'"
+NOT_ANTHROPIC_NEWEST = f"provider <> 'anthropic' or usage_date {BEFORE_NEWEST}"
 RESTATED_NEWEST_DAY = {
     "raw.anthropic_usage": f"_partition_date {BEFORE_NEWEST}",
     "raw.anthropic_costs": f"_partition_date {BEFORE_NEWEST}",
     "staging.stg_anthropic__usage": f"usage_date {BEFORE_NEWEST}",
     "staging.stg_anthropic__costs": f"usage_date {BEFORE_NEWEST}",
-    "intermediate.int_provider_usage_daily": f"usage_date {BEFORE_NEWEST}",
-    "intermediate.int_provider_cost_daily": f"usage_date {BEFORE_NEWEST}",
-    "marts.mart_provider_reconciliation": f"usage_date {BEFORE_NEWEST}",
-    "main.mart_provider_reconciliation": f"usage_date {BEFORE_NEWEST}",
+    "intermediate.int_provider_usage_daily": NOT_ANTHROPIC_NEWEST,
+    "intermediate.int_provider_cost_daily": NOT_ANTHROPIC_NEWEST,
+    "marts.mart_provider_reconciliation": NOT_ANTHROPIC_NEWEST,
+    "main.mart_provider_reconciliation": NOT_ANTHROPIC_NEWEST,
 }
 # a run's billed cost is its share of its day's bill: 11-21's runs take the restated one
 RUNS_BILLED = {"billed_cost_usd": f"case when run_date {BEFORE_NEWEST} then billed_cost_usd end"}
 RESTATED_COLUMNS = {"marts.fct_workflow_runs": RUNS_BILLED, "main.fct_workflow_runs": RUNS_BILLED}
 
 
-# a run whose calls cross midnight into the last night's lookback, and a run beyond it relabeled later
+# a run whose calls cross midnight into the last night's lookback
 ACROSS_MIDNIGHT = Run(
-    "wr_parity_midnight", "parity_edges", datetime(2026, 11, 17, 23, 59, 58, tzinfo=UTC),
+    "wr_parity_midnight",
+    "parity_edges",
+    datetime(2026, 11, 17, 23, 59, 58, tzinfo=UTC),
     [Call(model="claude-sonnet-4-5", uncached_input=20_000, output=800 * n) for n in range(1, 5)],
 )
-RELABELED = Run(
-    "wr_parity_relabeled", "parity_edges", datetime(2026, 11, 16, 9, 0, tzinfo=UTC),
-    [Call(model="claude-sonnet-4-5", uncached_input=30_000, output=2_000)],
-)
-FIRST_LABEL = Label(RELABELED.run_id, "success", datetime(2026, 11, 16, 12, 0, tzinfo=UTC))
-CORRECTION = Label(RELABELED.run_id, "failure", datetime(2026, 11, 20, 8, 0, tzinfo=UTC), rework_minutes="45",
-                   reviewer="lead.reviewer@example.com")
 
 
 def plant_edges(home: Path) -> None:
-    """The two edge cases, in the real formats, beside the demo's own files of those days."""
-    for run in (ACROSS_MIDNIGHT, RELABELED):
-        day = run.started_at
-        write_traces(home / "traces" / f"{day:%Y/%m/%d}" / f"{run.run_id}.jsonl", [run])
-    write_labels(home / "labels" / "2026-11-16-lead.csv", [FIRST_LABEL])
-    write_labels(home / "labels" / "2026-11-20-lead.csv", [CORRECTION])
+    """The run across midnight, in the real format, beside the demo's own files of its day."""
+    day = ACROSS_MIDNIGHT.started_at
+    write_traces(home / "traces" / f"{day:%Y/%m/%d}" / f"{ACROSS_MIDNIGHT.run_id}.jsonl", [ACROSS_MIDNIGHT])
 
 
 def fingerprints(db_path: Path, schemas: tuple[str, ...]) -> dict[str, tuple[int, int]]:
     """Every table's fingerprint, less what the two ways of running may rightly disagree on."""
     found = table_fingerprints(
-        db_path, schemas, ignored=IGNORED, masked=RESTATED_COLUMNS, filters=RESTATED_NEWEST_DAY
+        db_path, schemas, ignored=IGNORED, masked=RESTATED_COLUMNS, filters=RESTATED_NEWEST_DAY,
+        home=db_path.parent,
     )
     # the snapshot's own record names the run that published it
     found.pop("main.snapshot_info", None)
@@ -137,18 +128,13 @@ def demo_home(path: Path, runs: list[tuple[date, date]]) -> Home:
     return home
 
 
-def edges(home: Home) -> dict[str, tuple]:
-    """The planted runs as published: the midnight run's workflow, the relabeled run's outcome."""
+def midnight_run(home: Home) -> tuple | None:
+    """The run across midnight as published: its workflow, calls and day."""
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-        rows = conn.execute(
-            "select run_id, workflow, outcome, llm_calls, run_date from marts.fct_workflow_runs "
-            "where workflow = 'parity_edges' or run_id in (?, ?)",
-            [ACROSS_MIDNIGHT.run_id, RELABELED.run_id],
-        ).fetchall()
-    return {
-        run_id: ((workflow if run_id == ACROSS_MIDNIGHT.run_id else outcome), calls, run_date)
-        for run_id, workflow, outcome, calls, run_date in rows
-    }
+        return conn.execute(
+            "select workflow, llm_calls, run_date from marts.fct_workflow_runs where run_id = ?",
+            [ACROSS_MIDNIGHT.run_id],
+        ).fetchone()
 
 
 @dataclass
@@ -179,19 +165,16 @@ def test_six_nights_build_the_warehouse_one_run_over_the_six_days_builds(parity:
     once = fingerprints(parity.one_run.warehouse, WAREHOUSE_SCHEMAS)
     assert once["marts.fct_llm_calls"][0] > 1_000 and once["marts.mart_unit_economics"][0] > 0
     assert once["marts.mart_cost_anomalies"][0] > 0 and once["intermediate.int_deals_attributed_to_runs"][0] > 0
-    assert edges(parity.one_run) == {
-        ACROSS_MIDNIGHT.run_id: ("parity_edges", 4, date(2026, 11, 17)),
-        RELABELED.run_id: ("failure", 1, date(2026, 11, 16)),
-    }
+    assert midnight_run(parity.one_run) == ("parity_edges", 4, date(2026, 11, 17))
 
     # when the same inputs are run night by night on an empty warehouse
     nightly = fingerprints(parity.nightly.warehouse, WAREHOUSE_SCHEMAS)
 
     # then every table holds the same rows
     assert len(parity.nightly.seconds) == DAYS
-    # (the correction of 11-20 made the only follow-up run, over the stale 11-16)
-    assert parity.nightly.recomputed == {date(2026, 11, 20): [date(2026, 11, 16)]}
-    assert edges(parity.nightly) == edges(parity.one_run)
+    # every night built on what the nights before built: none needed a follow-up recompute
+    assert parity.nightly.recomputed == {} and parity.one_run.recomputed == {}
+    assert midnight_run(parity.nightly) == midnight_run(parity.one_run)
     assert not differing(once, nightly), f"night by night differs from one run in: {differing(once, nightly)}"
 
 
