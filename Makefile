@@ -63,7 +63,7 @@ test: install manifest lint browser bi-venv  ## lint, then the whole test suite 
 unit: install manifest  ## the fast tests only (tests/unit: single sources against local fakes; no nightly job, no dbt build)
 	$(BIN)/pytest tests/unit
 
-bench: install manifest  ## scale benchmark: 10M spans / 90 days, 50 workflows (~25 min here); writes bench/RESULTS.md
+bench: install manifest  ## scale benchmark: 10M spans / 90 days, 50 workflows (~30 min here); writes bench/RESULTS.md
 	$(BIN)/python -m bench.run
 
 bench-small: install manifest  ## the same benchmark at a small scale, every phase (a smoke test, under 3 min here); writes bench/work/RESULTS-small.md

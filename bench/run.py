@@ -380,10 +380,10 @@ def provenance_lines(figures: dict) -> list[str]:
         return ["- phases: not recorded (figures of an older run)", ""]
     runs = {(p.get("date"), p.get("commit"), p.get("machine")) for p in phases.values()}
     lines = [
-        f"- {name} phase: {p.get('date')} on commit {p.get('commit', 'not recorded')}"
+        f"- {name} phase: benchmark started {p.get('date')} on commit {p.get('commit', 'not recorded')}"
         for name, p in sorted(phases.items())
     ]
-    if len(runs) > 1:
+    if len(runs) > 1 or any(p.get("date") == "not recorded" for p in phases.values()):
         lines.insert(0, "- **the phases ran apart** (`--phases`): their figures are of different runs")
     return [*lines, ""]
 
@@ -523,7 +523,7 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
         lines += [
             "",
             "The stale-run check (`orchestration/relabels.py`) compares every run's stored verdict with its newest "
-            "label and latest evaluation over all history: the one part of a night that grows with history. On the "
+            "label and latest evaluation over all history: a part of a night that reads all history. On the "
             f"main workload's warehouse after its backfill ({main['spans']:,} spans over {main['arguments']['days']} "
             f"days) it took **{figures['stale_check_main_seconds']:.2f} s**.",
         ]
@@ -556,6 +556,22 @@ def write_results(path: Path, profile: Profile, figures: dict) -> None:
 # --------------------------------------------------------------------------------------------- main
 
 
+def report_only(root: Path, out: Path, profile: Profile) -> None:
+    """Write the report again from the last figures.json (`--report-only`)."""
+    figures = json.loads((root / "figures.json").read_text())
+    if any("median" not in figures["nightly"][label] for label in ("30", "360")):
+        raise SystemExit(
+            f"{root / 'figures.json'} holds nights measured the old way (the nightly job alone, best of three): "
+            "run the nightly phase again (`--phases nightly`) before writing a report from it"
+        )
+    figures["gates"] = {
+        "backfill": gate_shares(figures["backfill"]),
+        "nightly_30": gate_shares(figures["nightly"]["30"]["median"]),
+        "nightly_360": gate_shares(figures["nightly"]["360"]["median"]),
+    }
+    write_results(out, profile, figures)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark for a profile and write its Markdown report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -572,7 +588,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rebuild-history-models", action="store_true",
         help="with --reuse-history: first rebuild every dbt model of the kept history warehouses with this code "
-        "(one `dbt build` without a window), as a backfill with this code would have written them",
+        "(one `dbt build` without a window), as a backfill with this code would have written them; the kept "
+        "snapshots (marts.duckdb) stay as the earlier code published them",
     )
     parser.add_argument(
         "--phases", default="main,nightly",
@@ -589,13 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (REPO / "bench" / "work" / "RESULTS-small.md" if args.small else REPO / "bench" / "RESULTS.md")
     root = args.root / profile.name
     if args.report_only:
-        figures = json.loads((root / "figures.json").read_text())
-        figures["gates"] = {
-            "backfill": gate_shares(figures["backfill"]),
-            "nightly_30": gate_shares(figures["nightly"]["30"]["median"]),
-            "nightly_360": gate_shares(figures["nightly"]["360"]["median"]),
-        }
-        write_results(out, profile, figures)
+        report_only(root, out, profile)
         return 0
     started = time.perf_counter()
     figures: dict = {"machine": machine(), "notes": []}
@@ -605,6 +616,8 @@ def main(argv: list[str] | None = None) -> int:
         # one phase at a time: the other phase's figures come from its last run
         figures = {**json.loads(previous.read_text()), "machine": figures["machine"]}
         phases_done = set(figures.get("phases", []))
+        unrecorded = {"date": "not recorded", "commit": "not recorded", "machine": "not recorded"}
+        figures["provenance"] = {**dict.fromkeys(phases_done, unrecorded), **figures.get("provenance", {})}
         figures["notes"] = [n for n in figures.get("notes", []) if not n.startswith("Whole benchmark")]
     else:
         phases_done = set()
@@ -716,10 +729,13 @@ def rebuild_history_models(figures: dict, root: Path) -> None:
             continue
         print(f"  {label}: dbt build of every model without a window …", flush=True)
         started = time.perf_counter()
+        # the settings the nights run with (bench/job.py): none of the calling shell's
+        environment = {name: value for name, value in os.environ.items() if not name.startswith("AGENTLEDGER_")}
+        environment.update(AGENTLEDGER_HOME=str(root / label / "home"), AGENTLEDGER_DB=str(warehouse))
         subprocess.run(
             [str(Path(sys.executable).parent / "dbt"), "build", "--exclude-resource-type", "unit_test", "--quiet",
              "--project-dir", str(REPO), "--profiles-dir", str(REPO)],
-            cwd=REPO, env={**os.environ, "AGENTLEDGER_DB": str(warehouse)}, check=True,
+            cwd=REPO, env=environment, check=True,
         )
         seconds = time.perf_counter() - started
         figures["notes"].append(
@@ -745,6 +761,8 @@ KEPT = ("warehouse.duckdb", "marts.duckdb", "marts")
 def keep_aside(night_home: Path) -> None:
     """Copy the backfilled warehouse and snapshot aside, so that every measured night starts from them."""
     kept = night_home.parent / "before-night"
+    if (night_home / "warehouse.duckdb.wal").exists():
+        raise RuntimeError(f"{night_home}: the warehouse has a WAL not checkpointed; a copy without it loses commits")
     if kept.exists():
         shutil.rmtree(kept)
     kept.mkdir()
@@ -779,7 +797,7 @@ def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile,
     the warehouse already holds). The two are interleaved (30, 360, 30, 360, …) and the median of
     each is the figure: the machine is shared, and interleaving gives both the same conditions.
     """
-    if not reuse or not (root / "history30" / "home" / "warehouse.duckdb").exists():
+    if not reuse or not (root / "history30" / "before-night" / "warehouse.duckdb").exists():
         linked_history(root / "history360", root / "history30", 30)
     homes = {"30": (root / "history30" / "home", 30), "360": (root / "history360" / "home", profile.history_days)}
     for label, (night_home, days) in homes.items():
@@ -789,7 +807,10 @@ def measure_nightly(figures: dict, root: Path, main_dir: Path, profile: Profile,
             run_job(night_home, END_DATE - timedelta(days=days), END_DATE - timedelta(days=1), f"history{label}")
             keep_aside(night_home)
         elif not kept:
-            raise SystemExit(f"{night_home.parent}: no backfilled warehouse kept aside; run without --reuse-history")
+            raise SystemExit(
+                f"{night_home.parent}: no backfilled warehouse kept aside (the main phase's backfill keeps it): "
+                "run the main phase first"
+            )
     runs: dict[str, list[dict]] = {label: [] for label in homes}
     for repeat in range(profile.nightly_repeats):
         for night_home, _ in homes.values():

@@ -4,7 +4,7 @@ It is the demo generator (`orchestration.demo.generate`) run at a higher volume 
 workflows, so the files are in exactly the formats the pipeline reads (Collector file-exporter
 lines, gzip for some services, labels as CSV/JSON lines, one truncated line as from a killed
 Collector). On this 2-core machine the demo generator, with its two worker processes, wrote the
-default 10 million spans in 90-102 s (bench/RESULTS.md): no separate bulk writer is needed, and no
+default 10 million spans in 90-120 s (bench/RESULTS.md): no separate bulk writer is needed, and no
 second copy of the trace format exists to drift from the real one.
 
 Scale: `scale=1.0` is the issue's default workload, ~10 million LLM-workflow spans over 90 days

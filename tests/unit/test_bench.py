@@ -163,7 +163,7 @@ def test_a_report_stitched_from_phases_of_different_runs_says_so(tmp_path):
     out = tmp_path / "RESULTS.md"
     write_results(out, PROFILES["default"], figures)
     text = out.read_text()
-    assert "ran apart" not in text and "- main phase: 2026-12-07 02:38 UTC on commit abc1234" in text
+    assert "ran apart" not in text and "- main phase: benchmark started 2026-12-07 02:38 UTC on commit abc1234" in text
     figures["provenance"]["nightly"] = {**same, "commit": "def5678 with uncommitted changes"}
     write_results(out, PROFILES["default"], figures)
     text = out.read_text()
@@ -205,3 +205,22 @@ def test_the_workload_digest_covers_the_generators_code_and_not_the_demo_runner(
     assert {"bench/workload.py", "orchestration/demo/generate.py", "orchestration/demo/otlp.py"} <= names
     assert "orchestration/demo/run.py" not in names
     assert not any(name.startswith("orchestration/demo/apis/") for name in names)
+
+
+def test_a_phase_without_provenance_counts_as_run_apart_and_old_nights_are_refused(tmp_path):
+    from bench.run import report_only
+
+    figures = json.loads((Path(__file__).parents[1] / "fixtures" / "bench_figures.json").read_text())
+    unrecorded = {"date": "not recorded", "commit": "not recorded", "machine": "not recorded"}
+    figures["provenance"] = {"main": unrecorded, "nightly": {"date": "2026-12-07 02:38 UTC", "commit": "abc1234"}}
+    out = tmp_path / "RESULTS.md"
+    write_results(out, PROFILES["default"], figures)
+    assert "**the phases ran apart**" in out.read_text()
+
+    # figures whose nights were measured the old way (the nightly job alone, best of three)
+    for label in ("30", "360"):
+        night = figures["nightly"][label]
+        figures["nightly"][label] = {"all_seconds": night["all_seconds"], "best_seconds": 1.0, "best": night["median"]}
+    (tmp_path / "figures.json").write_text(json.dumps(figures))
+    with pytest.raises(SystemExit, match="measured the old way"):
+        report_only(tmp_path, out, PROFILES["default"])
