@@ -758,35 +758,32 @@ def prepare_history30(root: Path, reuse: bool) -> None:
 KEPT = ("warehouse.duckdb", "marts.duckdb", "marts")
 
 
+def copy_over(source: Path, target: Path) -> None:
+    """`target` becomes a copy of `source` (a file or a folder), or is removed when `source` does not exist."""
+    if target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()
+    if source.is_dir():
+        shutil.copytree(source, target)
+    elif source.exists():
+        shutil.copy2(source, target)
+
+
 def keep_aside(night_home: Path) -> None:
     """Copy the backfilled warehouse and snapshot aside, so that every measured night starts from them."""
     kept = night_home.parent / "before-night"
     if (night_home / "warehouse.duckdb.wal").exists():
         raise RuntimeError(f"{night_home}: the warehouse has a WAL not checkpointed; a copy without it loses commits")
-    if kept.exists():
-        shutil.rmtree(kept)
-    kept.mkdir()
+    kept.mkdir(exist_ok=True)
     for name in KEPT:
-        source = night_home / name
-        if source.is_dir():
-            shutil.copytree(source, kept / name)
-        elif source.exists():
-            shutil.copy2(source, kept / name)
+        copy_over(night_home / name, kept / name)
 
 
 def put_back(night_home: Path) -> None:
     """The backfilled warehouse and snapshot again, as before the first night."""
-    kept = night_home.parent / "before-night"
     for name in KEPT:
-        target = night_home / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-        if (kept / name).is_dir():
-            shutil.copytree(kept / name, target)
-        elif (kept / name).exists():
-            shutil.copy2(kept / name, target)
+        copy_over(night_home.parent / "before-night" / name, night_home / name)
     (night_home / "warehouse.duckdb.wal").unlink(missing_ok=True)
 
 
