@@ -114,7 +114,7 @@ def main(home: str, first: str, last: str, out: str) -> int:
     import duckdb
 
     from orchestration.dbt_state import warehouse_dbt_folder
-    from orchestration.relabels import stale_run_days
+    from orchestration.relabels import recheck_since, stale_run_days
     from orchestration.runner import run_partitions
     from orchestration.settings import get_settings
     from orchestration.sources.registry import credential_settings
@@ -139,8 +139,10 @@ def main(home: str, first: str, last: str, out: str) -> int:
         recompute_entries = instance.all_logs(recompute.run.run_id) if recompute else []
     job_ended = max(entry.timestamp for entry in entries)
     with duckdb.connect(str(settings.db_path), read_only=True) as conn:
+        # the check as the night ran it, scoped to what its loads could have changed
+        since = recheck_since(date.fromisoformat(first), settings.label_lookback_days, settings.trace_lookback_days)
         checked = time.time()
-        stale_run_days(conn)
+        stale_run_days(conn, since)
         stale_check = time.time() - checked
     failures = outcome.failures + (recompute.run.failures if recompute else [])
     report = {

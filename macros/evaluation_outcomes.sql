@@ -4,8 +4,8 @@
     decides alike).
 
     Shared by int_runs_rolled_up (over its window's spans and evaluations) and int_runs_evaluated
-    (over all of them, what orchestration/relabels.py compares the runs with), so the two cannot
-    drift apart. An evaluation is matched to a run by its span, else by its response id, else by
+    (over the spans of the days of the runs recent evaluations name, and every evaluation of those
+    runs: what orchestration/relabels.py compares the runs with), so the two cannot drift apart. An evaluation is matched to a run by its span, else by its response id, else by
     a trace that holds one run only. One made more than a day before its run's day is not counted:
     an incremental build reads evaluations from its window's start less the lookback and a day,
     which for a run in the lookback days is one day before it, so a build counts the same

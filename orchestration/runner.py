@@ -181,16 +181,18 @@ def recompute_stale_days(settings: Settings, first: date, last: date) -> Recompu
     """Run the `recompute` job over the days a late label made stale; None when there are none.
 
     A warehouse that cannot be read for the check (another process holds it) is reported and
-    skipped: the check compares every run, so the next run finds the same days again.
+    skipped: the check looks back a week of nights more than the loads reach
+    (`relabels.recheck_since`), so the next runs find the same days again.
     """
     import duckdb
 
-    from orchestration.relabels import stale_run_days
+    from orchestration.relabels import recheck_since, stale_run_days
     from orchestration.schedules import recompute_tags
 
+    since = recheck_since(first, settings.label_lookback_days, settings.trace_lookback_days)
     try:
         with duckdb.connect(str(settings.db_path), read_only=True) as conn:
-            stale = stale_run_days(conn)
+            stale = stale_run_days(conn, since)
     except duckdb.Error as error:
         print(
             f"could not check for late label corrections ({type(error).__name__}: the warehouse is held by another "

@@ -7,7 +7,7 @@ import duckdb
 
 from orchestration.marts import DBT_LOOKBACK_DAYS
 from orchestration.partitions import ALERTS_FROM_TAG, RANGE_END_TAG, RANGE_START_TAG, run_window_days
-from orchestration.relabels import stale_run_days
+from orchestration.relabels import recheck_since, stale_run_days
 from orchestration.settings import get_settings
 
 nightly_job = dg.define_asset_job(
@@ -66,16 +66,18 @@ def recompute_tags(stale_days: list[date], night_first: date, night_last: date) 
 def relabeled_runs_sensor(context: dg.RunStatusSensorContext):
     """Request one recompute run over the days `orchestration.relabels` finds stale.
 
-    A warehouse it cannot read (another run holds it) skips this night's check; the check compares
-    every run, so the next night finds the same runs again.
+    A warehouse it cannot read (another run holds it) skips this night's check; the check looks
+    back a week of nights more than the loads reach (`relabels.recheck_since`), so the next nights
+    find the same runs again.
     """
     window = run_window_days(context.dagster_run.tags)
     if window is None:
         return dg.SkipReason("the run had no partition window")
     settings = get_settings()
+    since = recheck_since(window[0], settings.label_lookback_days, settings.trace_lookback_days)
     try:
         with duckdb.connect(str(settings.db_path), read_only=True) as conn:
-            stale = stale_run_days(conn)
+            stale = stale_run_days(conn, since)
     except duckdb.Error as error:
         return dg.SkipReason(f"the warehouse could not be read ({type(error).__name__}); the next night checks again")
     if not stale:

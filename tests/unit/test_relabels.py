@@ -6,7 +6,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from orchestration.relabels import LABEL_FINGERPRINT_SQL, stale_run_days
+from orchestration.relabels import LABEL_FINGERPRINT_SQL, SINCE_VARIABLE, recheck_since, stale_run_days
 
 LABELS = [
     # run_id, outcome, labeled_at, reviewer, rework_minutes, escalated, retry_of_run_id, file, line
@@ -33,9 +33,9 @@ def build_runs(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         f"""
         update intermediate.int_runs_rolled_up as runs
-        set label_fingerprint = newest.label_fingerprint
+        set label_fingerprint = newest.label_fingerprint, labeled_at = newest.labeled_at
         from (
-            select run_id, {LABEL_FINGERPRINT_SQL} as label_fingerprint
+            select run_id, labeled_at, {LABEL_FINGERPRINT_SQL} as label_fingerprint
             from raw.labels_reviews
             qualify row_number() over (
                 partition by run_id order by labeled_at desc, _source_file desc, _line_number desc
@@ -55,7 +55,7 @@ def conn() -> duckdb.DuckDBPyConnection:
         """
         create table intermediate.int_runs_rolled_up (
             run_id varchar, run_date date, label_fingerprint ubigint, outcome varchar, outcome_source varchar,
-            evaluated_at timestamp
+            evaluated_at timestamp, labeled_at timestamp
         )
         """
     )
@@ -69,7 +69,7 @@ def conn() -> duckdb.DuckDBPyConnection:
     )
     for run_id, day in RUNS:
         conn.execute(
-            "insert into intermediate.int_runs_rolled_up values (?, ?::date, null, 'unlabeled', null, null)",
+            "insert into intermediate.int_runs_rolled_up values (?, ?::date, null, 'unlabeled', null, null, null)",
             [run_id, day],
         )
     for row in LABELS:
@@ -139,6 +139,35 @@ def test_once_the_days_are_rebuilt_nothing_is_stale(conn) -> None:
     build_runs(conn)
 
     assert stale_run_days(conn) == []
+
+
+def test_a_night_compares_the_runs_that_labels_loaded_since_its_recheck_day_name(conn) -> None:
+    # given a correction of r10 labeled 11-19, and one of r12 kept under 11-14 (a label file read late)
+    insert_label(conn, ("r10", "failure", "2026-11-19 14:00", "lead", 20, False, None, "2026-11-19.csv", 5))
+    insert_label(conn, ("r12", "success", "2026-11-14 08:00", "lead", None, False, None, "2026-11-14.csv", 2))
+
+    # when a night checks the labels of partitions from 11-16 on, only r10's day is stale
+    assert stale_run_days(conn, since=date(2026, 11, 16)) == [(date(2026, 11, 10), 1)]
+    # from 11-14 on, or over all history, both are
+    both = [(date(2026, 11, 10), 1), (date(2026, 11, 12), 1)]
+    assert stale_run_days(conn, since=date(2026, 11, 14)) == both == stale_run_days(conn)
+    # and the scope is not left on the connection
+    assert conn.execute(f"select getvariable('{SINCE_VARIABLE}')").fetchone() == (None,)
+
+
+def test_a_withdrawn_recent_deciding_label_is_found_by_the_runs_that_stored_it(conn) -> None:
+    # r14's only label, stamped 11-15, is gone from a label file exported again: no label names r14 now
+    conn.execute("delete from raw.labels_reviews where run_id = 'r14'")
+
+    assert stale_run_days(conn, since=date(2026, 11, 15)) == [(date(2026, 11, 14), 1)]
+    # a deciding label older than the recheck day is not looked at
+    assert stale_run_days(conn, since=date(2026, 11, 16)) == []
+
+
+def test_the_recheck_day_reaches_over_both_loaders_and_a_week_of_missed_nights() -> None:
+    # label files from 11-17 on hold labels from 11-13 on (twice the lookback and a day), then 7 nights
+    assert recheck_since(date(2026, 11, 20), label_lookback_days=3, trace_lookback_days=1) == date(2026, 11, 6)
+    assert recheck_since(date(2026, 11, 20), label_lookback_days=0, trace_lookback_days=5) == date(2026, 11, 8)
 
 
 def test_a_warehouse_without_runs_yet_has_nothing_stale() -> None:
@@ -236,6 +265,20 @@ def test_a_later_evaluation_makes_a_run_no_label_decides_stale(evaluated) -> Non
     )
 
     assert stale_run_days(evaluated) == [(date(2026, 11, 10), 1), (date(2026, 11, 16), 1)]
+
+
+def test_a_night_compares_the_runs_recent_evaluations_decide_and_those_that_stored_one(evaluated) -> None:
+    # r16's stored evaluation (11-16 12:00) is withdrawn: the scoped view no longer decides r16
+    evaluated.execute("delete from intermediate.int_runs_evaluated where run_id = 'r16'")
+
+    # a night rechecking from 11-16 compares r16, as it stored an evaluation that recent
+    assert stale_run_days(evaluated, since=date(2026, 11, 16)) == [(date(2026, 11, 16), 1)]
+    # one rechecking from 11-17 does not (the view would not name it either)
+    assert stale_run_days(evaluated, since=date(2026, 11, 17)) == []
+
+    # a run the view decides is compared, however old what it stored: a later evaluation fails r16
+    evaluated.execute("insert into intermediate.int_runs_evaluated values ('r16', '2026-11-22 08:00', 'failure')")
+    assert stale_run_days(evaluated, since=date(2026, 11, 20)) == [(date(2026, 11, 16), 1)]
 
 
 def test_an_evaluation_outvoted_by_a_label_changes_nothing(evaluated) -> None:
