@@ -111,10 +111,9 @@ def main(home: str, first: str, last: str, out: str) -> int:
     os.environ["DAGSTER_HOME"] = str(Path(home) / "dagster")
     os.environ["AGENTLEDGER_FOCUS_DIR"] = str(Path(home) / "billing")
 
-    import duckdb
-
     from orchestration.dbt_state import warehouse_dbt_folder
-    from orchestration.relabels import recheck_since, stale_run_days
+    from orchestration.marts import DBT_LOOKBACK_DAYS
+    from orchestration.relabels import night_stale_run_days
     from orchestration.runner import run_partitions
     from orchestration.settings import get_settings
     from orchestration.sources.registry import credential_settings
@@ -138,12 +137,10 @@ def main(home: str, first: str, last: str, out: str) -> int:
         entries = instance.all_logs(outcome.run_id)
         recompute_entries = instance.all_logs(recompute.run.run_id) if recompute else []
     job_ended = max(entry.timestamp for entry in entries)
-    with duckdb.connect(str(settings.db_path), read_only=True) as conn:
-        # the check as the night ran it, scoped to what its loads could have changed
-        since = recheck_since(date.fromisoformat(first), settings.label_lookback_days, settings.trace_lookback_days)
-        checked = time.time()
-        stale_run_days(conn, since)
-        stale_check = time.time() - checked
+    # the check again, as the night ran it
+    checked = time.time()
+    night_stale_run_days(settings, date.fromisoformat(first), DBT_LOOKBACK_DAYS)
+    stale_check = time.time() - checked
     failures = outcome.failures + (recompute.run.failures if recompute else [])
     report = {
         "first": first,

@@ -186,13 +186,12 @@ def recompute_stale_days(settings: Settings, first: date, last: date) -> Recompu
     """
     import duckdb
 
-    from orchestration.relabels import recheck_since, stale_run_days
+    from orchestration.marts import DBT_LOOKBACK_DAYS
+    from orchestration.relabels import night_stale_run_days
     from orchestration.schedules import recompute_tags
 
-    since = recheck_since(first, settings.label_lookback_days, settings.trace_lookback_days)
     try:
-        with duckdb.connect(str(settings.db_path), read_only=True) as conn:
-            stale = stale_run_days(conn, since)
+        stale = night_stale_run_days(settings, first, DBT_LOOKBACK_DAYS)
     except duckdb.Error as error:
         print(
             f"could not check for late label corrections ({type(error).__name__}: the warehouse is held by another "

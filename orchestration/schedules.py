@@ -7,7 +7,7 @@ import duckdb
 
 from orchestration.marts import DBT_LOOKBACK_DAYS
 from orchestration.partitions import ALERTS_FROM_TAG, RANGE_END_TAG, RANGE_START_TAG, run_window_days
-from orchestration.relabels import recheck_since, stale_run_days
+from orchestration.relabels import night_stale_run_days
 from orchestration.settings import get_settings
 
 nightly_job = dg.define_asset_job(
@@ -74,10 +74,8 @@ def relabeled_runs_sensor(context: dg.RunStatusSensorContext):
     if window is None:
         return dg.SkipReason("the run had no partition window")
     settings = get_settings()
-    since = recheck_since(window[0], settings.label_lookback_days, settings.trace_lookback_days)
     try:
-        with duckdb.connect(str(settings.db_path), read_only=True) as conn:
-            stale = stale_run_days(conn, since)
+        stale = night_stale_run_days(settings, window[0], DBT_LOOKBACK_DAYS)
     except duckdb.Error as error:
         return dg.SkipReason(f"the warehouse could not be read ({type(error).__name__}); the next night checks again")
     if not stale:

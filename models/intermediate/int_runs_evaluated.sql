@@ -2,7 +2,8 @@
     One row per run that an outcome evaluation decides, or would decide without a label: its
     latest decisive evaluation (macros/evaluation_outcomes.sql, the logic int_runs_rolled_up
     applies to its window), among the runs that evaluations loaded since the DuckDB variable
-    `agentledger_recheck_since` (a date) name; every run when it is not set.
+    `agentledger_recheck_since` (a date) name, and started before `agentledger_rebuilt_from` (the
+    first day whose runs the night's build rebuilt); every run when they are not set.
 
     A view, read only by orchestration/relabels.py after a night's build: an evaluation can arrive
     days after the run it judges (an evaluator run in a weekly batch), later than dbt's lookback
@@ -22,12 +23,6 @@
 
 with
 
-scope as (
-
-    select coalesce(cast(getvariable('agentledger_recheck_since') as date), date '0001-01-01') as since
-
-),
-
 trace_runs as (
 
     select * from {{ ref('int_trace_runs') }}
@@ -40,7 +35,7 @@ recent_evaluations as (
         trace_id,
         response_id
     from {{ ref('stg_otel__eval_events') }}
-    where _partition_date >= (select scope.since from scope)
+    where _partition_date >= coalesce(cast(getvariable('agentledger_recheck_since') as date), date '0001-01-01')
 
 ),
 
@@ -72,11 +67,23 @@ runs_by_response as (
 
 ),
 
+-- runs the night's build rolled up again, from every label and evaluation the warehouse holds
+rebuilt_runs as (
+
+    select run_id from {{ ref('int_runs_rolled_up') }}
+    where started_at >= coalesce(cast(getvariable('agentledger_rebuilt_from') as date), date '9999-12-31')
+
+),
+
 named_runs as (
 
-    select run_id from runs_by_trace
-    union
-    select run_id from runs_by_response
+    select named.run_id
+    from (
+        select run_id from runs_by_trace
+        union
+        select run_id from runs_by_response
+    ) as named
+    anti join rebuilt_runs on named.run_id = rebuilt_runs.run_id
 
 ),
 

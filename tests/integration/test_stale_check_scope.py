@@ -13,18 +13,18 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
-from orchestration.relabels import EVALUATED_RELATION, SINCE_VARIABLE
+from orchestration.relabels import EVALUATED_RELATION, REBUILT_FROM_VARIABLE, SINCE_VARIABLE
 from tests.integration.conftest import Warehouse
 
 pytestmark = pytest.mark.integration
 
 
-def evaluated(conn: duckdb.DuckDBPyConnection, since: date | None) -> dict[str, tuple]:
-    """run_id → (evaluated_at, outcome) of int_runs_evaluated, scoped to `since` (None: all history)."""
-    if since is None:
-        conn.execute(f"reset variable {SINCE_VARIABLE}")
-    else:
-        conn.execute(f"set variable {SINCE_VARIABLE} = date '{since.isoformat()}'")
+def evaluated(
+    conn: duckdb.DuckDBPyConnection, since: date | None, rebuilt_from: date | None = None
+) -> dict[str, tuple]:
+    """run_id → (evaluated_at, outcome) of int_runs_evaluated, scoped to `since` and `rebuilt_from` (None: unset)."""
+    for name, value in ((SINCE_VARIABLE, since), (REBUILT_FROM_VARIABLE, rebuilt_from)):
+        conn.execute(f"set variable {name} = date '{value.isoformat()}'" if value else f"reset variable {name}")
     rows = conn.execute(f"select run_id, evaluated_at, outcome from {EVALUATED_RELATION}").fetchall()
     return {run_id: (at, outcome) for run_id, at, outcome in rows}
 
@@ -142,3 +142,6 @@ def test_hand_made_runs_are_decided_alike_scoped_and_over_all_history(hand_wareh
     assert evaluated(conn, None) == expected_recent | {"r_old": (t("2026-11-02 18:00"), "success")}
     # since 11-19: the evaluations of 11-19 name r_two_traces and r_shared_b, not r_by_response
     assert evaluated(conn, date(2026, 11, 19)).keys() == {"r_two_traces", "r_shared_b"}
+    # a night whose build rebuilt the runs from 11-10 on compares the runs started before only
+    before_rebuilt = evaluated(conn, date(2026, 11, 15), rebuilt_from=date(2026, 11, 10))
+    assert before_rebuilt.keys() == {"r_shared_b", "r_by_response"}

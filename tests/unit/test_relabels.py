@@ -6,7 +6,13 @@ from datetime import date
 import duckdb
 import pytest
 
-from orchestration.relabels import LABEL_FINGERPRINT_SQL, SINCE_VARIABLE, recheck_since, stale_run_days
+from orchestration.relabels import (
+    LABEL_FINGERPRINT_SQL,
+    REBUILT_FROM_VARIABLE,
+    SINCE_VARIABLE,
+    recheck_since,
+    stale_run_days,
+)
 
 LABELS = [
     # run_id, outcome, labeled_at, reviewer, rework_minutes, escalated, retry_of_run_id, file, line
@@ -153,6 +159,18 @@ def test_a_night_compares_the_runs_that_labels_loaded_since_its_recheck_day_name
     assert stale_run_days(conn, since=date(2026, 11, 14)) == both == stale_run_days(conn)
     # and the scope is not left on the connection
     assert conn.execute(f"select getvariable('{SINCE_VARIABLE}')").fetchone() == (None,)
+
+
+def test_runs_the_nights_build_rebuilt_are_not_compared(conn) -> None:
+    # given corrections of r10 and r12, both labeled 11-19
+    insert_label(conn, ("r10", "failure", "2026-11-19 14:00", "lead", 20, False, None, "2026-11-19.csv", 5))
+    insert_label(conn, ("r12", "success", "2026-11-19 15:00", "lead", None, False, None, "2026-11-19.csv", 6))
+
+    # when the night's build rebuilt the runs from 11-12 on, only r10 (11-10) is left to compare
+    assert stale_run_days(conn, since=date(2026, 11, 16), rebuilt_from=date(2026, 11, 12)) == [(date(2026, 11, 10), 1)]
+    # from 11-13 on, both; and neither variable is left on the connection
+    assert len(stale_run_days(conn, since=date(2026, 11, 16), rebuilt_from=date(2026, 11, 13))) == 2
+    assert conn.execute(f"select getvariable('{REBUILT_FROM_VARIABLE}')").fetchone() == (None,)
 
 
 def test_a_withdrawn_recent_deciding_label_is_found_by_the_runs_that_stored_it(conn) -> None:
