@@ -139,7 +139,7 @@ def main(home: str, first: str, last: str, out: str) -> int:
     job_ended = max(entry.timestamp for entry in entries)
     # the check again, as the night ran it
     checked = time.time()
-    night_stale_run_days(settings, date.fromisoformat(first), DBT_LOOKBACK_DAYS)
+    night_stale_run_days(settings, date.fromisoformat(first), date.fromisoformat(last), DBT_LOOKBACK_DAYS)
     stale_check = time.time() - checked
     failures = outcome.failures + (recompute.run.failures if recompute else [])
     report = {

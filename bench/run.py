@@ -711,7 +711,7 @@ def measure_main(figures: dict, root: Path, home: Path, first: date, last: date,
     settings = Settings.from_env({"AGENTLEDGER_HOME": str(home)})  # the nights' settings: none but the home
     for _ in range(2):
         started = time.perf_counter()
-        night_stale_run_days(settings, last + timedelta(days=1), DBT_LOOKBACK_DAYS)
+        night_stale_run_days(settings, last + timedelta(days=1), last + timedelta(days=1), DBT_LOOKBACK_DAYS)
         figures["stale_check_main_seconds"] = round(time.perf_counter() - started, 3)
     figures["stale_check_main_scoped"] = True
     print("reference scan again, after the backfill …", flush=True)

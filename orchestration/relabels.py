@@ -19,15 +19,17 @@ and the outcome).
 
 A night compares the runs that what was loaded since `recheck_since` could have changed, not
 every run: those a label or an outcome evaluation of those partitions names, and those whose
-stored deciding label or evaluation is that recent (it may have been withdrawn). The view finds
+stored deciding label or evaluation is that recent (it may have been withdrawn), less the runs its
+own build rebuilt (they were rolled up from every label and evaluation there is). The view finds
 the evaluations' runs in int_trace_runs (one row per trace and day) and matches them over the
-spans of those runs' days only, so the check costs what those days cost, whatever the history
-(on the 10M-span workload: 1.2 s for two weeks of evaluations, against 3.6 s for all 90 days,
-warm; all history would grow with every night). The partitions reach back over both loaders'
-reach (a label file is read for labels up to twice its lookback before the window) and
-`MISSED_NIGHTS` more: a recompute that did not happen (the warehouse locked, a failed run) is found
-again by the nights of that week. A correction older than that is not: `agentledger run` over its
-days, or a backfill, rebuilds them.
+spans of their traces' days only, so the check costs what those days cost, whatever the history.
+On a copy of the 10M-span warehouse, warm: the view 1.2-1.3 s for two weeks of evaluations where
+the all-history view took 3.6 s, the whole check 1.9 s and 1.5 GB; after a backfill 3.8 s (the
+all-history check there: 28 s and 13.6 GB). The partitions reach back over both loaders' reach (a
+label file is read for labels up to twice its lookback before the window) and `MISSED_NIGHTS`
+more: a recompute that did not happen (the warehouse locked, a failed run) is found again by the
+nights of that week. A correction older than that is not: `agentledger run` over its days, or a
+backfill, rebuilds them.
 
 The stale days, through the night's last day, are rebuilt by one run of the dbt models and what
 depends on them (`recompute` job): through the last day because trailing-history findings (cost
@@ -52,6 +54,7 @@ EVALUATED_RELATION = "intermediate.int_runs_evaluated"
 # before the ones the night's build rebuilt (its docstring)
 SINCE_VARIABLE = "agentledger_recheck_since"
 REBUILT_FROM_VARIABLE = "agentledger_rebuilt_from"
+REBUILT_UNTIL_VARIABLE = "agentledger_rebuilt_until"
 
 # The fingerprint int_runs_rolled_up gives its deciding label, over the raw columns it is staged
 # from (stg_labels__reviews: `is_escalated` is `coalesce(escalated, false)`).
@@ -75,21 +78,23 @@ def recheck_since(first: date, label_lookback_days: int, trace_lookback_days: in
     return first - timedelta(days=reach + MISSED_NIGHTS)
 
 
-def night_stale_run_days(settings: Settings, first: date, dbt_lookback_days: int) -> list[tuple[date, int]]:
-    """`stale_run_days` as a night over `first..` runs it after its build.
+def night_stale_run_days(
+    settings: Settings, first: date, last: date, dbt_lookback_days: int
+) -> list[tuple[date, int]]:
+    """`stale_run_days` as a night over `first..last` runs it after its build.
 
     Scoped to what the night's loads could have changed (`recheck_since`), the runs its build
-    rebuilt (from `first` less dbt's lookback on) left out, on a read-only connection under the
-    warehouse's memory limit.
+    rebuilt (started from `first` less dbt's lookback through `last`) left out, on a read-only
+    connection under the warehouse's memory limit.
 
     Raises:
         duckdb.Error: The warehouse cannot be read (another process holds it).
     """
     since = recheck_since(first, settings.label_lookback_days, settings.trace_lookback_days)
-    rebuilt_from = first - timedelta(days=dbt_lookback_days)
+    rebuilt = (first - timedelta(days=dbt_lookback_days), last + timedelta(days=1))
     config = {"memory_limit": settings.duckdb_memory_limit}
     with duckdb.connect(str(settings.db_path), read_only=True, config=config) as conn:
-        return stale_run_days(conn, since, rebuilt_from)
+        return stale_run_days(conn, since, rebuilt)
 
 
 def _relation_exists(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
@@ -114,7 +119,7 @@ def _has_column(conn: duckdb.DuckDBPyConnection, relation: str, column: str) -> 
 
 
 def stale_run_days(
-    conn: duckdb.DuckDBPyConnection, since: date | None = None, rebuilt_from: date | None = None
+    conn: duckdb.DuckDBPyConnection, since: date | None = None, rebuilt: tuple[date, date] | None = None
 ) -> list[tuple[date, int]]:
     """(day, runs) of the runs a later label or a later outcome evaluation has made stale.
 
@@ -129,11 +134,11 @@ def stale_run_days(
         since: compare only the runs that labels and evaluations of partitions from this day on
             name, and those whose stored deciding label or evaluation is that recent
             (`recheck_since`); None compares every run over all history.
-        rebuilt_from: the first day whose runs the build just run rebuilt (its window's start less
-            dbt's lookback): they were rolled up from every label and evaluation the warehouse
-            holds, so only runs started before it are compared. None compares them too. On a
-            backfill this leaves nearly nothing to compare; over its whole range the check read
-            every staged span (13.6 GB, 28 s on the 10M-span warehouse).
+        rebuilt: the first day whose runs the build just run rebuilt (its window's start less
+            dbt's lookback) and the day after its last: runs started in between were rolled up
+            from every label and evaluation the warehouse holds, so they are not compared. None
+            compares them too. After a backfill this leaves nearly nothing to compare; over its
+            whole range the check read every staged span (13.6 GB, 28 s on the 10M-span warehouse).
     """
     if not (_relation_exists(conn, RUNS_RELATION) and _relation_exists(conn, LABELS_RELATION)):
         return []
@@ -168,9 +173,16 @@ def stale_run_days(
                 if by_evaluation else []
             ),
         ])
-    before_rebuilt = f"where run_date < date '{rebuilt_from.isoformat()}'" if rebuilt_from else ""
+    not_rebuilt = (
+        f"where not (run_date >= date '{rebuilt[0].isoformat()}' and run_date < date '{rebuilt[1].isoformat()}')"
+        if rebuilt
+        else ""
+    )
     # int_runs_evaluated reads the variables: all history and every run when they are not set
-    for name, value in ((SINCE_VARIABLE, since), (REBUILT_FROM_VARIABLE, rebuilt_from)):
+    values = {SINCE_VARIABLE: since, REBUILT_FROM_VARIABLE: None, REBUILT_UNTIL_VARIABLE: None}
+    if rebuilt:
+        values.update({REBUILT_FROM_VARIABLE: rebuilt[0], REBUILT_UNTIL_VARIABLE: rebuilt[1]})
+    for name, value in values.items():
         conn.execute(f"set variable {name} = date '{value.isoformat()}'" if value else f"reset variable {name}")
     try:
         rows = conn.execute(
@@ -184,7 +196,7 @@ def stale_run_days(
             runs as (
                 select * from {RUNS_RELATION}
                 semi join candidates on {RUNS_RELATION.split(".")[1]}.run_id = candidates.run_id
-                {before_rebuilt}
+                {not_rebuilt}
             ),
 
             labels as (
@@ -226,6 +238,6 @@ def stale_run_days(
             """
         ).fetchall()
     finally:
-        conn.execute(f"reset variable {SINCE_VARIABLE}")
-        conn.execute(f"reset variable {REBUILT_FROM_VARIABLE}")
+        for name in values:
+            conn.execute(f"reset variable {name}")
     return [(day, count) for day, count in rows]

@@ -191,7 +191,7 @@ def recompute_stale_days(settings: Settings, first: date, last: date) -> Recompu
     from orchestration.schedules import recompute_tags
 
     try:
-        stale = night_stale_run_days(settings, first, DBT_LOOKBACK_DAYS)
+        stale = night_stale_run_days(settings, first, last, DBT_LOOKBACK_DAYS)
     except duckdb.Error as error:
         print(
             f"could not check for late label corrections ({type(error).__name__}: the warehouse is held by another "

@@ -75,11 +75,11 @@ def relabeled_runs_sensor(context: dg.RunStatusSensorContext):
         return dg.SkipReason("the run had no partition window")
     settings = get_settings()
     try:
-        stale = night_stale_run_days(settings, window[0], DBT_LOOKBACK_DAYS)
+        stale = night_stale_run_days(settings, window[0], window[1], DBT_LOOKBACK_DAYS)
     except duckdb.Error as error:
         return dg.SkipReason(f"the warehouse could not be read ({type(error).__name__}); the next night checks again")
     if not stale:
-        return dg.SkipReason("every run uses its newest label")
+        return dg.SkipReason("no run the check compared is stale")
     return dg.RunRequest(
         run_key=f"relabel-{context.dagster_run.run_id}",
         tags=recompute_tags([day for day, _ in stale], window[0], window[1]),

@@ -1,9 +1,10 @@
 {#-
     One row per run that an outcome evaluation decides, or would decide without a label: its
     latest decisive evaluation (macros/evaluation_outcomes.sql, the logic int_runs_rolled_up
-    applies to its window), among the runs that evaluations loaded since the DuckDB variable
-    `agentledger_recheck_since` (a date) name, and started before `agentledger_rebuilt_from` (the
-    first day whose runs the night's build rebuilt); every run when they are not set.
+    applies to its window), among the runs that outcome evaluations loaded since the DuckDB
+    variable `agentledger_recheck_since` (a date) name, but for those started from
+    `agentledger_rebuilt_from` to before `agentledger_rebuilt_until` (the days whose runs the
+    night's build rebuilt). Unset, they name every run with an outcome evaluation.
 
     A view, read only by orchestration/relabels.py after a night's build: an evaluation can arrive
     days after the run it judges (an evaluator run in a weekly batch), later than dbt's lookback
@@ -13,10 +14,11 @@
     are those of the traces the evaluations loaded since that day name (found in int_trace_runs,
     one row per trace and day, not among the staged spans), and of the response ids of those that
     name no trace the warehouse holds. Each is decided over every evaluation of its traces and of
-    its spans' response ids, matched over the spans of the days its traces lie on: all the spans
-    that matching reads for it (its traces' spans, their other runs), except another trace's copy
-    of one of its response ids on none of those days, which a windowed build of the model does not
-    see either.
+    its spans' response ids, matched over the spans of every day its traces lie on (their other
+    runs' too). Not read: spans of other traces on other days. So an evaluation that names a trace
+    the warehouse holds, a span it does not hold, and a response id of another trace's call is
+    matched to its own trace's run, where the model, within its window's spans, matches it to the
+    response's run; a run so matched can be found stale by the nights of the scope.
 -#}
 
 {{ config(materialized='view') }}
@@ -29,13 +31,18 @@ trace_runs as (
 
 ),
 
+-- outcome evaluations only: no other kind decides a run
 recent_evaluations as (
 
     select
         trace_id,
         response_id
     from {{ ref('stg_otel__eval_events') }}
-    where _partition_date >= coalesce(cast(getvariable('agentledger_recheck_since') as date), date '0001-01-01')
+    where
+        _partition_date >= coalesce(cast(getvariable('agentledger_recheck_since') as date), date '0001-01-01')
+        and evaluation_name in (
+            {%- for name in var('outcome_evaluation_names') %}'{{ name | lower }}'{{ ", " if not loop.last }}{% endfor -%}
+        )
 
 ),
 
@@ -71,7 +78,9 @@ runs_by_response as (
 rebuilt_runs as (
 
     select run_id from {{ ref('int_runs_rolled_up') }}
-    where started_at >= coalesce(cast(getvariable('agentledger_rebuilt_from') as date), date '9999-12-31')
+    where
+        started_at >= coalesce(cast(getvariable('agentledger_rebuilt_from') as date), date '9999-12-31')
+        and started_at < coalesce(cast(getvariable('agentledger_rebuilt_until') as date), date '9999-12-31')
 
 ),
 
@@ -87,13 +96,23 @@ named_runs as (
 
 ),
 
+-- every day of every trace a named run has spans in, other runs' days too: matching decides
+-- whether a trace holds one run, and which run a span is, over all of the trace's spans
+touched_traces as (
+
+    select distinct trace_runs.trace_id
+    from trace_runs
+    semi join named_runs on trace_runs.run_id = named_runs.run_id
+
+),
+
 named_traces as (
 
     select
         trace_runs.trace_id,
         trace_runs.started_date
     from trace_runs
-    semi join named_runs on trace_runs.run_id = named_runs.run_id
+    semi join touched_traces on trace_runs.trace_id = touched_traces.trace_id
 
 ),
 

@@ -13,17 +13,25 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
-from orchestration.relabels import EVALUATED_RELATION, REBUILT_FROM_VARIABLE, SINCE_VARIABLE
+from orchestration.relabels import (
+    EVALUATED_RELATION,
+    REBUILT_FROM_VARIABLE,
+    REBUILT_UNTIL_VARIABLE,
+    SINCE_VARIABLE,
+)
 from tests.integration.conftest import Warehouse
 
 pytestmark = pytest.mark.integration
 
 
 def evaluated(
-    conn: duckdb.DuckDBPyConnection, since: date | None, rebuilt_from: date | None = None
+    conn: duckdb.DuckDBPyConnection, since: date | None, rebuilt: tuple[date, date] | None = None
 ) -> dict[str, tuple]:
-    """run_id → (evaluated_at, outcome) of int_runs_evaluated, scoped to `since` and `rebuilt_from` (None: unset)."""
-    for name, value in ((SINCE_VARIABLE, since), (REBUILT_FROM_VARIABLE, rebuilt_from)):
+    """run_id → (evaluated_at, outcome) of int_runs_evaluated, scoped to `since` and `rebuilt` (None: unset)."""
+    values = {SINCE_VARIABLE: since, REBUILT_FROM_VARIABLE: None, REBUILT_UNTIL_VARIABLE: None}
+    if rebuilt:
+        values.update({REBUILT_FROM_VARIABLE: rebuilt[0], REBUILT_UNTIL_VARIABLE: rebuilt[1]})
+    for name, value in values.items():
         conn.execute(f"set variable {name} = date '{value.isoformat()}'" if value else f"reset variable {name}")
     rows = conn.execute(f"select run_id, evaluated_at, outcome from {EVALUATED_RELATION}").fetchall()
     return {run_id: (at, outcome) for run_id, at, outcome in rows}
@@ -90,6 +98,10 @@ def hand_warehouse(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
         ("t4", "s4", "r_by_response", "resp-4", True, "2026-10-01 12:00"),
         # r_old: evaluated on its own day only
         ("t5", "s5", "r_old", "resp-5", True, "2026-11-02 12:00"),
+        # r_split ran over t6 and t7 on 11-20; r_neighbour is in t7 too, on 11-21 only
+        ("t6", "s6", "r_split", "resp-6", True, "2026-11-20 10:00"),
+        ("t7", "s7a", "r_split", "resp-7a", True, "2026-11-20 23:50"),
+        ("t7", "s7b", "r_neighbour", "resp-7b", True, "2026-11-21 00:10"),
     ]
     conn.executemany("insert into staging.stg_otel__spans values (?, ?, ?, ?, ?, ?::timestamp)", spans)
     conn.execute(
@@ -116,6 +128,11 @@ def hand_warehouse(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
         # r_old's pass, and an evaluation made before its run's day less one, which never counts
         ("t5", "s5", None, "task_completion", "pass", None, "2026-11-02 18:00"),
         ("t5", "s5", None, "task_completion", "fail", None, "2026-10-20 18:00"),
+        # r_neighbour's pass; then an outcome evaluation of t6 with no verdict, and a fail of t6 by
+        # an evaluation that is not an outcome evaluation
+        ("t7", "s7b", None, "task_completion", "pass", None, "2026-11-21 09:00"),
+        ("t6", "s6", None, "task_completion", None, None, "2026-11-27 08:00"),
+        ("t6", "s6", None, "relevance", "fail", None, "2026-11-28 08:00"),
     ]
     conn.executemany(
         "insert into staging.stg_otel__eval_events "
@@ -137,11 +154,21 @@ def test_hand_made_runs_are_decided_alike_scoped_and_over_all_history(hand_wareh
         "r_by_response": (t("2026-11-18 10:00"), "failure"),
     }
     # since 11-15: the runs the evaluations of 11-15 on name, nothing else
-    assert evaluated(conn, date(2026, 11, 15)) == expected_recent
+    assert evaluated(conn, date(2026, 11, 15)) == expected_recent | {"r_neighbour": (t("2026-11-21 09:00"), "success")}
     # over all history, r_old too (its pass of 11-02; the fail of 10-20 is before its day less one)
-    assert evaluated(conn, None) == expected_recent | {"r_old": (t("2026-11-02 18:00"), "success")}
-    # since 11-19: the evaluations of 11-19 name r_two_traces and r_shared_b, not r_by_response
-    assert evaluated(conn, date(2026, 11, 19)).keys() == {"r_two_traces", "r_shared_b"}
-    # a night whose build rebuilt the runs from 11-10 on compares the runs started before only
-    before_rebuilt = evaluated(conn, date(2026, 11, 15), rebuilt_from=date(2026, 11, 10))
-    assert before_rebuilt.keys() == {"r_shared_b", "r_by_response"}
+    assert evaluated(conn, None) == expected_recent | {
+        "r_neighbour": (t("2026-11-21 09:00"), "success"),
+        "r_old": (t("2026-11-02 18:00"), "success"),
+    }
+    # since 11-25, t6's evaluation names r_split: r_neighbour's pass of t7 (11-21, a day r_split has
+    # no span on) is still r_neighbour's, and r_split, with no decisive evaluation, is not there
+    assert evaluated(conn, date(2026, 11, 25)) == {}
+    # since 11-19: the evaluations of 11-19 on name r_two_traces, r_shared_b and t7's runs, not r_by_response
+    assert evaluated(conn, date(2026, 11, 19)).keys() == {"r_two_traces", "r_shared_b", "r_neighbour"}
+    # a build that rebuilt the runs of 11-10..11-21 leaves them out; the others are compared
+    before_rebuilt = evaluated(conn, date(2026, 11, 15), rebuilt=(date(2026, 11, 10), date(2026, 11, 22)))
+    assert before_rebuilt == {run: expected_recent[run] for run in ("r_shared_b", "r_by_response")}
+    # and those after it: r_neighbour (11-21) is compared when the build stopped at 11-20
+    assert evaluated(conn, date(2026, 11, 15), rebuilt=(date(2026, 11, 10), date(2026, 11, 21))).keys() == {
+        "r_shared_b", "r_by_response", "r_neighbour"
+    }

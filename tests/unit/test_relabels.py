@@ -9,6 +9,7 @@ import pytest
 from orchestration.relabels import (
     LABEL_FINGERPRINT_SQL,
     REBUILT_FROM_VARIABLE,
+    REBUILT_UNTIL_VARIABLE,
     SINCE_VARIABLE,
     recheck_since,
     stale_run_days,
@@ -165,12 +166,16 @@ def test_runs_the_nights_build_rebuilt_are_not_compared(conn) -> None:
     # given corrections of r10 and r12, both labeled 11-19
     insert_label(conn, ("r10", "failure", "2026-11-19 14:00", "lead", 20, False, None, "2026-11-19.csv", 5))
     insert_label(conn, ("r12", "success", "2026-11-19 15:00", "lead", None, False, None, "2026-11-19.csv", 6))
+    since = date(2026, 11, 16)
 
     # when the night's build rebuilt the runs from 11-12 on, only r10 (11-10) is left to compare
-    assert stale_run_days(conn, since=date(2026, 11, 16), rebuilt_from=date(2026, 11, 12)) == [(date(2026, 11, 10), 1)]
-    # from 11-13 on, both; and neither variable is left on the connection
-    assert len(stale_run_days(conn, since=date(2026, 11, 16), rebuilt_from=date(2026, 11, 13))) == 2
-    assert conn.execute(f"select getvariable('{REBUILT_FROM_VARIABLE}')").fetchone() == (None,)
+    assert stale_run_days(conn, since, rebuilt=(date(2026, 11, 12), date(2026, 11, 21))) == [(date(2026, 11, 10), 1)]
+    # a build of 11-08..11-10 rebuilt r10 and not r12, started after it
+    assert stale_run_days(conn, since, rebuilt=(date(2026, 11, 8), date(2026, 11, 11))) == [(date(2026, 11, 12), 1)]
+    # from 11-13 on, both; and no variable is left on the connection
+    assert len(stale_run_days(conn, since, rebuilt=(date(2026, 11, 13), date(2026, 11, 21)))) == 2
+    for name in (REBUILT_FROM_VARIABLE, REBUILT_UNTIL_VARIABLE):
+        assert conn.execute(f"select getvariable('{name}')").fetchone() == (None,)
 
 
 def test_a_withdrawn_recent_deciding_label_is_found_by_the_runs_that_stored_it(conn) -> None:
