@@ -51,7 +51,7 @@
 
         select * from {{ evaluations }}
         where evaluation_name in (
-            {%- for name in var('outcome_evaluation_names') %}'{{ name | lower }}'{{ ", " if not loop.last }}{% endfor -%}
+            {{- outcome_evaluation_name_list() -}}
         )
 
     ),
@@ -98,3 +98,10 @@
         deciding.outcome as outcome
     from latest
 {% endmacro %}
+
+
+{#- The outcome evaluation names (`outcome_evaluation_names`), lowercased, as a SQL list's items:
+    what decides a run here and what names a run to int_runs_evaluated's check. -#}
+{% macro outcome_evaluation_name_list() -%}
+    {%- for name in var('outcome_evaluation_names') %}'{{ name | lower }}'{{ ", " if not loop.last }}{% endfor -%}
+{%- endmacro %}

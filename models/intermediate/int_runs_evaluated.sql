@@ -41,7 +41,7 @@ recent_evaluations as (
     where
         _partition_date >= coalesce(cast(getvariable('agentledger_recheck_since') as date), date '0001-01-01')
         and evaluation_name in (
-            {%- for name in var('outcome_evaluation_names') %}'{{ name | lower }}'{{ ", " if not loop.last }}{% endfor -%}
+            {{- outcome_evaluation_name_list() -}}
         )
 
 ),
