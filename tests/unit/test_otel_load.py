@@ -13,7 +13,11 @@ from orchestration.demo.otlp import LogRecord, Span, SpanEvent, logs_data, trace
 from orchestration.settings import PROJECT_ROOT
 from orchestration.sources.otel.client import date_in_path, discover_trace_files
 from orchestration.sources.otel.load import load_traces
-from orchestration.sources.otel.schemas import TOKEN_COUNT_ATTRIBUTES
+from orchestration.sources.otel.schemas import (
+    PROVIDER_METADATA_ATTRIBUTE,
+    PROVIDER_METADATA_TOKEN_COUNTS,
+    TOKEN_COUNT_ATTRIBUTES,
+)
 
 DAY = date(2026, 11, 20)
 T0 = unix_nanos(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
@@ -828,6 +832,50 @@ def test_the_loader_checks_every_token_count_attribute_staging_reads() -> None:
     macro = (PROJECT_ROOT / "macros" / "otel_attributes.sql").read_text()
     staged = {key for key in re.findall(r"'([^']+)'", macro) if "token" in key.lower()}
     assert staged - {"gen_ai.usage.input_token_details"} == set(TOKEN_COUNT_ATTRIBUTES)
+    # … and every count staging reads inside the Vercel AI SDK's provider metadata
+    metadata_macro = (PROJECT_ROOT / "macros" / "vercel_ai_sdk.sql").read_text()
+    assert set(re.findall(r"'(\$\.[^']+)'", metadata_macro)) == set(PROVIDER_METADATA_TOKEN_COUNTS)
+
+
+def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_null_or_no_json_is_not(
+    tmp_path: Path, conn
+) -> None:
+    # given Vercel AI SDK spans whose provider metadata gives a cache write of -5, of 12.5, of "abc",
+    # of null (not reported), none at all, a 1 h split of 300, or text that is not JSON (cut short)
+    metadata = {
+        2: {"anthropic": {"cacheCreationInputTokens": -5}},
+        3: {"bedrock": {"usage": {"cacheReadInputTokens": 12.5}}},
+        4: {"anthropic": {"usage": {"cache_creation": {"ephemeral_1h_input_tokens": "abc"}}}},
+        5: {"anthropic": {"cacheCreationInputTokens": None, "usage": {"input_tokens": 12}}},
+        6: {"google": {"usageMetadata": {"thoughtsTokenCount": 100}}},
+        7: {"anthropic": {"usage": {"cache_creation": {"ephemeral_1h_input_tokens": 300}}}},
+        8: '{"anthropic":{"cacheCreationInputTokens":20',
+    }
+    document = traces_data([span(index) for index in range(1, 9)])
+    spans_out = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    for index, value in metadata.items():
+        spans_out[index - 1]["attributes"] = [
+            {"key": "ai.operationId", "value": {"stringValue": "ai.streamText.doStream"}},
+            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "12"}},
+            {"key": PROVIDER_METADATA_ATTRIBUTE,
+             "value": {"stringValue": value if isinstance(value, str) else json.dumps(value)}},
+        ]
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [document])
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then the three bad counts are quarantined, each named by its path and value; the rest load
+    assert (spans.received, spans.loaded, spans.quarantined) == (8, 5, 3)
+    reasons = sorted(row[0] for row in conn.execute("select reason from raw.quarantine").fetchall())
+    prefix = f"token count is not a whole number >= 0: {PROVIDER_METADATA_ATTRIBUTE} "
+    assert reasons == sorted([
+        prefix + "$.anthropic.cacheCreationInputTokens (got -5)",
+        prefix + "$.bedrock.usage.cacheReadInputTokens (got 12.5)",
+        prefix + "$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens (got abc)",
+    ])
+    assert count(conn, "select count(*) from raw.otel_spans") == 5
 
 
 def test_a_time_that_is_unset_or_not_in_nanoseconds_is_quarantined_under_the_files_day_not_lost(

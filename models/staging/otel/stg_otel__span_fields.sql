@@ -120,17 +120,21 @@ extracted as (
             attributes['llm.token_count.completion']
         ) as bigint) as reported_output_tokens,
         -- cache parts: semconv, OpenLLMetry and Anthropic's names, OpenInference, pydantic-ai /
-        -- Logfire's `details`, the Vercel AI SDK's (v6) `inputTokenDetails`, Strands' cache write,
-        -- and LangSmith's `input_token_details` (a Python dict as text, read by pattern)
+        -- Logfire's `details`, the Vercel AI SDK's `inputTokenDetails` (v6) and `cachedInputTokens`
+        -- (v5), Strands' cache write, LangSmith's `input_token_details` (a Python dict as text, read
+        -- by pattern), and last the Vercel AI SDK's provider metadata (JSON text), where its v4 and
+        -- v5 keep Anthropic's and Bedrock's cache parts that their usage leaves out
         try_cast(coalesce(
             attributes['gen_ai.usage.cache_read.input_tokens'],
             attributes['gen_ai.usage.cache_read_input_tokens'],
             attributes['llm.token_count.prompt_details.cache_read'],
             attributes['gen_ai.usage.details.cache_read_tokens'],
             attributes['ai.usage.inputTokenDetails.cacheReadTokens'],
+            attributes['ai.usage.cachedInputTokens'],
             nullif(regexp_extract(
                 attributes['gen_ai.usage.input_token_details'], '[''"]cache_read[''"]\s*:\s*([0-9]+)', 1
-            ), '')
+            ), ''),
+            {{ vercel_provider_metadata_count("attributes['ai.response.providerMetadata']", 'cache_read') }}
         ) as bigint) as reported_cache_read_tokens,
         try_cast(coalesce(
             attributes['gen_ai.usage.cache_creation.input_tokens'],
@@ -141,20 +145,36 @@ extracted as (
             attributes['ai.usage.inputTokenDetails.cacheWriteTokens'],
             nullif(regexp_extract(
                 attributes['gen_ai.usage.input_token_details'], '[''"]cache_creation[''"]\s*:\s*([0-9]+)', 1
-            ), '')
+            ), ''),
+            {{ vercel_provider_metadata_count("attributes['ai.response.providerMetadata']", 'cache_write') }}
         ) as bigint) as reported_cache_write_tokens,
-        try_cast(attributes['gen_ai.usage.cache_creation.ephemeral_5m_input_tokens'] as bigint)
-            as reported_cache_write_5m_tokens,
-        try_cast(attributes['gen_ai.usage.cache_creation.ephemeral_1h_input_tokens'] as bigint)
-            as reported_cache_write_1h_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.cache_creation.ephemeral_5m_input_tokens'],
+            {{ vercel_provider_metadata_count("attributes['ai.response.providerMetadata']", 'cache_write_5m') }}
+        ) as bigint) as reported_cache_write_5m_tokens,
+        try_cast(coalesce(
+            attributes['gen_ai.usage.cache_creation.ephemeral_1h_input_tokens'],
+            {{ vercel_provider_metadata_count("attributes['ai.response.providerMetadata']", 'cache_write_1h') }}
+        ) as bigint) as reported_cache_write_1h_tokens,
         try_cast(coalesce(
             attributes['gen_ai.usage.reasoning.output_tokens'],
             attributes['gen_ai.usage.reasoning_tokens'],
             attributes['llm.usage.reasoning_tokens'],
             attributes['llm.token_count.completion_details.reasoning'],
             attributes['gen_ai.usage.details.reasoning_tokens'],
-            attributes['ai.usage.outputTokenDetails.reasoningTokens']
+            attributes['ai.usage.outputTokenDetails.reasoningTokens'],
+            attributes['ai.usage.reasoningTokens']
         ) as bigint) as reported_reasoning_tokens,
+        -- The Vercel AI SDK before v6 (no `ai.usage.*TokenDetails`) reports each provider's own
+        -- counts: Anthropic's and Bedrock's input leaves cache reads and writes out, Google's output
+        -- leaves reasoning (thoughts, billed as output) out. v6 counts both in, as the conventions do.
+        (
+            attributes['ai.operationId'] is not null
+            and attributes['ai.usage.inputTokenDetails.noCacheTokens'] is null
+            and attributes['ai.usage.inputTokenDetails.cacheReadTokens'] is null
+            and attributes['ai.usage.inputTokenDetails.cacheWriteTokens'] is null
+            and attributes['ai.usage.outputTokenDetails.reasoningTokens'] is null
+        ) as is_vercel_before_v6,
 
         -- run-level attributes set on this span (inherited by descendants below)
         coalesce(
@@ -201,7 +221,22 @@ cache_parts as (
             coalesce(extracted.reported_cache_write_5m_tokens, 0)
             + coalesce(extracted.reported_cache_write_1h_tokens, 0)
         ) as cache_write,
-        token_conventions.input_includes_cache as scope_input_includes_cache
+        case
+            when extracted.is_vercel_before_v6 and regexp_matches(extracted.provider_name, 'anthropic|bedrock')
+                then false
+            -- Strands reports the usage of its model provider as that provider counts it: Bedrock's
+            -- input (a Bedrock model id, `us.anthropic.claude-sonnet-4-20250514-v1:0`) leaves cache out
+            when
+                extracted.provider_name = 'strands-agents'
+                and regexp_matches(
+                    lower(coalesce(extracted.response_model, extracted.request_model)),
+                    '{{ bedrock_model_id_pattern() }}'
+                )
+                then false
+            else token_conventions.input_includes_cache
+        end as scope_input_includes_cache,
+        coalesce(extracted.is_vercel_before_v6 and starts_with(extracted.provider_name, 'google'), false)
+            as output_excludes_reasoning
     from extracted
     left join token_conventions on extracted.scope_name = token_conventions.scope_name
 
@@ -228,7 +263,7 @@ tokens as (
 normalized as (
 
     select
-        * exclude (cache_read, cache_write, input_excludes_cache),
+        * exclude (cache_read, cache_write, input_excludes_cache, is_vercel_before_v6, output_excludes_reasoning),
         case
             when not has_usage then null
             when input_excludes_cache then coalesce(reported_input_tokens, 0)
@@ -240,7 +275,12 @@ normalized as (
             as cache_write_5m_tokens,
         case when has_usage then coalesce(reported_cache_write_1h_tokens, 0) end as cache_write_1h_tokens,
         case when has_usage then cache_write end as cache_write_tokens,
-        case when has_usage then coalesce(reported_output_tokens, 0) end as output_tokens,
+        case
+            when has_usage
+                then
+                    coalesce(reported_output_tokens, 0)
+                    + case when output_excludes_reasoning then coalesce(reported_reasoning_tokens, 0) else 0 end
+        end as output_tokens,
         case when has_usage then coalesce(reported_reasoning_tokens, 0) end as reasoning_tokens,
         case
             when input_excludes_cache then 'input_excludes_cache'
@@ -281,8 +321,7 @@ select
         when provider_aliases.alias is null then normalized.provider_name
         when provider_aliases.provider is not null then provider_aliases.provider
         when regexp_matches(
-            lower(coalesce(normalized.response_model, normalized.request_model)),
-            '^([a-z-]+\.)?(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer)\.'
+            lower(coalesce(normalized.response_model, normalized.request_model)), '{{ bedrock_model_id_pattern() }}'
         ) then 'aws'
     end as provider,
     coalesce(normalized.response_model, normalized.request_model) as model,

@@ -43,6 +43,8 @@ from orchestration.sources.otel.client import LEAD_DAYS
 from orchestration.sources.otel.schemas import (
     EARLIEST_UNIX_NANOS,
     EVAL_EVENT_ROW_CHECKS_SQL,
+    PROVIDER_METADATA_ATTRIBUTE,
+    PROVIDER_METADATA_TOKEN_COUNTS,
     SPAN_COLUMNS,
     SPAN_ROW_CHECKS_SQL,
     TOKEN_COUNT_ATTRIBUTES,
@@ -113,6 +115,8 @@ _CONTENT_RE = re.compile(CONTENT_PATTERN)
 SUSPECT_TOKEN_COUNT = (
     '"(' + "|".join(re.escape(key) for key in TOKEN_COUNT_ATTRIBUTES) + ')":(null|""|"[^"]*[^0-9"][^"]*"|"[0-9]{19,}")'
 )
+# … or a span that carries the Vercel AI SDK's provider metadata (token counts inside JSON text)
+SUSPECT_TOKEN_COUNT_OR_METADATA = SUSPECT_TOKEN_COUNT + '|"' + re.escape(PROVIDER_METADATA_ATTRIBUTE) + '"'
 
 # Events that carry a message as their body (the older GenAI events) and what of theirs is kept
 # unless content is: `gen_ai.*` attributes that are not content, and these.
@@ -459,6 +463,19 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
             for key in TOKEN_COUNT_ATTRIBUTES
         )
         + "], lambda reason: reason is not null)[1]",
+        # The same for the token counts inside the provider metadata's JSON text, where JSON null is
+        # "not reported" and text that is not JSON holds none (staging reads neither).
+        "create or replace temp macro otlp_bad_metadata_token_count(metadata) as case when json_valid(metadata) "
+        "then list_filter(["
+        + ", ".join(
+            f"""case when json_exists(metadata, '{path}') and json_type(metadata, '{path}') <> 'NULL'
+                     and not otlp_token_count_is_whole(json_extract_string(metadata, '{path}'))
+                then '{PROVIDER_METADATA_ATTRIBUTE} {path} (got '
+                    || coalesce(left(json_extract_string(metadata, '{path}'), 40), 'no value') || ')'
+                end"""
+            for path in PROVIDER_METADATA_TOKEN_COUNTS
+        )
+        + "], lambda reason: reason is not null)[1] end",
         # a key named twice: its first position is not its own
         """create or replace temp macro otlp_has_duplicates(keys) as
             list_bool_or(list_transform(keys, lambda k, i: list_position(keys, k) <> i))""",
@@ -761,8 +778,12 @@ def _insert_spans(
             typed.resource_index, typed.scope_index, typed.span_index,
             coalesce(
                 typed.source_reason,
-                case when regexp_matches(typed.attributes, '{SUSPECT_TOKEN_COUNT}')
-                    then 'token count is not a whole number >= 0: ' || otlp_bad_token_count(typed.attributes) end,
+                -- one pass of the regular expression picks both (a second `contains` cost 10% more)
+                case when regexp_matches(typed.attributes, '{SUSPECT_TOKEN_COUNT_OR_METADATA}')
+                    then 'token count is not a whole number >= 0: ' || coalesce(
+                        otlp_bad_token_count(typed.attributes),
+                        otlp_bad_metadata_token_count(typed.attributes ->> '$."{PROVIDER_METADATA_ATTRIBUTE}"')
+                    ) end,
                 {schema_reason},
                 -- left out, or not a list (which the line type reads as left out): told apart afterwards
                 case when typed.attributes_absent then '{ATTRIBUTES_UNCHECKED}' end

@@ -74,6 +74,18 @@ TOKEN_COUNT_ATTRIBUTES = (
     "gen_ai.usage.details.reasoning_tokens", "gen_ai.usage.cache_write_input_tokens",
     "ai.usage.inputTokenDetails.cacheReadTokens", "ai.usage.inputTokenDetails.cacheWriteTokens",
     "ai.usage.outputTokenDetails.reasoningTokens",
+    # … and its v5: cache reads and reasoning beside usage (read by provider: stg_otel__span_fields)
+    "ai.usage.cachedInputTokens", "ai.usage.reasoningTokens", "ai.usage.inputTokenDetails.noCacheTokens",
+)
+# Token counts inside one attribute's JSON text: the Vercel AI SDK's provider metadata, where its v4
+# and v5 keep Anthropic's and Bedrock's cache parts that their usage leaves out (the same paths as
+# macros/vercel_ai_sdk.sql). JSON null there is "not reported"; text that is not JSON has none.
+PROVIDER_METADATA_ATTRIBUTE = "ai.response.providerMetadata"
+PROVIDER_METADATA_TOKEN_COUNTS = (
+    "$.anthropic.cacheReadInputTokens", "$.bedrock.usage.cacheReadInputTokens",
+    "$.anthropic.cacheCreationInputTokens", "$.bedrock.usage.cacheWriteInputTokens",
+    "$.anthropic.usage.cache_creation.ephemeral_5m_input_tokens",
+    "$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens",
 )
 
 

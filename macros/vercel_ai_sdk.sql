@@ -1,0 +1,35 @@
+{#-
+    The Vercel AI SDK before v6 leaves some token counts out of its usage and keeps them only in
+    its provider metadata, one JSON text attribute (`ai.response.providerMetadata`): Anthropic's
+    cache reads (v4) and writes (v4, v5) with their 5 m / 1 h split, and Bedrock's cache reads and
+    writes. The loader quarantines a span whose count here is not a whole number >= 0
+    (orchestration/sources/otel/schemas.py, PROVIDER_METADATA_TOKEN_COUNTS, kept equal to these
+    paths by a test); text that is not JSON (an attribute cut at a length limit) gives none.
+-#}
+
+{% macro vercel_provider_metadata_paths() -%}
+    {{ return({
+        'cache_read': ['$.anthropic.cacheReadInputTokens', '$.bedrock.usage.cacheReadInputTokens'],
+        'cache_write': ['$.anthropic.cacheCreationInputTokens', '$.bedrock.usage.cacheWriteInputTokens'],
+        'cache_write_5m': ['$.anthropic.usage.cache_creation.ephemeral_5m_input_tokens'],
+        'cache_write_1h': ['$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens'],
+    }) }}
+{%- endmacro %}
+
+
+{% macro vercel_provider_metadata_count(metadata, part) -%}
+    case when json_valid({{ metadata }}) then coalesce(
+        {%- for path in vercel_provider_metadata_paths()[part] %}
+        json_extract_string({{ metadata }}, '{{ path }}'){{ "," if not loop.last }}
+        {%- endfor %}
+    ) end
+{%- endmacro %}
+
+
+{#-
+    A Bedrock model id: a model vendor's name and a dot, after an optional inference-profile region
+    (`us.anthropic.claude-sonnet-4-20250514-v1:0`, `meta.llama3-70b-instruct-v1:0`).
+-#}
+{% macro bedrock_model_id_pattern() -%}
+    ^([a-z-]+\.)?(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer)\.
+{%- endmacro %}
