@@ -1,11 +1,22 @@
 {#-
     The Vercel AI SDK before v6 leaves some token counts out of its usage and keeps them only in
     its provider metadata, one JSON text attribute (`ai.response.providerMetadata`): Anthropic's
-    cache reads (v4) and writes (v4, v5) with their 5 m / 1 h split, and Bedrock's cache reads and
-    writes. The loader quarantines a span whose count here is not a whole number >= 0
-    (orchestration/sources/otel/schemas.py, PROVIDER_METADATA_TOKEN_COUNTS, kept equal to these
-    paths by a test); text that is not JSON (an attribute cut at a length limit) gives none.
+    cache reads (v4) and writes (v4, v5) with their 5 m / 1 h split (v4 to v6), and Bedrock's cache
+    reads (v4) and writes. They are read on its text calls only (`vercel_text_call`), whose version
+    the usage attributes tell (stg_otel__span_fields). The loader quarantines such a call whose
+    count here is not a whole number >= 0 (orchestration/sources/otel/schemas.py,
+    PROVIDER_METADATA_TOKEN_COUNTS, kept equal to these paths by a test); text that is not JSON (an
+    attribute cut at a length limit) gives none.
 -#}
+
+{#- The span of one model call of `generateText` / `streamText` (not their root span, not an object call). -#}
+{% macro vercel_text_call(attributes) -%}
+    coalesce({{ attributes }}['ai.operationId'] in ('{{ vercel_text_call_operations() | join("', '") }}'), false)
+{%- endmacro %}
+
+{% macro vercel_text_call_operations() -%}
+    {{ return(['ai.generateText.doGenerate', 'ai.streamText.doStream']) }}
+{%- endmacro %}
 
 {% macro vercel_provider_metadata_paths() -%}
     {{ return({
@@ -17,8 +28,9 @@
 {%- endmacro %}
 
 
-{% macro vercel_provider_metadata_count(metadata, part) -%}
-    case when json_valid({{ metadata }}) then coalesce(
+{% macro vercel_provider_metadata_count(attributes, part) -%}
+    {%- set metadata = attributes ~ "['ai.response.providerMetadata']" -%}
+    case when {{ vercel_text_call(attributes) }} and json_valid({{ metadata }}) then coalesce(
         {%- for path in vercel_provider_metadata_paths()[part] %}
         json_extract_string({{ metadata }}, '{{ path }}'){{ "," if not loop.last }}
         {%- endfor %}

@@ -17,6 +17,7 @@ from orchestration.sources.otel.schemas import (
     PROVIDER_METADATA_ATTRIBUTE,
     PROVIDER_METADATA_TOKEN_COUNTS,
     TOKEN_COUNT_ATTRIBUTES,
+    VERCEL_TEXT_CALL_OPERATIONS,
 )
 
 DAY = date(2026, 11, 20)
@@ -835,13 +836,15 @@ def test_the_loader_checks_every_token_count_attribute_staging_reads() -> None:
     # … and every count staging reads inside the Vercel AI SDK's provider metadata
     metadata_macro = (PROJECT_ROOT / "macros" / "vercel_ai_sdk.sql").read_text()
     assert set(re.findall(r"'(\$\.[^']+)'", metadata_macro)) == set(PROVIDER_METADATA_TOKEN_COUNTS)
+    assert set(re.findall(r"'(ai\.\w+\.do\w+)'", metadata_macro)) == set(VERCEL_TEXT_CALL_OPERATIONS)
 
 
 def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_null_or_no_json_is_not(
     tmp_path: Path, conn
 ) -> None:
-    # given Vercel AI SDK spans whose provider metadata gives a cache write of -5, of 12.5, of "abc",
-    # of null (not reported), none at all, a 1 h split of 300, or text that is not JSON (cut short)
+    # given Vercel AI SDK text calls whose provider metadata gives a cache write of -5, of 12.5, of
+    # "abc", of null (not reported), none at all, a 1 h split of 300, or text that is not JSON (cut
+    # short), and an object call whose metadata staging does not read (with a count of -5)
     metadata = {
         2: {"anthropic": {"cacheCreationInputTokens": -5}},
         3: {"bedrock": {"usage": {"cacheReadInputTokens": 12.5}}},
@@ -850,12 +853,14 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
         6: {"google": {"usageMetadata": {"thoughtsTokenCount": 100}}},
         7: {"anthropic": {"usage": {"cache_creation": {"ephemeral_1h_input_tokens": 300}}}},
         8: '{"anthropic":{"cacheCreationInputTokens":20',
+        9: {"anthropic": {"cacheCreationInputTokens": -5}},
     }
-    document = traces_data([span(index) for index in range(1, 9)])
+    document = traces_data([span(index) for index in range(1, 10)])
     spans_out = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
     for index, value in metadata.items():
         spans_out[index - 1]["attributes"] = [
-            {"key": "ai.operationId", "value": {"stringValue": "ai.streamText.doStream"}},
+            {"key": "ai.operationId",
+             "value": {"stringValue": "ai.generateObject.doGenerate" if index == 9 else "ai.streamText.doStream"}},
             {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "12"}},
             {"key": PROVIDER_METADATA_ATTRIBUTE,
              "value": {"stringValue": value if isinstance(value, str) else json.dumps(value)}},
@@ -867,7 +872,7 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
     spans, _ = load_traces(conn, traces, DAY, DAY)
 
     # then the three bad counts are quarantined, each named by its path and value; the rest load
-    assert (spans.received, spans.loaded, spans.quarantined) == (8, 5, 3)
+    assert (spans.received, spans.loaded, spans.quarantined) == (9, 6, 3)
     reasons = sorted(row[0] for row in conn.execute("select reason from raw.quarantine").fetchall())
     prefix = f"token count is not a whole number >= 0: {PROVIDER_METADATA_ATTRIBUTE} "
     assert reasons == sorted([
@@ -875,7 +880,7 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
         prefix + "$.bedrock.usage.cacheReadInputTokens (got 12.5)",
         prefix + "$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens (got abc)",
     ])
-    assert count(conn, "select count(*) from raw.otel_spans") == 5
+    assert count(conn, "select count(*) from raw.otel_spans") == 6
 
 
 def test_a_time_that_is_unset_or_not_in_nanoseconds_is_quarantined_under_the_files_day_not_lost(

@@ -130,11 +130,11 @@ extracted as (
             attributes['llm.token_count.prompt_details.cache_read'],
             attributes['gen_ai.usage.details.cache_read_tokens'],
             attributes['ai.usage.inputTokenDetails.cacheReadTokens'],
-            attributes['ai.usage.cachedInputTokens'],
+            case when {{ vercel_text_call('attributes') }} then attributes['ai.usage.cachedInputTokens'] end,
             nullif(regexp_extract(
                 attributes['gen_ai.usage.input_token_details'], '[''"]cache_read[''"]\s*:\s*([0-9]+)', 1
             ), ''),
-            {{ vercel_provider_metadata_count("attributes['ai.response.providerMetadata']", 'cache_read') }}
+            {{ vercel_provider_metadata_count('attributes', 'cache_read') }}
         ) as bigint) as reported_cache_read_tokens,
         try_cast(coalesce(
             attributes['gen_ai.usage.cache_creation.input_tokens'],
@@ -146,15 +146,15 @@ extracted as (
             nullif(regexp_extract(
                 attributes['gen_ai.usage.input_token_details'], '[''"]cache_creation[''"]\s*:\s*([0-9]+)', 1
             ), ''),
-            {{ vercel_provider_metadata_count("attributes['ai.response.providerMetadata']", 'cache_write') }}
+            {{ vercel_provider_metadata_count('attributes', 'cache_write') }}
         ) as bigint) as reported_cache_write_tokens,
         try_cast(coalesce(
             attributes['gen_ai.usage.cache_creation.ephemeral_5m_input_tokens'],
-            {{ vercel_provider_metadata_count("attributes['ai.response.providerMetadata']", 'cache_write_5m') }}
+            {{ vercel_provider_metadata_count('attributes', 'cache_write_5m') }}
         ) as bigint) as reported_cache_write_5m_tokens,
         try_cast(coalesce(
             attributes['gen_ai.usage.cache_creation.ephemeral_1h_input_tokens'],
-            {{ vercel_provider_metadata_count("attributes['ai.response.providerMetadata']", 'cache_write_1h') }}
+            {{ vercel_provider_metadata_count('attributes', 'cache_write_1h') }}
         ) as bigint) as reported_cache_write_1h_tokens,
         try_cast(coalesce(
             attributes['gen_ai.usage.reasoning.output_tokens'],
@@ -163,13 +163,15 @@ extracted as (
             attributes['llm.token_count.completion_details.reasoning'],
             attributes['gen_ai.usage.details.reasoning_tokens'],
             attributes['ai.usage.outputTokenDetails.reasoningTokens'],
-            attributes['ai.usage.reasoningTokens']
+            case when {{ vercel_text_call('attributes') }} then attributes['ai.usage.reasoningTokens'] end
         ) as bigint) as reported_reasoning_tokens,
-        -- The Vercel AI SDK before v6 (no `ai.usage.*TokenDetails`) reports each provider's own
-        -- counts: Anthropic's and Bedrock's input leaves cache reads and writes out, Google's output
-        -- leaves reasoning (thoughts, billed as output) out. v6 counts both in, as the conventions do.
+        -- The Vercel AI SDK's text calls before v6 (no `ai.usage.*TokenDetails`) report each
+        -- provider's own counts: Anthropic's and Bedrock's input leaves cache reads and writes out,
+        -- Google's output leaves reasoning (thoughts, billed as output) out. v6 counts both in, as
+        -- the conventions do. Its object calls (`generateObject`) carry no details in v6 either, so
+        -- they cannot be told apart by version and keep the conventions.
         (
-            attributes['ai.operationId'] is not null
+            {{ vercel_text_call('attributes') }}
             and attributes['ai.usage.inputTokenDetails.noCacheTokens'] is null
             and attributes['ai.usage.inputTokenDetails.cacheReadTokens'] is null
             and attributes['ai.usage.inputTokenDetails.cacheWriteTokens'] is null

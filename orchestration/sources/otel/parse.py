@@ -48,6 +48,7 @@ from orchestration.sources.otel.schemas import (
     SPAN_COLUMNS,
     SPAN_ROW_CHECKS_SQL,
     TOKEN_COUNT_ATTRIBUTES,
+    VERCEL_TEXT_CALL_OPERATIONS,
     OtelEvalEventRaw,
     OtelSpanRaw,
 )
@@ -115,8 +116,11 @@ _CONTENT_RE = re.compile(CONTENT_PATTERN)
 SUSPECT_TOKEN_COUNT = (
     '"(' + "|".join(re.escape(key) for key in TOKEN_COUNT_ATTRIBUTES) + ')":(null|""|"[^"]*[^0-9"][^"]*"|"[0-9]{19,}")'
 )
-# … or a span that carries the Vercel AI SDK's provider metadata (token counts inside JSON text)
-SUSPECT_TOKEN_COUNT_OR_METADATA = SUSPECT_TOKEN_COUNT + '|"' + re.escape(PROVIDER_METADATA_ATTRIBUTE) + '"'
+# … or a Vercel AI SDK text call, whose provider metadata staging reads token counts from
+SUSPECT_TOKEN_COUNT_OR_METADATA = (
+    SUSPECT_TOKEN_COUNT
+    + '|"ai\\.operationId":"(' + "|".join(re.escape(op) for op in VERCEL_TEXT_CALL_OPERATIONS) + ')"'
+)
 
 # Events that carry a message as their body (the older GenAI events) and what of theirs is kept
 # unless content is: `gen_ai.*` attributes that are not content, and these.

@@ -78,9 +78,11 @@ TOKEN_COUNT_ATTRIBUTES = (
     "ai.usage.cachedInputTokens", "ai.usage.reasoningTokens", "ai.usage.inputTokenDetails.noCacheTokens",
 )
 # Token counts inside one attribute's JSON text: the Vercel AI SDK's provider metadata, where its v4
-# and v5 keep Anthropic's and Bedrock's cache parts that their usage leaves out (the same paths as
-# macros/vercel_ai_sdk.sql). JSON null there is "not reported"; text that is not JSON has none.
+# and v5 keep Anthropic's and Bedrock's cache parts that their usage leaves out, read on its text
+# calls only (the same operations and paths as macros/vercel_ai_sdk.sql). JSON null there is "not
+# reported"; text that is not JSON has none.
 PROVIDER_METADATA_ATTRIBUTE = "ai.response.providerMetadata"
+VERCEL_TEXT_CALL_OPERATIONS = ("ai.generateText.doGenerate", "ai.streamText.doStream")
 PROVIDER_METADATA_TOKEN_COUNTS = (
     "$.anthropic.cacheReadInputTokens", "$.bedrock.usage.cacheReadInputTokens",
     "$.anthropic.cacheCreationInputTokens", "$.bedrock.usage.cacheWriteInputTokens",
