@@ -378,6 +378,22 @@ def _register_withhold_content(conn: duckdb.DuckDBPyConnection) -> None:
     conn.create_function("otlp_line_shape", line_shape_json, ["VARCHAR"], "VARCHAR", null_handling="special")
 
 
+def _first_bad_count(document: str, paths: dict[str, str], null_is_absent: bool = False) -> str:
+    """SQL: `name (got value)` for the first of `paths` in the JSON text `document` that is not a whole number >= 0.
+
+    NULL when every one present is (or none is). JSON null is a bad count, unless `null_is_absent`.
+    """
+    reasons = ", ".join(
+        f"""case when json_exists({document}, '{path}')
+                 {f"and json_type({document}, '{path}') <> 'NULL'" if null_is_absent else ""}
+                 and not otlp_token_count_is_whole(json_extract_string({document}, '{path}'))
+            then '{name} (got ' || coalesce(left(json_extract_string({document}, '{path}'), 40), 'no value') || ')'
+            end"""
+        for name, path in paths.items()
+    )
+    return f"list_filter([{reasons}], lambda reason: reason is not null)[1]"
+
+
 def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
     """Define the temp macros the parse statements use (attribute lists, content filter, times).
 
@@ -457,29 +473,16 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
         """create or replace temp macro otlp_token_count_is_whole(text) as
             coalesce(try_cast(text as double) >= 0 and try_cast(text as double) = floor(try_cast(text as double))
                 and try_cast(text as double) < 9.2e18, false)""",
-        "create or replace temp macro otlp_bad_token_count(attributes) as list_filter(["
-        + ", ".join(
-            f"""case when json_exists(attributes, '$."{key}"')
-                     and not otlp_token_count_is_whole(json_extract_string(attributes, '$."{key}"'))
-                then '{key} (got '
-                    || coalesce(left(json_extract_string(attributes, '$."{key}"'), 40), 'no value') || ')'
-                end"""
-            for key in TOKEN_COUNT_ATTRIBUTES
-        )
-        + "], lambda reason: reason is not null)[1]",
+        "create or replace temp macro otlp_bad_token_count(attributes) as "
+        + _first_bad_count("attributes", {key: f'$."{key}"' for key in TOKEN_COUNT_ATTRIBUTES}),
         # The same for the token counts inside the provider metadata's JSON text, where JSON null is
         # "not reported" and text that is not JSON holds none (staging reads neither).
-        "create or replace temp macro otlp_bad_metadata_token_count(metadata) as case when json_valid(metadata) "
-        "then list_filter(["
-        + ", ".join(
-            f"""case when json_exists(metadata, '{path}') and json_type(metadata, '{path}') <> 'NULL'
-                     and not otlp_token_count_is_whole(json_extract_string(metadata, '{path}'))
-                then '{PROVIDER_METADATA_ATTRIBUTE} {path} (got '
-                    || coalesce(left(json_extract_string(metadata, '{path}'), 40), 'no value') || ')'
-                end"""
-            for path in PROVIDER_METADATA_TOKEN_COUNTS
+        "create or replace temp macro otlp_bad_metadata_token_count(metadata) as case when json_valid(metadata) then "
+        + _first_bad_count(
+            "metadata", {f"{PROVIDER_METADATA_ATTRIBUTE} {path}": path for path in PROVIDER_METADATA_TOKEN_COUNTS},
+            null_is_absent=True,
         )
-        + "], lambda reason: reason is not null)[1] end",
+        + " end",
         # a key named twice: its first position is not its own
         """create or replace temp macro otlp_has_duplicates(keys) as
             list_bool_or(list_transform(keys, lambda k, i: list_position(keys, k) <> i))""",
