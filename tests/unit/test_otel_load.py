@@ -145,6 +145,10 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         "ai.toolCall.input": "secret",
         # a content key nested in a key-value list, beside a value that is not content
         "traceloop.association.properties": {"gen_ai.prompt.0.content": "secret", "session_id": "s-1"},
+        # the Vercel AI SDK's provider metadata: completion text (logprobs) beside the cache counts
+        PROVIDER_METADATA_ATTRIBUTE: json.dumps(
+            {"openai": {"logprobs": [{"token": "secret"}]}, "anthropic": {"cacheCreationInputTokens": 2000}}
+        ),
     }
     events = [
         SpanEvent("gen_ai.content.prompt", T0, {"gen_ai.prompt.0.content": "secret", "kept": "yes"}),
@@ -171,6 +175,8 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
     # then
     kept = as_dict(attributes)
     properties = json.loads(kept.pop("traceloop.association.properties"))["values"]
+    metadata = json.loads(kept.pop(PROVIDER_METADATA_ATTRIBUTE))
+    assert set(metadata) == {"anthropic", "bedrock"} and metadata["anthropic"]["cacheCreationInputTokens"] == 2000
     assert kept == {
         "gen_ai.prompt.name": "route_task",
         "retrieval.documents.0.document.id": "doc-7",
@@ -194,6 +200,7 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
     assert as_dict(attributes)["gen_ai.prompt.0.content"] == "secret"
     assert as_dict(attributes)["ai.response.text"] == "secret"
     assert "secret" in as_dict(attributes)["traceloop.association.properties"]
+    assert "secret" in as_dict(attributes)[PROVIDER_METADATA_ATTRIBUTE]
     assert as_dict(events[1]["attributes"])["content"] == "secret"
     assert "secret" in str(conn.execute("select attributes from raw.otel_eval_events").fetchall())
 
@@ -846,12 +853,13 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
     # "abc", of null (not reported), none at all, a 1 h split of 300, or text that is not JSON (cut
     # short), and an object call whose metadata staging does not read (with a count of -5)
     metadata = {
-        2: {"anthropic": {"cacheCreationInputTokens": -5}},
+        2: {"anthropic": {"cacheCreationInputTokens": -5}, "openai": {"logprobs": [{"token": "secret"}]}},
         3: {"bedrock": {"usage": {"cacheReadInputTokens": 12.5}}},
         4: {"anthropic": {"usage": {"cache_creation": {"ephemeral_1h_input_tokens": "abc"}}}},
         5: {"anthropic": {"cacheCreationInputTokens": None, "usage": {"input_tokens": 12}}},
         6: {"google": {"usageMetadata": {"thoughtsTokenCount": 100}}},
-        7: {"anthropic": {"usage": {"cache_creation": {"ephemeral_1h_input_tokens": 300}}}},
+        7: {"anthropic": {"usage": {"cache_creation": {"ephemeral_1h_input_tokens": 300}}},
+            "google": {"groundingMetadata": {"webSearchQueries": ["secret"]}}},
         8: '{"anthropic":{"cacheCreationInputTokens":20',
         9: {"anthropic": {"cacheCreationInputTokens": -5}},
     }
@@ -881,6 +889,14 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
         prefix + "$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens (got abc)",
     ])
     assert count(conn, "select count(*) from raw.otel_spans") == 6
+    # the provider metadata is stored, and shown in the quarantine, cut to its token counts
+    assert "secret" not in str(conn.execute("select * from raw.quarantine").fetchall())
+    assert "secret" not in str(conn.execute("select * from raw.otel_spans").fetchall())
+    stored = conn.execute(
+        f"select attributes ->> '$.\"{PROVIDER_METADATA_ATTRIBUTE}\"' from raw.otel_spans where span_id = '{7:016x}'"
+    ).fetchone()[0]
+    assert json.loads(stored)["anthropic"]["usage"]["cache_creation"]["ephemeral_1h_input_tokens"] == 300
+    assert "-5" in conn.execute("select raw_record from raw.quarantine where reason like '%-5%'").fetchone()[0]
 
 
 def test_a_time_that_is_unset_or_not_in_nanoseconds_is_quarantined_under_the_files_day_not_lost(

@@ -259,24 +259,69 @@ def is_content_key(key: str) -> bool:
     return key in CONTENT_ATTRIBUTES or _CONTENT_RE.match(key) is not None
 
 
+def provider_metadata_counts(text: object) -> str | None:
+    """The Vercel AI SDK's provider metadata (JSON text) cut to the token counts staging reads; None if not JSON.
+
+    The rest of it can hold completion text (OpenAI's logprobs) or text made from the prompt
+    (Google's grounding search queries), so it is not stored unless content is kept. The Python
+    twin of `otlp_provider_metadata_counts`, for quarantined records; absent counts are left out.
+    """
+    if not isinstance(text, str):
+        return None
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    counts: dict = {}
+    for path in PROVIDER_METADATA_TOKEN_COUNTS:
+        steps = path.removeprefix("$.").split(".")
+        found: object = document
+        for step in steps:
+            found = found.get(step) if isinstance(found, dict) else None
+        if found is None:
+            continue
+        branch = counts
+        for step in steps[:-1]:
+            branch = branch.setdefault(step, {})
+        branch[steps[-1]] = found
+    return json.dumps(counts, ensure_ascii=False, separators=(",", ":"))
+
+
+def _withhold_attribute(key: str, value: object) -> object:
+    """An attribute's OTLP value as a quarantined record shows it: content withheld, provider metadata cut."""
+    if is_content_key(key):
+        return {"stringValue": WITHHELD}
+    if key == PROVIDER_METADATA_ATTRIBUTE and isinstance(value, dict):
+        return {"stringValue": provider_metadata_counts(value.get("stringValue"))}
+    return _withhold_content(value)
+
+
 def _withhold_content(value: object) -> object:
     """`value` with the value of every content attribute replaced by `WITHHELD`, at any depth.
 
     Attributes come as OTLP key-value lists (`[{"key": …, "value": {…}}]`, also nested in a
     kvlistValue) or, in ConsoleSpanExporter output, as plain objects: both are covered. The key is
-    kept, so a record quarantined for, say, a duplicated content key still shows why.
+    kept, so a record quarantined for, say, a duplicated content key still shows why. The Vercel AI
+    SDK's provider metadata is cut to its token counts (`provider_metadata_counts`).
     """
     if isinstance(value, dict):
-        if isinstance(value.get("key"), str) and is_content_key(value["key"]) and "value" in value:
+        if isinstance(value.get("key"), str) and "value" in value and (
+            is_content_key(value["key"]) or value["key"] == PROVIDER_METADATA_ATTRIBUTE
+        ):
             # one key-value pair where a list was due (`"attributes": {"key": …, "value": …}`)
-            return {**value, "value": {"stringValue": WITHHELD}}
+            return {**value, "value": _withhold_attribute(value["key"], value["value"])}
         if _is_message_event(value):
             value = {**value, "attributes": [_withhold_message_field(item) for item in value["attributes"]]}
-        return {k: WITHHELD if is_content_key(k) else _withhold_content(v) for k, v in value.items()}
+        return {
+            k: WITHHELD if is_content_key(k)
+            else provider_metadata_counts(v) if k == PROVIDER_METADATA_ATTRIBUTE
+            else _withhold_content(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [
-            {**item, "value": {"stringValue": WITHHELD}}
-            if isinstance(item, dict) and isinstance(item.get("key"), str) and is_content_key(item["key"])
+            {**item, "value": _withhold_attribute(item["key"], item["value"])}
+            if isinstance(item, dict) and isinstance(item.get("key"), str) and "value" in item
             else _withhold_content(item)
             for item in value
         ]
@@ -378,6 +423,26 @@ def _register_withhold_content(conn: duckdb.DuckDBPyConnection) -> None:
     conn.create_function("otlp_line_shape", line_shape_json, ["VARCHAR"], "VARCHAR", null_handling="special")
 
 
+def _json_object_of_paths(document: str, paths: Sequence[str]) -> str:
+    """SQL: a JSON object holding only `paths` (`$.a.b`) of the JSON text `document`, nested as there."""
+    tree: dict = {}
+    for path in paths:
+        steps = path.removeprefix("$.").split(".")
+        branch = tree
+        for step in steps[:-1]:
+            branch = branch.setdefault(step, {})
+        branch[steps[-1]] = path
+
+    def build(node: dict) -> str:
+        fields = ", ".join(
+            f"'{name}', " + (f"json_extract({document}, '{child}')" if isinstance(child, str) else build(child))
+            for name, child in node.items()
+        )
+        return f"json_object({fields})"
+
+    return build(tree)
+
+
 def _first_bad_count(document: str, paths: dict[str, str], null_is_absent: bool = False) -> str:
     """SQL: `name (got value)` for the first of `paths` in the JSON text `document` that is not a whole number >= 0.
 
@@ -416,7 +481,8 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
     may_hold = (
         "false"
         if keep_content
-        else f"list_has_any(keys, [{_sql_strings(CONTENT_ATTRIBUTES)}]) or list_bool_or(list_transform(keys, "
+        else f"list_has_any(keys, [{_sql_strings((*CONTENT_ATTRIBUTES, PROVIDER_METADATA_ATTRIBUTE))}]) "
+        "or list_bool_or(list_transform(keys, "
         f"lambda k: {' or '.join(f'starts_with(k, {chr(39)}{p}{chr(39)})' for p in CONTENT_PREFIXES)}))"
     )
     # Python only for a nested list that names a key with content's first segment; a list of plain
@@ -460,13 +526,23 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
         # or a content key, becomes NULL, which array_to_string leaves out.
         """create or replace temp macro otlp_pair(a) as
             to_json(a.key)::varchar || ':' || coalesce(to_json(otlp_value(a.value))::varchar, 'null')""",
-        """create or replace temp macro otlp_json(attrs, keys) as
-            '{' || array_to_string(
+        # The Vercel AI SDK's provider metadata, cut to the token counts staging reads unless content
+        # is kept (`provider_metadata_counts`): JSON null where a count is absent, NULL if not JSON.
+        "create or replace temp macro otlp_provider_metadata_counts(text) as case when json_valid(text) then "
+        + _json_object_of_paths("text", PROVIDER_METADATA_TOKEN_COUNTS)
+        + "::varchar end",
+        # spans that may hold content, and the Vercel AI SDK's with its provider metadata, go key by key
+        f"""create or replace temp macro otlp_json(attrs, keys) as
+            '{{' || array_to_string(
                 case when otlp_may_hold_content(keys)
-                    then list_transform(attrs, lambda a: case when a.key is not null and not otlp_is_content(a.key)
-                                                              then otlp_pair(a) end)
+                    then list_transform(attrs, lambda a: case
+                        when a.key = '{PROVIDER_METADATA_ATTRIBUTE}'
+                            then to_json(a.key)::varchar || ':' || coalesce(
+                                to_json(otlp_provider_metadata_counts(otlp_value(a.value)))::varchar, 'null')
+                        when a.key is not null and not otlp_is_content(a.key) then otlp_pair(a)
+                    end)
                     else list_transform(attrs, lambda a: case when a.key is not null then otlp_pair(a) end)
-                end, ',') || '}'""",
+                end, ',') || '}}'""",
         # A usage attribute whose value is not a whole number ≥ 0, as `key (got value)`, from the
         # attributes' JSON text; NULL when there is none. Only a span the loader's regular expression
         # picks (a token count that is not all digits: 0.2 s for 447k spans) pays for this.
