@@ -13,6 +13,7 @@ from orchestration.demo.otlp import LogRecord, Span, SpanEvent, logs_data, trace
 from orchestration.settings import PROJECT_ROOT
 from orchestration.sources.otel.client import date_in_path, discover_trace_files
 from orchestration.sources.otel.load import load_traces
+from orchestration.sources.otel.parse import NOT_A_COUNT, withhold_content_json
 from orchestration.sources.otel.schemas import (
     PROVIDER_METADATA_ATTRIBUTE,
     PROVIDER_METADATA_TOKEN_COUNTS,
@@ -159,6 +160,8 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         # a judge's explanation quotes the output it judged, as a span event and as a log record
         SpanEvent("gen_ai.evaluation.result", T0, {"gen_ai.evaluation.name": "relevance",
                                                    "gen_ai.evaluation.explanation": "it said 'secret'"}),
+        # the provider metadata on an event is cut as on a span
+        SpanEvent("ai.stream.finish", T0, {PROVIDER_METADATA_ATTRIBUTE: json.dumps({"openai": {"logprobs": "secret"}})}),
     ]
     evaluation = LogRecord(T0 + 9, "gen_ai.evaluation.result", {
         "gen_ai.evaluation.name": "task_completion", "gen_ai.evaluation.score.label": "pass",
@@ -183,10 +186,11 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         "gen_ai.usage.input_tokens": "12",
     }
     assert properties[1] == {"key": "session_id", "value": {"stringValue": "s-1"}}
-    assert [as_dict(event["attributes"]) for event in events] == [
+    assert [as_dict(event["attributes"]) for event in events[:4]] == [
         {"kept": "yes"}, {"role": "user", "gen_ai.system": "openai"}, {"index": "0", "finish_reason": "stop"},
         {"gen_ai.evaluation.name": "relevance"},
     ]
+    assert set(json.loads(as_dict(events[4]["attributes"])[PROVIDER_METADATA_ATTRIBUTE])) == {"anthropic", "bedrock"}
     assert "secret" not in str(conn.execute("select * from raw.otel_spans").fetchall())
     evaluations = conn.execute("select origin, attributes from raw.otel_eval_events order by origin").fetchall()
     assert [(origin, as_dict(attributes)) for origin, attributes in evaluations] == [
@@ -861,7 +865,7 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
         7: {"anthropic": {"usage": {"cache_creation": {"ephemeral_1h_input_tokens": 300}}},
             "google": {"groundingMetadata": {"webSearchQueries": ["secret"]}}},
         8: '{"anthropic":{"cacheCreationInputTokens":20',
-        9: {"anthropic": {"cacheCreationInputTokens": -5}},
+        9: {"anthropic": {"cacheCreationInputTokens": -5, "cacheReadInputTokens": "secret"}},
     }
     document = traces_data([span(index) for index in range(1, 10)])
     spans_out = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
@@ -886,7 +890,8 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
     assert reasons == sorted([
         prefix + "$.anthropic.cacheCreationInputTokens (got -5)",
         prefix + "$.bedrock.usage.cacheReadInputTokens (got 12.5)",
-        prefix + "$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens (got abc)",
+        # text where a count is due could be anything: it is withheld, even from the reason
+        prefix + "$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens (got [withheld: not a number])",
     ])
     assert count(conn, "select count(*) from raw.otel_spans") == 6
     # the provider metadata is stored, and shown in the quarantine, cut to its token counts
@@ -897,6 +902,43 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
     ).fetchone()[0]
     assert json.loads(stored)["anthropic"]["usage"]["cache_creation"]["ephemeral_1h_input_tokens"] == 300
     assert "-5" in conn.execute("select raw_record from raw.quarantine where reason like '%-5%'").fetchone()[0]
+    # an object call's metadata is not checked (staging does not read it), but it is cut all the same
+    stored = conn.execute(
+        f"select attributes ->> '$.\"{PROVIDER_METADATA_ATTRIBUTE}\"' from raw.otel_spans where span_id = '{9:016x}'"
+    ).fetchone()[0]
+    assert json.loads(stored)["anthropic"] == {
+        "cacheCreationInputTokens": -5, "cacheReadInputTokens": NOT_A_COUNT,
+        "usage": {"cache_creation": {"ephemeral_5m_input_tokens": None, "ephemeral_1h_input_tokens": None}},
+    }
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        # an OTLP attribute list, with a field beside key and value that holds content
+        [{"key": PROVIDER_METADATA_ATTRIBUTE, "value": {"stringValue": "METADATA"}, "gen_ai.prompt": "secret"}],
+        # a bare string where an AnyValue is due, in a list and as one pair where a list is due
+        [{"key": PROVIDER_METADATA_ATTRIBUTE, "value": "METADATA"}],
+        {"key": PROVIDER_METADATA_ATTRIBUTE, "value": "METADATA"},
+        # ConsoleSpanExporter's plain object, and a nested key-value list
+        {"attributes": {PROVIDER_METADATA_ATTRIBUTE: "METADATA"}},
+        {"kvlistValue": {"values": [{"key": PROVIDER_METADATA_ATTRIBUTE, "value": {"stringValue": "METADATA"}}]}},
+    ],
+)
+def test_a_quarantined_record_shows_the_provider_metadata_cut_to_its_counts_in_any_form(record: object) -> None:
+    # given provider metadata holding completion text, a count, and text where a count is due
+    metadata = json.dumps({
+        "openai": {"logprobs": [{"token": "secret"}]},
+        "anthropic": {"cacheCreationInputTokens": 2000, "cacheReadInputTokens": "secret"},
+    })
+    text = json.dumps(record).replace('"METADATA"', json.dumps(metadata))
+
+    # when it is withheld as a quarantined record is
+    shown = withhold_content_json(text)
+
+    # then no text of it is left, and the count is
+    assert "secret" not in shown
+    assert "2000" in shown and NOT_A_COUNT in shown.replace("\\", "")
 
 
 def test_a_time_that_is_unset_or_not_in_nanoseconds_is_quarantined_under_the_files_day_not_lost(

@@ -135,6 +135,10 @@ NESTED_CONTENT_STARTS = (
 
 # What a quarantined record shows in place of a content attribute's value when content is not kept.
 WITHHELD = "[withheld: prompt/completion text; AGENTLEDGER_KEEP_CONTENT=1 keeps it]"
+# What the provider metadata keeps in place of a token count that is not a number (text or an
+# object could be anything): the loader's check then quarantines the span, naming the count.
+NOT_A_COUNT = "[withheld: not a number]"
+_NUMBER_TEXT = re.compile(r"[0-9.eE+-]+")
 
 _ANY_VALUE = (
     '{"stringValue":"VARCHAR","intValue":"VARCHAR","doubleValue":"VARCHAR","boolValue":"VARCHAR",'
@@ -283,17 +287,17 @@ def provider_metadata_counts(text: object) -> str | None:
         branch = counts
         for step in steps[:-1]:
             branch = branch.setdefault(step, {})
-        branch[steps[-1]] = found
+        is_number = isinstance(found, (int, float)) and not isinstance(found, bool)
+        is_number_text = isinstance(found, str) and _NUMBER_TEXT.fullmatch(found) is not None
+        branch[steps[-1]] = found if is_number or is_number_text else NOT_A_COUNT
     return json.dumps(counts, ensure_ascii=False, separators=(",", ":"))
 
 
-def _withhold_attribute(key: str, value: object) -> object:
-    """An attribute's OTLP value as a quarantined record shows it: content withheld, provider metadata cut."""
-    if is_content_key(key):
-        return {"stringValue": WITHHELD}
-    if key == PROVIDER_METADATA_ATTRIBUTE and isinstance(value, dict):
+def _cut_provider_metadata(value: object) -> object:
+    """The provider metadata attribute's value in any form (an OTLP AnyValue, bare text), cut to its token counts."""
+    if isinstance(value, dict):
         return {"stringValue": provider_metadata_counts(value.get("stringValue"))}
-    return _withhold_content(value)
+    return provider_metadata_counts(value)
 
 
 def _withhold_content(value: object) -> object:
@@ -305,23 +309,24 @@ def _withhold_content(value: object) -> object:
     SDK's provider metadata is cut to its token counts (`provider_metadata_counts`).
     """
     if isinstance(value, dict):
-        if isinstance(value.get("key"), str) and "value" in value and (
-            is_content_key(value["key"]) or value["key"] == PROVIDER_METADATA_ATTRIBUTE
-        ):
+        if isinstance(value.get("key"), str) and is_content_key(value["key"]) and "value" in value:
             # one key-value pair where a list was due (`"attributes": {"key": …, "value": …}`)
-            return {**value, "value": _withhold_attribute(value["key"], value["value"])}
+            return {**value, "value": {"stringValue": WITHHELD}}
+        if value.get("key") == PROVIDER_METADATA_ATTRIBUTE and "value" in value:
+            rest = _withhold_content({k: v for k, v in value.items() if k != "value"})
+            return {**rest, "value": _cut_provider_metadata(value["value"])}
         if _is_message_event(value):
             value = {**value, "attributes": [_withhold_message_field(item) for item in value["attributes"]]}
         return {
             k: WITHHELD if is_content_key(k)
-            else provider_metadata_counts(v) if k == PROVIDER_METADATA_ATTRIBUTE
+            else _cut_provider_metadata(v) if k == PROVIDER_METADATA_ATTRIBUTE
             else _withhold_content(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [
-            {**item, "value": _withhold_attribute(item["key"], item["value"])}
-            if isinstance(item, dict) and isinstance(item.get("key"), str) and "value" in item
+            {**item, "value": {"stringValue": WITHHELD}}
+            if isinstance(item, dict) and isinstance(item.get("key"), str) and is_content_key(item["key"])
             else _withhold_content(item)
             for item in value
         ]
@@ -424,7 +429,10 @@ def _register_withhold_content(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _json_object_of_paths(document: str, paths: Sequence[str]) -> str:
-    """SQL: a JSON object holding only `paths` (`$.a.b`) of the JSON text `document`, nested as there."""
+    """SQL: a JSON object holding only the numbers at `paths` (`$.a.b`) of the JSON text `document`, nested as there.
+
+    A value there that is not a number, or the text of one, becomes `NOT_A_COUNT`.
+    """
     tree: dict = {}
     for path in paths:
         steps = path.removeprefix("$.").split(".")
@@ -433,10 +441,16 @@ def _json_object_of_paths(document: str, paths: Sequence[str]) -> str:
             branch = branch.setdefault(step, {})
         branch[steps[-1]] = path
 
+    def leaf(path: str) -> str:
+        # a number (or its text) or JSON null as it is; anything else could be any text: a marker
+        value = f"json_extract({document}, '{path}')"
+        return f"""case when {value} is null then null
+            when regexp_full_match({value}::varchar, '"?[0-9.eE+-]+"?|null') then {value}
+            else to_json('{NOT_A_COUNT}') end"""
+
     def build(node: dict) -> str:
         fields = ", ".join(
-            f"'{name}', " + (f"json_extract({document}, '{child}')" if isinstance(child, str) else build(child))
-            for name, child in node.items()
+            f"'{name}', " + (leaf(child) if isinstance(child, str) else build(child)) for name, child in node.items()
         )
         return f"json_object({fields})"
 
