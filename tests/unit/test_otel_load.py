@@ -161,7 +161,9 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         SpanEvent("gen_ai.evaluation.result", T0, {"gen_ai.evaluation.name": "relevance",
                                                    "gen_ai.evaluation.explanation": "it said 'secret'"}),
         # the provider metadata on an event is cut as on a span
-        SpanEvent("ai.stream.finish", T0, {PROVIDER_METADATA_ATTRIBUTE: json.dumps({"openai": {"logprobs": "secret"}})}),
+        SpanEvent(
+            "ai.stream.finish", T0, {PROVIDER_METADATA_ATTRIBUTE: json.dumps({"openai": {"logprobs": "secret"}})}
+        ),
     ]
     evaluation = LogRecord(T0 + 9, "gen_ai.evaluation.result", {
         "gen_ai.evaluation.name": "task_completion", "gen_ai.evaluation.score.label": "pass",
