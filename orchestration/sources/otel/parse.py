@@ -875,7 +875,7 @@ def _insert_spans(
             typed.resource_index, typed.scope_index, typed.span_index,
             coalesce(
                 typed.source_reason,
-                -- one pass of the regular expression picks both (a second `contains` cost 10% more)
+                -- one pass of the regular expression picks both (a second `contains` cost 0.15 s per 1.15M spans)
                 case when regexp_matches(typed.attributes, '{SUSPECT_TOKEN_COUNT_OR_METADATA}')
                     then 'token count is not a whole number >= 0: ' || coalesce(
                         otlp_bad_token_count(typed.attributes),
