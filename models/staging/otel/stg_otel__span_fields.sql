@@ -237,7 +237,10 @@ cache_parts as (
                 then false
             else token_conventions.input_includes_cache
         end as scope_input_includes_cache,
+        -- reasoning is a part of output in every convention, so an output smaller than its reasoning
+        -- leaves it out, as the Vercel AI SDK's text calls on Google do before v6 whatever the sizes
         coalesce(extracted.is_vercel_before_v6 and starts_with(extracted.provider_name, 'google'), false)
+        or coalesce(extracted.reported_output_tokens, 0) < coalesce(extracted.reported_reasoning_tokens, 0)
             as output_excludes_reasoning
     from extracted
     left join token_conventions on extracted.scope_name = token_conventions.scope_name
