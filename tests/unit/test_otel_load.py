@@ -15,6 +15,7 @@ from orchestration.sources.otel.client import date_in_path, discover_trace_files
 from orchestration.sources.otel.load import load_traces
 from orchestration.sources.otel.parse import NOT_A_COUNT, withhold_content_json
 from orchestration.sources.otel.schemas import (
+    CACHE_WRITE_TOTAL_ATTRIBUTES,
     PROVIDER_METADATA_ATTRIBUTE,
     PROVIDER_METADATA_TOKEN_COUNTS,
     TOKEN_COUNT_ATTRIBUTES,
@@ -850,6 +851,12 @@ def test_the_loader_checks_every_token_count_attribute_staging_reads() -> None:
     metadata_macro = (PROJECT_ROOT / "macros" / "vercel_ai_sdk.sql").read_text()
     assert set(re.findall(r"'(\$\.[^']+)'", metadata_macro)) == set(PROVIDER_METADATA_TOKEN_COUNTS)
     assert set(re.findall(r"'(ai\.\w+\.do\w+)'", metadata_macro)) == set(VERCEL_TEXT_CALL_OPERATIONS)
+    # … and every key staging reads a cache write's total from, which the 1-hour part is checked against
+    staging = (PROJECT_ROOT / "models" / "staging" / "otel" / "stg_otel__span_fields.sql").read_text()
+    write_total = staging[: staging.index("as reported_cache_write_tokens")].rsplit("try_cast(coalesce(", 1)[1]
+    assert re.findall(r"attributes\['([^']+)'\]", write_total) == [
+        *CACHE_WRITE_TOTAL_ATTRIBUTES, "gen_ai.usage.input_token_details"
+    ]
 
 
 def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_null_or_no_json_is_not(
@@ -912,6 +919,40 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
         "cacheCreationInputTokens": -5, "cacheReadInputTokens": NOT_A_COUNT,
         "usage": {"cache_creation": {"ephemeral_5m_input_tokens": None, "ephemeral_1h_input_tokens": None}},
     }
+
+
+def test_a_cache_write_total_below_its_one_hour_part_is_quarantined_naming_both(tmp_path: Path, conn) -> None:
+    # given cache writes split by duration: a total of 300 with a 1-hour part of 500 (in semconv's
+    # names, in LangSmith's details, in the Vercel AI SDK's provider metadata of a text call), and
+    # good ones: a total of 800 with that part, and the part alone
+    one_hour = {"key": "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens", "value": {"intValue": "500"}}
+    metadata = {"anthropic": {"cacheCreationInputTokens": 300, "usage": {"cache_creation": {
+        "ephemeral_1h_input_tokens": 500}}}}
+    attributes = {
+        1: [{"key": "gen_ai.usage.cache_creation.input_tokens", "value": {"intValue": "300"}}, one_hour],
+        2: [{"key": "gen_ai.usage.input_token_details", "value": {"stringValue": "{'cache_creation': 300}"}}, one_hour],
+        3: [{"key": "ai.operationId", "value": {"stringValue": "ai.streamText.doStream"}},
+            {"key": PROVIDER_METADATA_ATTRIBUTE, "value": {"stringValue": json.dumps(metadata)}}],
+        4: [{"key": "gen_ai.usage.cache_creation.input_tokens", "value": {"intValue": "800"}}, one_hour],
+        5: [one_hour],
+    }
+    document = traces_data([span(index) for index in attributes])
+    for index, listed in attributes.items():
+        document["resourceSpans"][0]["scopeSpans"][0]["spans"][index - 1]["attributes"] = listed
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [document])
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then the three are quarantined, naming the part and the total; the good two load
+    assert (spans.received, spans.loaded, spans.quarantined) == (5, 2, 3)
+    prefix = "cache write total is less than its 1-hour part (500): "
+    assert sorted(row[0] for row in conn.execute("select reason from raw.quarantine").fetchall()) == sorted([
+        prefix + "gen_ai.usage.cache_creation.input_tokens 300",
+        prefix + "gen_ai.usage.input_token_details cache_creation 300",
+        prefix + f"{PROVIDER_METADATA_ATTRIBUTE} $.anthropic.cacheCreationInputTokens 300",
+    ])
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,8 @@ from orchestration.loading import EXTRACTED_AT_SQL
 from orchestration.sources.otel import invalid_utf8
 from orchestration.sources.otel.client import LEAD_DAYS
 from orchestration.sources.otel.schemas import (
+    CACHE_WRITE_1H_ATTRIBUTE,
+    CACHE_WRITE_TOTAL_ATTRIBUTES,
     EARLIEST_UNIX_NANOS,
     EVAL_EVENT_ROW_CHECKS_SQL,
     PROVIDER_METADATA_ATTRIBUTE,
@@ -116,10 +118,12 @@ _CONTENT_RE = re.compile(CONTENT_PATTERN)
 SUSPECT_TOKEN_COUNT = (
     '"(' + "|".join(re.escape(key) for key in TOKEN_COUNT_ATTRIBUTES) + ')":(null|""|"[^"]*[^0-9"][^"]*"|"[0-9]{19,}")'
 )
-# … or a Vercel AI SDK text call, whose provider metadata staging reads token counts from
+# A Vercel AI SDK text call, in the attributes' JSON text: staging reads its provider metadata
+VERCEL_TEXT_CALL_PATTERN = '"ai\\.operationId":"(' + "|".join(map(re.escape, VERCEL_TEXT_CALL_OPERATIONS)) + ')"'
+# … or such a call, or a cache write with a 1-hour part (0.5% of the benchmark's spans), which its
+# total must not be below
 SUSPECT_TOKEN_COUNT_OR_METADATA = (
-    SUSPECT_TOKEN_COUNT
-    + '|"ai\\.operationId":"(' + "|".join(re.escape(op) for op in VERCEL_TEXT_CALL_OPERATIONS) + ')"'
+    SUSPECT_TOKEN_COUNT + "|" + VERCEL_TEXT_CALL_PATTERN + '|"' + re.escape(CACHE_WRITE_1H_ATTRIBUTE) + '":"[1-9]'
 )
 
 # Events that carry a message as their body (the older GenAI events) and what of theirs is kept
@@ -457,6 +461,30 @@ def _json_object_of_paths(document: str, paths: Sequence[str]) -> str:
     return build(tree)
 
 
+def _cache_split_reason(attributes: str) -> str:
+    """SQL: why a span's cache write total is below its 1-hour part, naming both; NULL when it is not."""
+    metadata = f"otlp_text_call_metadata({attributes})"
+    details = f"""{attributes} ->> '$."gen_ai.usage.input_token_details"'"""
+    totals = [(key, f"""{attributes} ->> '$."{key}"'""") for key in CACHE_WRITE_TOTAL_ATTRIBUTES]
+    totals.append((
+        "gen_ai.usage.input_token_details cache_creation",
+        f"""nullif(regexp_extract({details}, '[''"]cache_creation[''"]\\s*:\\s*([0-9]+)', 1), '')""",
+    ))
+    hours = [f"""{attributes} ->> '$."{CACHE_WRITE_1H_ATTRIBUTE}"'"""]
+    for path in PROVIDER_METADATA_TOKEN_COUNTS:
+        if "cacheCreation" in path or "cacheWrite" in path:
+            totals.append((f"{PROVIDER_METADATA_ATTRIBUTE} {path}", f"{metadata} ->> '{path}'"))
+        elif "1h" in path:
+            hours.append(f"{metadata} ->> '{path}'")
+    listed = ", ".join(f"{{'name': '{name}', 'value': try_cast({expr} as double)}}" for name, expr in totals)
+    hour = "list_max([" + ", ".join(f"try_cast({expr} as double)" for expr in hours) + "])"
+    present = f"list_filter([{listed}], lambda t: t.value is not null)"
+    return f"""case when {hour} > list_min(list_transform({present}, lambda t: t.value))
+        then 'cache write total is less than its 1-hour part (' || {hour}::bigint || '): '
+            || array_to_string(list_transform({present}, lambda t: t.name || ' ' || t.value::bigint), ', ')
+        end"""
+
+
 def _first_bad_count(document: str, paths: dict[str, str], null_is_absent: bool = False) -> str:
     """SQL: `name (got value)` for the first of `paths` in the JSON text `document` that is not a whole number >= 0.
 
@@ -573,6 +601,14 @@ def create_macros(conn: duckdb.DuckDBPyConnection, keep_content: bool) -> None:
             null_is_absent=True,
         )
         + " end",
+        # A cache write's total below its 1-hour part (staging's 5-minute part would be negative):
+        # any total a span reports against any 1-hour part it reports, the provider metadata's on the
+        # Vercel AI SDK's text calls only, as staging reads them
+        "create or replace temp macro otlp_text_call_metadata(attributes) as case when "
+        + f"regexp_matches(attributes, '{VERCEL_TEXT_CALL_PATTERN}') "
+        + f"""and json_valid(attributes ->> '$."{PROVIDER_METADATA_ATTRIBUTE}"') """
+        + f"""then attributes ->> '$."{PROVIDER_METADATA_ATTRIBUTE}"' end""",
+        "create or replace temp macro otlp_bad_cache_split(attributes) as " + _cache_split_reason("attributes"),
         # a key named twice: its first position is not its own
         """create or replace temp macro otlp_has_duplicates(keys) as
             list_bool_or(list_transform(keys, lambda k, i: list_position(keys, k) <> i))""",
@@ -876,11 +912,13 @@ def _insert_spans(
             coalesce(
                 typed.source_reason,
                 -- one pass of the regular expression picks both (a second `contains` cost 0.15 s per 1.15M spans)
-                case when regexp_matches(typed.attributes, '{SUSPECT_TOKEN_COUNT_OR_METADATA}')
-                    then 'token count is not a whole number >= 0: ' || coalesce(
+                case when regexp_matches(typed.attributes, '{SUSPECT_TOKEN_COUNT_OR_METADATA}') then coalesce(
+                    'token count is not a whole number >= 0: ' || coalesce(
                         otlp_bad_token_count(typed.attributes),
                         otlp_bad_metadata_token_count(typed.attributes ->> '$."{PROVIDER_METADATA_ATTRIBUTE}"')
-                    ) end,
+                    ),
+                    otlp_bad_cache_split(typed.attributes)
+                ) end,
                 {schema_reason},
                 -- left out, or not a list (which the line type reads as left out): told apart afterwards
                 case when typed.attributes_absent then '{ATTRIBUTES_UNCHECKED}' end

@@ -77,6 +77,15 @@ TOKEN_COUNT_ATTRIBUTES = (
     # … and its v5: cache reads and reasoning beside usage (read by provider: stg_otel__span_fields)
     "ai.usage.cachedInputTokens", "ai.usage.reasoningTokens", "ai.usage.inputTokenDetails.noCacheTokens",
 )
+# A cache write split by duration: its 1-hour part, and the keys that report the write's total (as
+# stg_otel__span_fields reads them, and the provider metadata's, PROVIDER_METADATA_TOKEN_COUNTS). A
+# total smaller than its 1-hour part is quarantined: staging's 5-minute part would be negative.
+CACHE_WRITE_1H_ATTRIBUTE = "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens"
+CACHE_WRITE_TOTAL_ATTRIBUTES = (
+    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
+    "gen_ai.usage.cache_write_input_tokens", "llm.token_count.prompt_details.cache_write",
+    "gen_ai.usage.details.cache_write_tokens", "ai.usage.inputTokenDetails.cacheWriteTokens",
+)
 # Token counts inside one attribute's JSON text: the Vercel AI SDK's provider metadata, where its v4
 # and v5 keep Anthropic's and Bedrock's cache parts that their usage leaves out, read on its text
 # calls only (the same operations and paths as macros/vercel_ai_sdk.sql). JSON null there is "not
