@@ -1,5 +1,6 @@
 """The trace loader on real OTLP/JSON files: what is loaded, what is quarantined, and why."""
 
+import ast
 import hashlib
 import json
 import re
@@ -17,7 +18,7 @@ from orchestration.sources.otel.parse import NOT_A_COUNT, withhold_content_json
 from orchestration.sources.otel.schemas import (
     CACHE_WRITE_TOTAL_ATTRIBUTES,
     PROVIDER_METADATA_ATTRIBUTE,
-    PROVIDER_METADATA_TOKEN_COUNTS,
+    PROVIDER_METADATA_PATHS_BY_PART,
     TOKEN_COUNT_ATTRIBUTES,
     VERCEL_TEXT_CALL_OPERATIONS,
 )
@@ -849,7 +850,8 @@ def test_the_loader_checks_every_token_count_attribute_staging_reads() -> None:
     assert staged - {"gen_ai.usage.input_token_details"} == set(TOKEN_COUNT_ATTRIBUTES)
     # … and every count staging reads inside the Vercel AI SDK's provider metadata
     metadata_macro = (PROJECT_ROOT / "macros" / "vercel_ai_sdk.sql").read_text()
-    assert set(re.findall(r"'(\$\.[^']+)'", metadata_macro)) == set(PROVIDER_METADATA_TOKEN_COUNTS)
+    by_part = re.search(r"vercel_provider_metadata_paths\(\).*?return\((\{.*?\})\)", metadata_macro, re.S).group(1)
+    assert {part: tuple(paths) for part, paths in ast.literal_eval(by_part).items()} == PROVIDER_METADATA_PATHS_BY_PART
     assert set(re.findall(r"'(ai\.\w+\.do\w+)'", metadata_macro)) == set(VERCEL_TEXT_CALL_OPERATIONS)
     # … and every key staging reads a cache write's total from, which the 1-hour part is checked against
     staging = (PROJECT_ROOT / "models" / "staging" / "otel" / "stg_otel__span_fields.sql").read_text()

@@ -46,6 +46,7 @@ from orchestration.sources.otel.schemas import (
     EARLIEST_UNIX_NANOS,
     EVAL_EVENT_ROW_CHECKS_SQL,
     PROVIDER_METADATA_ATTRIBUTE,
+    PROVIDER_METADATA_PATHS_BY_PART,
     PROVIDER_METADATA_TOKEN_COUNTS,
     SPAN_COLUMNS,
     SPAN_ROW_CHECKS_SQL,
@@ -470,12 +471,12 @@ def _cache_split_reason(attributes: str) -> str:
         "gen_ai.usage.input_token_details cache_creation",
         f"""nullif(regexp_extract({details}, '[''"]cache_creation[''"]\\s*:\\s*([0-9]+)', 1), '')""",
     ))
+    totals += [
+        (f"{PROVIDER_METADATA_ATTRIBUTE} {path}", f"{metadata} ->> '{path}'")
+        for path in PROVIDER_METADATA_PATHS_BY_PART["cache_write"]
+    ]
     hours = [f"""{attributes} ->> '$."{CACHE_WRITE_1H_ATTRIBUTE}"'"""]
-    for path in PROVIDER_METADATA_TOKEN_COUNTS:
-        if "cacheCreation" in path or "cacheWrite" in path:
-            totals.append((f"{PROVIDER_METADATA_ATTRIBUTE} {path}", f"{metadata} ->> '{path}'"))
-        elif "1h" in path:
-            hours.append(f"{metadata} ->> '{path}'")
+    hours += [f"{metadata} ->> '{path}'" for path in PROVIDER_METADATA_PATHS_BY_PART["cache_write_1h"]]
     listed = ", ".join(f"{{'name': '{name}', 'value': try_cast({expr} as double)}}" for name, expr in totals)
     hour = "list_max([" + ", ".join(f"try_cast({expr} as double)" for expr in hours) + "])"
     present = f"list_filter([{listed}], lambda t: t.value is not null)"

@@ -92,12 +92,15 @@ CACHE_WRITE_TOTAL_ATTRIBUTES = (
 # reported"; text that is not JSON has none.
 PROVIDER_METADATA_ATTRIBUTE = "ai.response.providerMetadata"
 VERCEL_TEXT_CALL_OPERATIONS = ("ai.generateText.doGenerate", "ai.streamText.doStream")
-PROVIDER_METADATA_TOKEN_COUNTS = (
-    "$.anthropic.cacheReadInputTokens", "$.bedrock.usage.cacheReadInputTokens",
-    "$.anthropic.cacheCreationInputTokens", "$.bedrock.usage.cacheWriteInputTokens",
-    "$.anthropic.usage.cache_creation.ephemeral_5m_input_tokens",
-    "$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens",
-)
+# The same paths by the part of usage each reports (macros/vercel_ai_sdk.sql's
+# vercel_provider_metadata_paths), and all of them
+PROVIDER_METADATA_PATHS_BY_PART = {
+    "cache_read": ("$.anthropic.cacheReadInputTokens", "$.bedrock.usage.cacheReadInputTokens"),
+    "cache_write": ("$.anthropic.cacheCreationInputTokens", "$.bedrock.usage.cacheWriteInputTokens"),
+    "cache_write_5m": ("$.anthropic.usage.cache_creation.ephemeral_5m_input_tokens",),
+    "cache_write_1h": ("$.anthropic.usage.cache_creation.ephemeral_1h_input_tokens",),
+}
+PROVIDER_METADATA_TOKEN_COUNTS = tuple(path for paths in PROVIDER_METADATA_PATHS_BY_PART.values() for path in paths)
 
 
 class OtelEvalEventRaw(pa.DataFrameModel):
