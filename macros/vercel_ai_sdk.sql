@@ -40,8 +40,11 @@
 
 {#-
     A Bedrock model id: a model vendor's name and a dot, after an optional inference-profile region
-    (`us.anthropic.claude-sonnet-4-20250514-v1:0`, `meta.llama3-70b-instruct-v1:0`).
+    (`us.anthropic.claude-sonnet-4-20250514-v1:0`, `meta.llama3-70b-instruct-v1:0`), itself after
+    an optional ARN of a foundation model or inference profile
+    (`arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-…`). An
+    application inference profile's ARN names no model, so it cannot be told apart.
 -#}
 {% macro bedrock_model_id_pattern() -%}
-    ^([a-z-]+\.)?(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer)\.
+    ^(arn:aws[a-z-]*:bedrock:[a-z0-9-]*:[0-9]*:(foundation-model|inference-profile)/)?([a-z-]+\.)?(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer)\.
 {%- endmacro %}
