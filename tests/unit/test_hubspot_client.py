@@ -189,6 +189,41 @@ def test_a_deal_with_an_unreadable_modification_time_is_quarantined_and_the_othe
     assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 1, 0, 3)
 
 
+def test_datetimes_written_as_epoch_milliseconds_are_read_as_iso_ones_are() -> None:
+    # given four deals a minute apart whose closedate and hs_lastmodifieddate render as epoch
+    # milliseconds (as HubSpot's API reference shows them), read two to a page
+    fake = _fake_with(4)
+    for deal in fake.deals.values():
+        deal.modified_text = str(epoch_ms(deal.modified_at))
+        deal.properties["closedate"] = str(epoch_ms(datetime.fromisoformat(deal.properties["closedate"])))
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        fake.register(server)
+        # when
+        report = sync_hubspot(conn, _client(server, page_size=2))
+    # then every deal loads with its times, and the mark is the latest modification
+    assert (report.deals.received, report.deals.loaded, report.deals.quarantined) == (4, 4, 0)
+    rows = conn.execute("select id, closedate, hs_lastmodifieddate from raw.hubspot_deals order by id").fetchall()
+    assert rows == [
+        (str(1000 + i), datetime(2026, 5, 1, i), datetime(2026, 5, 1, 0, i)) for i in range(4)
+    ]
+    assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 1, 0, 3)
+
+
+def test_a_compact_date_is_not_read_as_epoch_milliseconds() -> None:
+    # given a deal whose closedate is eight digits, a compact date no HubSpot API writes
+    fake = _fake_with(1)
+    fake.deals["1000"].properties["closedate"] = "20260514"
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        fake.register(server)
+        # when
+        report = sync_hubspot(conn, _client(server))
+    # then it is quarantined, not loaded as a few hours after 1970
+    assert (report.deals.loaded, report.deals.quarantined) == (0, 1)
+    assert conn.execute("select reason from raw.quarantine").fetchall() == [("closedate: 20260514 is not a timestamp",)]
+
+
 def test_a_full_page_with_no_readable_modification_time_is_a_clear_error() -> None:
     # given a search whose full page (more to come) holds no readable hs_lastmodifieddate
     page = {"results": [_deal("1", "not-a-date"), _deal("2", "")], "paging": {"next": {"after": "2"}}}

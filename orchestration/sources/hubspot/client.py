@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,11 +35,23 @@ ASSOCIATION_BATCH_SIZE = 100
 # HubSpot-defined deal → company association type ids: 5 is "Primary", 341 unlabeled.
 PRIMARY_DEAL_TO_COMPANY = 5
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A datetime property written as epoch milliseconds: 10 to 15 digits (1970-01-12 to the year 33658),
+# so a compact date (`20260514`) is never read as a few hours after the epoch
+EPOCH_MS_PATTERN = "[0-9]{10,15}"
+EPOCH_MS = re.compile(EPOCH_MS_PATTERN)
 
 
 def parse_timestamp(value: str) -> datetime:
-    """An ISO-8601 HubSpot timestamp (`…Z`) as an aware UTC datetime."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    """A HubSpot timestamp as an aware UTC datetime: ISO-8601 (`…Z`), or epoch milliseconds.
+
+    Search returns datetime properties as ISO strings, but HubSpot's API reference also shows them
+    as epoch-millisecond strings (`"1572480000000"`, the form its filters take): both are read, so
+    neither quarantines a deal nor stalls the sync on a page it cannot date.
+    """
+    text = value.strip()
+    if EPOCH_MS.fullmatch(text):
+        return EPOCH + timedelta(milliseconds=int(text))
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def epoch_ms(moment: datetime) -> int:

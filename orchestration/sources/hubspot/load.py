@@ -25,7 +25,7 @@ from orchestration.loading import (
     stage_text_records,
     upsert_records,
 )
-from orchestration.sources.hubspot.client import HubSpotClient, parse_timestamp
+from orchestration.sources.hubspot.client import EPOCH_MS_PATTERN, HubSpotClient, parse_timestamp
 from orchestration.sources.hubspot.schemas import (
     DEAL_COLUMNS,
     DEAL_COMPANY_COLUMNS,
@@ -48,7 +48,17 @@ DEAL_FIELDS = (
 )
 COMPANY_FIELDS = ("deal_id", "company_ids", "primary_company_id")
 
-TYPED_DEALS_SQL = """
+
+def _hubspot_timestamp(column: str) -> str:
+    """SQL reading a HubSpot datetime property as a naive UTC timestamp, as `parse_timestamp` does."""
+    text = f"nullif(trim({column}), '')"
+    return (
+        f"case when regexp_full_match({text}, '{EPOCH_MS_PATTERN}') then make_timestamp({text}::bigint * 1000) "
+        f"else try_cast({text} as timestamptz) at time zone 'UTC' end"
+    )
+
+
+TYPED_DEALS_SQL = f"""
 create or replace temp table _hubspot_deal_candidates as
 with typed as (
     select
@@ -61,14 +71,14 @@ with typed as (
         try_cast(nullif(amount, '') as decimal(38, 10)) as amount,
         upper(nullif(deal_currency_code, '')) as deal_currency_code,
         nullif(closedate, '') as closedate_text,
-        try_cast(nullif(closedate, '') as timestamptz) at time zone 'UTC' as closedate,
+        {_hubspot_timestamp('closedate')} as closedate,
         nullif(dealstage, '') as dealstage,
         nullif(pipeline, '') as pipeline,
         case lower(nullif(hs_is_closed_won, ''))
             when 'true' then true when 'false' then false
         end as hs_is_closed_won,
         nullif(hs_lastmodifieddate, '') as modified_text,
-        try_cast(nullif(hs_lastmodifieddate, '') as timestamptz) at time zone 'UTC' as hs_lastmodifieddate,
+        {_hubspot_timestamp('hs_lastmodifieddate')} as hs_lastmodifieddate,
         try_cast(nullif(created_at, '') as timestamptz) at time zone 'UTC' as created_at,
         coalesce(lower(archived) = 'true', false) as archived,
         try_cast(nullif(archived_at, '') as timestamptz) at time zone 'UTC' as archived_at
