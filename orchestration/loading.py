@@ -273,6 +273,10 @@ class PartitionWriter:
     (`write_partitions` does): `write()` validates a batch, inserts its good rows and keeps its
     rejects; `publish()` writes the rejects to the quarantine, and `finish()` checks
     *loaded + quarantined = received*.
+
+    `owned_rows` (over the table's columns) and `owned_quarantine` (over `raw.quarantine`'s)
+    narrow the rows of the partitions the load owns, for a source whose input restates only some
+    rows of a day: the others are neither deleted nor written.
     """
 
     def __init__(
@@ -281,12 +285,16 @@ class PartitionWriter:
         table: RawTable,
         partitions: Sequence[date],
         extracted_at_sql: str = EXTRACTED_AT_SQL,
+        owned_rows: str | None = None,
+        owned_quarantine: str | None = None,
     ) -> None:
         self.conn = conn
         self.table = table
         self.extracted_at_sql = extracted_at_sql
         first, last = min(partitions), max(partitions)
-        self.in_partitions = f"_partition_date between date '{first}' and date '{last}'"
+        in_partitions = f"_partition_date between date '{first}' and date '{last}'"
+        self.in_partitions = f"({in_partitions}) and ({owned_rows})" if owned_rows else in_partitions
+        self.in_quarantine = f"({in_partitions}) and ({owned_quarantine})" if owned_quarantine else in_partitions
         self.report = LoadReport(table=table.qualified, partitions=sorted(partitions))
         self.rejects = f"_rejects_{table.name}"
         self.rejected_lines: list[str] = []
@@ -304,7 +312,7 @@ class PartitionWriter:
         """Delete the partitions' rows and their quarantine rows (inside the caller's transaction)."""
         self.conn.execute(f"delete from {self.table.qualified} where {self.in_partitions}")
         self.conn.execute(
-            f"delete from raw.quarantine where entity = ? and {self.in_partitions}", [self.table.name]
+            f"delete from raw.quarantine where entity = ? and {self.in_quarantine}", [self.table.name]
         )
 
     def write(
@@ -422,6 +430,8 @@ def write_partitions(
     rejected_lines: str | None = None,
     raw_records: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
     extracted_at_sql: str = EXTRACTED_AT_SQL,
+    owned_rows: str | None = None,
+    owned_quarantine: str | None = None,
 ) -> LoadReport:
     """Validate `candidates` and replace `partitions` of `table` and of its quarantine, atomically.
 
@@ -437,11 +447,14 @@ def write_partitions(
         raw_records: Optional callback that fills `_raw_record` of the rows listed in the temp table
             named by its second argument, for sources that do not keep every record's text.
         extracted_at_sql: SQL expression stamped into `_extracted_at`.
+        owned_rows: Optional SQL predicate over the table's columns: only the partitions' rows
+            (and candidates) it holds for are replaced; the other rows stay as they are.
+        owned_quarantine: The same over `raw.quarantine`'s columns, for the partitions' quarantine rows.
 
     Returns:
         The load's counts and the most frequent quarantine reasons.
     """
-    writer = PartitionWriter(conn, table, partitions, extracted_at_sql)
+    writer = PartitionWriter(conn, table, partitions, extracted_at_sql, owned_rows, owned_quarantine)
     conn.execute("begin transaction")
     try:
         writer.clear()

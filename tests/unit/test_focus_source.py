@@ -71,30 +71,71 @@ def test_the_newest_export_wins_per_day_and_x_columns_pass_through(tmp_path: Pat
 
 
 def test_a_correction_in_a_later_period_restates_its_day_and_reloading_changes_nothing(tmp_path: Path) -> None:
-    # given October's export (a Parquet file) and November's CSV holding a correction of 10-31
+    # given October's export (a Parquet file) loaded by October's nights, and November's CSV holding
+    # a correction of 10-31
     folder = tmp_path / "billing"
     october = [row("2026-10-30", "2.00", period="2026-10"), row("2026-10-31", "3.00", period="2026-10")]
     (folder / "deepseek").mkdir(parents=True)
     table = pa.Table.from_pylist([{**r, "BilledCost": Decimal(r["BilledCost"])} for r in october])
     pq.write_table(table, folder / "deepseek" / "october.parquet")
     os.utime(folder / "deepseek" / "october.parquet", (1_000, 1_000))
+    db = duckdb.connect()
+    load_focus(db, folder, date(2026, 10, 30), date(2026, 10, 31))
     write_csv(folder / "deepseek" / "november.csv",
               [row("2026-11-20", "4.00"), row("2026-10-31", "-0.30", charge_class="Correction")], mtime=2_000)
-    db = duckdb.connect()
 
     # when a nightly window of November days is loaded, twice
-    load_focus(db, folder, date(2026, 11, 14), date(2026, 11, 20))
+    report = load_focus(db, folder, date(2026, 11, 14), date(2026, 11, 20))
     first = loaded(db)
     load_focus(db, folder, date(2026, 11, 14), date(2026, 11, 20))
 
-    # then the window reached back to the corrected day: 10-31 holds its charge and the correction
-    # (billed in November, so the October export does not supersede it), 10-30 stays outside
+    # then the window reached back to the corrected day for the correction alone: 10-31 holds its
+    # charge and the correction (billed in November, so the October export does not supersede it)
+    assert report.extra["first_day"] == "2026-10-31"
+    assert (report.received, report.loaded, report.quarantined) == (2, 2, 0)
     assert first == [
+        (date(2026, 10, 30), Decimal("2.0000000000"), None, True),
         (date(2026, 10, 31), Decimal("-0.3000000000"), "Correction", False),
         (date(2026, 10, 31), Decimal("3.0000000000"), None, True),
         (date(2026, 11, 20), Decimal("4.0000000000"), None, False),
     ]
     assert loaded(db) == first
+
+
+def test_a_correction_leaves_the_charges_of_its_day_whose_export_is_gone(tmp_path: Path) -> None:
+    # given Google's and DeepSeek's October exports loaded by October's last night, then removed from
+    # the folder (a retention policy), and November's exports, DeepSeek's correcting 10-31
+    folder = tmp_path / "billing"
+    deepseek = {"ProviderName": "DeepSeek", "BillingAccountId": "acct-2"}
+    write_csv(folder / "google" / "2026-10.csv",
+              [row("2026-10-31", "5.00", period="2026-10"), row("2026-10-31", "9.00", period="2026-10", currency="EUR")],
+              mtime=1_000)
+    write_csv(folder / "deepseek" / "2026-10.csv", [row("2026-10-31", "2.00", period="2026-10", **deepseek)],
+              mtime=1_000)
+    db = duckdb.connect()
+    load_focus(db, folder, date(2026, 10, 31), date(2026, 10, 31))
+    (folder / "google" / "2026-10.csv").unlink()
+    (folder / "deepseek" / "2026-10.csv").unlink()
+    write_csv(folder / "google" / "2026-11.csv", [row("2026-11-20", "4.00")], mtime=2_000)
+    write_csv(folder / "deepseek" / "2026-11.csv",
+              [row("2026-11-20", "1.00", **deepseek), row("2026-10-31", "-0.10", charge_class="Correction", **deepseek)],
+              mtime=2_000)
+
+    # when a nightly window of November days is loaded
+    load_focus(db, folder, date(2026, 11, 14), date(2026, 11, 20))
+
+    # then 10-31 keeps both providers' October charges (and Google's quarantined one) and gains the
+    # correction
+    quarantined = "select count(*) from raw.quarantine where entity = 'focus_charges' and _partition_date = '2026-10-31'"
+    assert db.execute(quarantined).fetchone()[0] == 1
+    assert db.execute(
+        "select provider_name, billed_cost, charge_class from raw.focus_charges "
+        "where _partition_date = '2026-10-31' order by 1, 2"
+    ).fetchall() == [
+        ("DeepSeek", Decimal("-0.1000000000"), "Correction"),
+        ("DeepSeek", Decimal("2.0000000000"), None),
+        ("Google Cloud", Decimal("5.0000000000"), None),
+    ]
 
 
 def test_a_row_in_another_currency_is_quarantined_with_the_reason(tmp_path: Path) -> None:

@@ -152,7 +152,11 @@ def load_focus(
     export_unit: str = "file",
     warn: Callable[[str], None] | None = None,
 ) -> LoadReport | None:
-    """Replace charge days `first..last` (widened to the days recent corrections restate) from the exports.
+    """Replace charge days `first..last` from the exports, and the corrections' rows of the days they restate.
+
+    A `Correction` billed in a period that ends after `first` widens the window back to the day it
+    corrects; on the days before `first` only rows of such periods are replaced, so a day's charges
+    of its own (earlier) period are never deleted because a later period corrects that day.
 
     For each (provider, billing account, billing period, charge day) the newest export wins: a file,
     or with `export_unit` "folder" all the files of a folder. The rows of older exports are
@@ -180,8 +184,18 @@ def load_focus(
         "where charge_class = 'Correction' and try_cast(billing_period_end as timestamp) > ?",
         [first],
     ).fetchone()[0]
+    window_first, owned_rows, owned_quarantine = first, None, None
     if corrected is not None and corrected < first:
         first = corrected
+        # The days before the window are restated only for the billing periods the window re-reads
+        # (the corrections'): their charges of earlier periods stay as the nights that loaded them
+        # left them, even when those periods' exports are gone from the folder.
+        owned_rows = f"_partition_date >= date '{window_first}' or billing_period_end > timestamp '{window_first}'"
+        owned_quarantine = (
+            f"case when _partition_date >= date '{window_first}' then true when json_valid(raw_record) then "
+            f"try_cast(json_extract_string(raw_record, '$.billing_period_end') as timestamp) "
+            f"> timestamp '{window_first}' else false end"
+        )
     # Overlapping exports: the newest export holding a (provider, account, billing period, charge day) wins.
     conn.execute(
         """
@@ -206,7 +220,7 @@ def load_focus(
     conn.execute("update _focus_rejected_lines set _partition_date = ?", [last])
     report = write_partitions(
         conn, table=FOCUS, candidates="_focus_candidates", partitions=days_between(first, last),
-        rejected_lines="_focus_rejected_lines",
+        rejected_lines="_focus_rejected_lines", owned_rows=owned_rows, owned_quarantine=owned_quarantine,
     )
     report.extra.update(
         {
