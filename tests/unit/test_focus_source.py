@@ -107,9 +107,8 @@ def test_a_correction_leaves_the_charges_of_its_day_whose_export_is_gone(tmp_pat
     # the folder (a retention policy), and November's exports, DeepSeek's correcting 10-31
     folder = tmp_path / "billing"
     deepseek = {"ProviderName": "DeepSeek", "BillingAccountId": "acct-2"}
-    write_csv(folder / "google" / "2026-10.csv",
-              [row("2026-10-31", "5.00", period="2026-10"), row("2026-10-31", "9.00", period="2026-10", currency="EUR")],
-              mtime=1_000)
+    october = [row("2026-10-31", "5.00", period="2026-10"), row("2026-10-31", "9.00", period="2026-10", currency="EUR")]
+    write_csv(folder / "google" / "2026-10.csv", october, mtime=1_000)
     write_csv(folder / "deepseek" / "2026-10.csv", [row("2026-10-31", "2.00", period="2026-10", **deepseek)],
               mtime=1_000)
     db = duckdb.connect()
@@ -117,16 +116,16 @@ def test_a_correction_leaves_the_charges_of_its_day_whose_export_is_gone(tmp_pat
     (folder / "google" / "2026-10.csv").unlink()
     (folder / "deepseek" / "2026-10.csv").unlink()
     write_csv(folder / "google" / "2026-11.csv", [row("2026-11-20", "4.00")], mtime=2_000)
-    write_csv(folder / "deepseek" / "2026-11.csv",
-              [row("2026-11-20", "1.00", **deepseek), row("2026-10-31", "-0.10", charge_class="Correction", **deepseek)],
-              mtime=2_000)
+    correction = row("2026-10-31", "-0.10", charge_class="Correction", **deepseek)
+    write_csv(folder / "deepseek" / "2026-11.csv", [row("2026-11-20", "1.00", **deepseek), correction], mtime=2_000)
 
     # when a nightly window of November days is loaded
     load_focus(db, folder, date(2026, 11, 14), date(2026, 11, 20))
 
     # then 10-31 keeps both providers' October charges (and Google's quarantined one) and gains the
     # correction
-    quarantined = "select count(*) from raw.quarantine where entity = 'focus_charges' and _partition_date = '2026-10-31'"
+    quarantined = "select count(*) from raw.quarantine where entity = 'focus_charges'"
+    quarantined += " and _partition_date = '2026-10-31'"
     assert db.execute(quarantined).fetchone()[0] == 1
     assert db.execute(
         "select provider_name, billed_cost, charge_class from raw.focus_charges "
