@@ -8,7 +8,7 @@
 
 {#-
     One row per (run, provider, call day, billed outside the cost report or not): the rack cost of
-    the run's calls there and how many of them cost something. fct_workflow_runs weighs each row
+    the run's calls there, how many of them cost something and how many have no price. fct_workflow_runs weighs each row
     by its provider-day's billed factor (from the reconciliation, which providers restate for days
     long past, so the factor is applied in the view, never stored here).
 
@@ -65,6 +65,7 @@ final as (
         usage_date,
         is_billed_outside_cost_report,
         count(*) filter (where coalesce(cost_usd, 0) != 0) as costed_calls,
+        count(*) filter (where cost_usd is null) as unpriced_calls,
         {{ money('sum(cost_usd)') }} as cost_usd
     from run_calls
     group by all

@@ -23,11 +23,15 @@ reconciliation as (
 provider_day_factors as (
 
     -- what the provider billed per rack dollar of traced usage that day, over the models it billed
+    -- whose traced calls all have a price: an unpriced model's bill has no rack cost to weigh, and
+    -- would be spread over the other models' runs
     select
         provider,
         usage_date,
-        {{ divide_exact('sum(billed_cost_usd - coalesce(untraced_spend_usd, 0))', 'sum(rack_cost_usd)') }}
-            as billed_factor
+        {{ divide_exact(
+            'sum(billed_cost_usd - coalesce(untraced_spend_usd, 0)) filter (where unpriced_calls = 0)',
+            'sum(rack_cost_usd) filter (where unpriced_calls = 0)'
+        ) }} as billed_factor
     from reconciliation
     where billed_cost_usd is not null
     group by all
@@ -42,7 +46,9 @@ costs_with_factors as (
         run_costs.run_date,
         run_costs.cost_usd,
         run_costs.costed_calls,
+        run_costs.unpriced_calls,
         run_costs.is_billed_outside_cost_report,
+        provider_day_factors.provider is not null as has_bill,
         provider_day_factors.billed_factor
     from run_costs
     left join provider_day_factors
@@ -56,12 +62,14 @@ call_billing as (
 
     -- each call's rack cost at its provider-day's billed factor (one factor per provider-day, so
     -- summed per provider-day first); a costed call without one (no bill for that provider and
-    -- day, or usage billed outside the cost report) leaves the run unbilled
+    -- day, or usage billed outside the cost report), or an unpriced call of a provider-day that was
+    -- billed (its share of the bill is unknown), leaves the run unbilled
     select
         run_id,
         started_at,
         run_date,
-        sum(costed_calls) filter (where billed_factor is null or is_billed_outside_cost_report) as calls_without_bill,
+        coalesce(sum(costed_calls) filter (where billed_factor is null or is_billed_outside_cost_report), 0)
+        + coalesce(sum(unpriced_calls) filter (where has_bill), 0) as calls_without_bill,
         {{ money('coalesce(sum(cost_usd * billed_factor), 0)') }} as billed_cost_usd
     from costs_with_factors
     group by run_id, started_at, run_date

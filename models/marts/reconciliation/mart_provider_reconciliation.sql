@@ -266,7 +266,11 @@ final as (
         -- money
         rack_cost_usd,
         billed_cost_usd,
-        {{ divide_exact('billed_cost_usd - coalesce(untraced_spend_usd, 0)', 'rack_cost_usd') }} as billed_factor,
+        -- an unpriced call's usage is billed but has no rack cost: the ratio would overstate the factor
+        case
+            when unpriced_calls = 0
+                then {{ divide_exact('billed_cost_usd - coalesce(untraced_spend_usd, 0)', 'rack_cost_usd') }}
+        end as billed_factor,
         untraced_spend_usd,
 
         -- verdict
