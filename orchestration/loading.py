@@ -257,12 +257,17 @@ def collect_rejections(
     return candidate_columns
 
 
+SUPERSEDED_AT = "_superseded_at"
+
+
 def _insert_columns(table: RawTable, extracted_at_sql: str) -> tuple[str, str]:
-    """The table's column list and the matching select list, stamping `_extracted_at`."""
+    """The table's column list and the matching select list, stamping `_extracted_at`; a new row is not superseded."""
+    stamped = {
+        "_extracted_at": f"{extracted_at_sql} as _extracted_at",
+        SUPERSEDED_AT: f"null::timestamp as {SUPERSEDED_AT}",
+    }
     columns = ", ".join(table.columns)
-    select_columns = ", ".join(
-        extracted_at_sql + " as _extracted_at" if name == "_extracted_at" else name for name in table.columns
-    )
+    select_columns = ", ".join(stamped.get(name, name) for name in table.columns)
     return columns, select_columns
 
 
@@ -532,6 +537,11 @@ def upsert_records(
     `_extracted_at`. A rejected record replaces its own earlier quarantine row (matched on
     `record_key` = the key value), so re-reading it does not pile up copies.
 
+    A rejected record whose key is stored leaves the stored version in place but out of date: with
+    a `_superseded_at` column the table marks it (when first superseded), so models can leave it
+    out instead of counting a version the source has replaced; the mark moves on all the same, and
+    the next valid version replaces the row and clears the mark.
+
     Args:
         conn: An open read-write connection to the warehouse.
         table: The raw table; it must declare `key` and `_record_hash`.
@@ -543,13 +553,14 @@ def upsert_records(
         extracted_at_sql: SQL expression stamped into `_extracted_at` of inserted or changed rows.
 
     Returns:
-        Counts: received, loaded (inserted or changed), quarantined; `extra` has inserted, updated
-        and unchanged.
+        Counts: received, loaded (inserted or changed), quarantined; `extra` has inserted, updated,
+        unchanged and superseded (stored rows whose newer version was quarantined by this write).
     """
     ensure_table(conn, table)
     conn.execute(SYNC_STATE_DDL)
     report = LoadReport(table=table.qualified, partitions=[])
     collect_rejections(conn, table, candidates)
+    marks_superseded = SUPERSEDED_AT in table.columns
     conn.execute(
         f"""
         create or replace temp table _upsert_rows as
@@ -557,9 +568,13 @@ def upsert_records(
         from {candidates} c
         left join {table.qualified} t on t.{key} = c.{key}
         where not exists (select 1 from _rejected r where r._row_id = c._row_id)
-            and (t.{key} is null or t._record_hash is distinct from c._record_hash)
+            and (
+                t.{key} is null or t._record_hash is distinct from c._record_hash
+                {f"or t.{SUPERSEDED_AT} is not null" if marks_superseded else ""}
+            )
         """
     )
+    superseded: list[str] = []
     columns, select_columns = _insert_columns(table, extracted_at_sql)
     conn.execute("begin transaction")
     try:
@@ -581,6 +596,18 @@ def upsert_records(
             """,
             [table.source, table.name],
         )
+        if marks_superseded:
+            superseded = [
+                row[0]
+                for row in conn.execute(
+                    f"""
+                    update {table.qualified} t set {SUPERSEDED_AT} = {extracted_at_sql}
+                    from _rejected r join {candidates} c using (_row_id)
+                    where t.{key} = c.{key} and t.{SUPERSEDED_AT} is null
+                    returning cast(t.{key} as varchar)
+                    """
+                ).fetchall()
+            ]
         if high_water_mark is not None:
             conn.execute(
                 """
@@ -605,7 +632,14 @@ def upsert_records(
         inserted=changes.get("inserted", 0),
         updated=changes.get("updated", 0),
         unchanged=report.received - report.quarantined - report.loaded,
+        superseded=len(superseded),
     )
+    if superseded:
+        log.warning(
+            "%s: the newer version of %d stored record(s) was quarantined (%s%s): the stored version is marked "
+            "superseded and left out until a valid version arrives; raw.quarantine names why",
+            table.qualified, len(superseded), ", ".join(sorted(superseded)[:5]), ", …" if len(superseded) > 5 else "",
+        )
     log.info(
         "%s: received %d, inserted %d, updated %d, quarantined %d",
         table.qualified, report.received, report.extra["inserted"], report.extra["updated"], report.quarantined,

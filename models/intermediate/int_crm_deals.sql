@@ -8,6 +8,9 @@
     is flagged and left out of revenue, never converted at 1.0. `changed_at` is the latest of the
     CRM's modification and archive times and our load times (of the deal and of its companies): a
     deletion or a new association that does not touch the CRM's modification date still counts.
+    A deal whose latest version the loader quarantined is superseded: the stored version is out of
+    date, so it is left out of revenue (and its credits withdrawn: changed_at moves) until a valid
+    version arrives.
 -#}
 
 with
@@ -66,10 +69,12 @@ hubspot as (
             hubspot_deals.modified_at,
             hubspot_deals.archived_at,
             hubspot_deals._extracted_at,
+            hubspot_deals._superseded_at,
             hubspot_deal_company.associations_extracted_at
         ) as changed_at,
         hubspot_deals.is_won,
-        hubspot_deals.is_archived as is_removed
+        hubspot_deals.is_archived as is_removed,
+        hubspot_deals._superseded_at is not null as is_superseded
     from hubspot_deals
     left join hubspot_deal_company on hubspot_deals.deal_id = hubspot_deal_company.deal_id
 
@@ -90,9 +95,10 @@ salesforce as (
         -- the CloseDate itself: closed_at is the end of that day (the next midnight)
         close_date as closed_on,
         modified_at,
-        greatest(modified_at, _extracted_at) as changed_at,
+        greatest(modified_at, _extracted_at, _superseded_at) as changed_at,
         is_won,
-        is_deleted as is_removed
+        is_deleted as is_removed,
+        _superseded_at is not null as is_superseded
     from salesforce_opportunities
 
 ),
@@ -176,8 +182,10 @@ final as (
         -- status
         is_won,
         is_removed,
+        is_superseded,
         is_won
         and not is_removed
+        and not is_superseded
         and closed_at is not null
         and crm_account_id is not null
         and fx_status in ('usd', 'converted') as is_won_revenue

@@ -224,6 +224,27 @@ def test_a_compact_date_is_not_read_as_epoch_milliseconds() -> None:
     assert conn.execute("select reason from raw.quarantine").fetchall() == [("closedate: 20260514 is not a timestamp",)]
 
 
+def test_a_quarantined_edit_marks_the_stored_deal_superseded() -> None:
+    # given a synced deal then edited to an amount that is no number
+    fake = _fake_with(2)
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        fake.register(server)
+        client = _client(server)
+        sync_hubspot(conn, client)
+        fake.edit("1000", T0 + timedelta(days=3), amount="1,000.00")
+        # when
+        report = sync_hubspot(conn, client)
+    # then the stored version stays, marked superseded, and the mark moves past the edit
+    assert (report.deals.quarantined, report.deals.extra["superseded"]) == (1, 1)
+    assert conn.execute(
+        "select id, amount, _superseded_at is not null from raw.hubspot_deals order by id"
+    ).fetchall() == [("1000", Decimal("100"), True), ("1001", Decimal("100"), False)]
+    assert conn.execute("select high_water_mark from raw._sync_state where entity = 'hubspot_deals'").fetchone()[0] == (
+        T0 + timedelta(days=3)
+    ).replace(tzinfo=None)
+
+
 def test_a_full_page_with_no_readable_modification_time_is_a_clear_error() -> None:
     # given a search whose full page (more to come) holds no readable hs_lastmodifieddate
     page = {"results": [_deal("1", "not-a-date"), _deal("2", "")], "paging": {"next": {"after": "2"}}}

@@ -92,6 +92,33 @@ def test_a_deleted_opportunity_arrives_through_query_all_and_is_flagged() -> Non
     assert "WHERE SystemModstamp >= 2026-05-15T08:27:00Z" in soql  # the stored mark less five minutes
 
 
+def test_a_quarantined_edit_marks_the_stored_version_superseded_until_a_valid_one_arrives() -> None:
+    # given a synced opportunity won at 1,000.50, then restated to an amount the gate refuses
+    fake = _org(2)
+    conn = duckdb.connect()
+    stored = "select amount, _superseded_at is not null from raw.salesforce_opportunities order by id"
+    with FakeApiServer() as server:
+        fake.register(server)
+        client = _client(server)
+        sync_salesforce(conn, client)
+        restated = fake.opportunities["006Dm0000000000AAA"]
+        restated.amount, restated.modstamp = Decimal("-2000"), T0 + timedelta(days=5)
+        # when
+        refused, _ = sync_salesforce(conn, client)
+        after_refused = conn.execute(stored).fetchall()
+        again, _ = sync_salesforce(conn, client)  # the overlap reads the refused version again
+        restated.amount, restated.modstamp = Decimal("1800"), T0 + timedelta(days=6)
+        fixed, _ = sync_salesforce(conn, client)
+    # then the refused version is quarantined, the stored one kept but marked superseded (once) while
+    # the mark moves on, and the valid version replaces it and clears the mark
+    assert (refused.quarantined, refused.extra["superseded"]) == (1, 1)
+    assert after_refused == [(Decimal("1000.5"), True), (Decimal("1000.5"), False)]
+    assert (again.quarantined, again.extra["superseded"], again.loaded) == (1, 0, 0)
+    assert (fixed.loaded, fixed.quarantined, fixed.extra["updated"]) == (1, 0, 1)
+    assert conn.execute(stored).fetchall() == [(Decimal("1800"), False), (Decimal("1000.5"), False)]
+    assert conn.execute("select count(*) from raw.quarantine").fetchone()[0] == 0
+
+
 def test_a_single_currency_org_is_not_asked_for_currency_iso_code() -> None:
     # given an org without multi-currency, where querying CurrencyIsoCode is an error
     conn = duckdb.connect()

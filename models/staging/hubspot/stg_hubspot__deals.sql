@@ -32,8 +32,9 @@ renamed as (
         created_at,
         archived_at,
 
-        -- lineage
-        _extracted_at
+        -- lineage: a superseded version is out of date (the CRM's newer one was quarantined)
+        _extracted_at,
+        _superseded_at
 
     from deals
 

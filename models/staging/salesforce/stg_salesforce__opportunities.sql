@@ -30,8 +30,9 @@ renamed as (
         system_modstamp as modified_at,
         last_modified_date,
 
-        -- lineage
-        _extracted_at
+        -- lineage: a superseded version is out of date (the CRM's newer one was quarantined)
+        _extracted_at,
+        _superseded_at
 
     from opportunities
 

@@ -21,6 +21,7 @@ DEAL_COLUMNS: dict[str, str] = {
     "archived_at": "timestamp",
     "_record_hash": "varchar not null",
     "_extracted_at": "timestamp not null",
+    "_superseded_at": "timestamp",
 }
 
 DEAL_COMPANY_COLUMNS: dict[str, str] = {

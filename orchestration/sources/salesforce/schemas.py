@@ -22,6 +22,7 @@ OPPORTUNITY_COLUMNS: dict[str, str] = {
     "system_modstamp": "timestamp not null",
     "_record_hash": "varchar not null",
     "_extracted_at": "timestamp not null",
+    "_superseded_at": "timestamp",
 }
 
 
