@@ -60,5 +60,8 @@ def roi_section(db_path: Path) -> str:
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     if flagged:
-        lines.append(f"\n{flagged} won deal(s) left out of revenue: currency without a rate in seeds/fx_rates.csv")
+        lines.append(
+            f"\n{flagged} won deal(s) left out of revenue: no USD rate in seeds/fx_rates.csv (a currency it "
+            "lacks, or none within fx_max_rate_age_days of the close: add the rates)"
+        )
     return "\n".join(lines)

@@ -56,6 +56,10 @@ def test_removed_and_unconvertible_deals_earn_nothing_and_foreign_ones_convert(w
     assert (deals[unknown]["currency"], deals[unknown]["fx_status"], deals[unknown]["amount_usd"]) == (
         "MXN", "unknown_currency", None
     )
+    # and the night warns of the won deal it could not convert (the only one)
+    assert "check intermediate/int_crm_deals:assert_won_deals_convert_to_usd warns: 1 row(s)" in (
+        warehouse.outcome.warnings
+    )
     foreign = [d for d in deals.values() if d["currency"] in ("EUR", "GBP")]
     assert {d["currency"] for d in foreign} == {"EUR", "GBP"}
     for deal in foreign:

@@ -99,6 +99,9 @@ extracted as (
         lower(coalesce(
             attributes['openai.response.service_tier'],
             attributes['gen_ai.openai.response.service_tier'],
+            -- the tier that served the call, by any provider (LangSmith's OTel export: an Anthropic
+            -- call asks for `auto` and is served `priority`, billed outside the cost report)
+            attributes['gen_ai.response.service_tier'],
             attributes['openai.request.service_tier'],
             attributes['gen_ai.openai.request.service_tier'],
             attributes['gen_ai.request.service_tier']
