@@ -31,6 +31,12 @@ USAGE = {
          "output_tokens": 5, "num_model_requests": 1},
     ],
 }
+EMBEDDINGS = {
+    date(2026, 11, 19): [
+        {"model": "text-embedding-3-small", "project_id": "proj_a", "api_key_id": None, "input_tokens": 2_000_000,
+         "num_model_requests": 40},
+    ],
+}
 COSTS = {
     date(2026, 11, 18): [
         {"amount": {"value": Decimal("0.0019"), "currency": "usd"}, "line_item": "gpt-4.1-2025-04-14, input",
@@ -45,7 +51,7 @@ def test_the_openai_asset_loads_the_window_from_the_fake_api(tmp_path: Path, mon
     # given OpenAI's API with usage on two days of a three-day window, one bucket per page
     db_path = tmp_path / "warehouse.duckdb"
     with FakeApiServer() as server:
-        fake = FakeOpenAIApi(KEY, USAGE, COSTS, max_page_size=1)
+        fake = FakeOpenAIApi(KEY, USAGE, COSTS, max_page_size=1, embeddings=EMBEDDINGS)
         fake.register(server)
         monkeypatch.setenv("OPENAI_ADMIN_KEY", KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
@@ -68,15 +74,19 @@ def test_the_openai_asset_loads_the_window_from_the_fake_api(tmp_path: Path, mon
     assert usage_requests[0].param("start_time") == str(int(datetime(2026, 11, 18, tzinfo=UTC).timestamp()))
     assert usage_requests[0].query["group_by"] == ["model", "project_id", "api_key_id", "batch", "service_tier"]
     assert server.requests_to("/v1/organization/costs")[0].query["group_by"] == ["project_id", "line_item"]
+    embeddings_requests = server.requests_to("/v1/organization/usage/embeddings")
+    assert len(embeddings_requests) == 3
+    assert embeddings_requests[0].query["group_by"] == ["model", "project_id", "api_key_id"]
     with duckdb.connect(str(db_path), read_only=True) as conn:
         usage = conn.execute(
-            "select _partition_date, model, batch, input_tokens, input_cached_tokens, input_uncached_tokens "
-            "from raw.openai_usage order by 1"
+            "select _partition_date, endpoint, model, batch, input_tokens, input_cached_tokens, input_uncached_tokens, "
+            "output_tokens from raw.openai_usage order by 1"
         ).fetchall()
         costs = conn.execute("select line_item, amount_value from raw.openai_costs order by 1").fetchall()
     assert usage == [
-        (date(2026, 11, 18), "gpt-4.1-2025-04-14", False, 1200, 200, None),
-        (date(2026, 11, 20), "gpt-5-mini-2025-08-07", True, 50, None, None),
+        (date(2026, 11, 18), "completions", "gpt-4.1-2025-04-14", False, 1200, 200, None, 90),
+        (date(2026, 11, 19), "embeddings", "text-embedding-3-small", None, 2_000_000, None, None, 0),
+        (date(2026, 11, 20), "completions", "gpt-5-mini-2025-08-07", True, 50, None, None, 5),
     ]
     assert costs == [
         ("gpt-4.1-2025-04-14, cached input", Decimal("0.0001")),

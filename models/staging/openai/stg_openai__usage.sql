@@ -1,6 +1,8 @@
--- OpenAI completions usage in the common usage columns, one row per raw row. OpenAI's input_tokens
--- include cached and cache-write tokens (reference §B.1): the uncached part is what remains, unless
--- the newer input_uncached_tokens says it directly. Batch requests are the `batch` service tier.
+-- OpenAI completions and embeddings usage in the common usage columns, one row per raw row. OpenAI's
+-- input_tokens include cached and cache-write tokens (reference §B.1): the uncached part is what
+-- remains, unless the newer input_uncached_tokens says it directly. Batch requests are the `batch`
+-- service tier. An embedding's tokens are all uncached input (rows loaded before the endpoint
+-- column existed are completions).
 
 with
 
@@ -31,7 +33,7 @@ renamed as (
         num_model_requests as requests,
 
         -- lineage
-        'openai_usage_completions' as usage_source,
+        'openai_usage_' || coalesce(endpoint, 'completions') as usage_source,
         _partition_date
 
     from usage

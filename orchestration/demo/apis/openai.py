@@ -1,6 +1,7 @@
 """The OpenAI organization Usage and Costs APIs (reference §B), served from in-memory buckets.
 
-Speaks the real format: `GET /v1/organization/usage/completions` and `/v1/organization/costs` with
+Speaks the real format: `GET /v1/organization/usage/completions`, `/v1/organization/usage/embeddings`
+and `/v1/organization/costs` with
 `Authorization: Bearer <admin key>`, day-aligned Unix-second `start_time`/`end_time`, pages of
 `limit` buckets with `has_more`/`next_page`, empty buckets as `results: []`, a 401 in OpenAI's error
 shape for a wrong key. The demo fills it from the generated usage (`orchestration/demo/billing.py`);
@@ -18,6 +19,7 @@ from orchestration.demo.apis.reports import DailyReport, Results, window_limit
 from orchestration.demo.server import FakeApiServer, FakeRequest, FakeResponse
 
 USAGE_PATH = "/v1/organization/usage/completions"
+EMBEDDINGS_USAGE_PATH = "/v1/organization/usage/embeddings"
 COST_PATH = "/v1/organization/costs"
 # A clearly fake key: the demo and the tests are the only places it opens anything.
 DEMO_KEY = "demo-openai-admin-key"
@@ -41,17 +43,26 @@ def _json_number(value: Any) -> Any:
 
 
 class FakeOpenAIApi:
-    """The organization usage (completions) and costs endpoints over buckets by day."""
+    """The organization usage (completions, embeddings) and costs endpoints over buckets by day."""
 
-    def __init__(self, key: str, usage: Results, costs: Results, max_page_size: int | None = None) -> None:
+    def __init__(
+        self,
+        key: str,
+        usage: Results,
+        costs: Results,
+        max_page_size: int | None = None,
+        embeddings: Results | None = None,
+    ) -> None:
         self.key = key
         self.usage = DailyReport(usage)
         self.costs = DailyReport(costs)
+        self.embeddings = DailyReport(embeddings or {})
         self.max_page_size = max_page_size
 
     def register(self, server: FakeApiServer) -> None:
-        """Serve both endpoints on `server`."""
+        """Serve the three endpoints on `server`."""
         server.route("GET", USAGE_PATH, lambda request: self._serve(request, self.usage, "usage"))
+        server.route("GET", EMBEDDINGS_USAGE_PATH, lambda request: self._serve(request, self.embeddings, "embeddings"))
         server.route("GET", COST_PATH, lambda request: self._serve(request, self.costs, "costs"))
 
     def _serve(self, request: FakeRequest, report: DailyReport, kind: str) -> FakeResponse:
@@ -60,12 +71,16 @@ class FakeOpenAIApi:
                                                 "type": "invalid_request_error", "param": None,
                                                 "code": "invalid_api_key"}})
         start, end = request.param("start_time"), request.param("end_time")
-        limit = window_limit(request, default=7, maximum=31 if kind == "usage" else 180)
+        limit = window_limit(request, default=7, maximum=180 if kind == "costs" else 31)
         if start is None or end is None or limit is None:
             return FakeResponse(400, {"error": {"message": "start_time, end_time and limit are required within bounds",
                                                 "type": "invalid_request_error", "param": None, "code": None}})
         buckets, token = report.page(_day(start), _day(end), limit, request.param("page"), self.max_page_size)
-        result_object = "organization.usage.completions.result" if kind == "usage" else "organization.costs.result"
+        result_object = {
+            "usage": "organization.usage.completions.result",
+            "embeddings": "organization.usage.embeddings.result",
+            "costs": "organization.costs.result",
+        }[kind]
         return FakeResponse(200, {
             "object": "page",
             "data": [

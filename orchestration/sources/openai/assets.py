@@ -15,6 +15,9 @@ assets = report_assets(
     client=OpenAIClient,
     usage=USAGE,
     costs=COSTS,
-    usage_description="One row per (day, model, project, API key, batch, service tier) of OpenAI completions usage.",
+    usage_description=(
+        "One row per (day, endpoint, model, project, API key, batch, service tier) of OpenAI completions and "
+        "embeddings usage."
+    ),
     cost_description="One row per (day, project, line item) of OpenAI's billed cost, USD.",
 )

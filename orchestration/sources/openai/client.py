@@ -1,4 +1,4 @@
-"""OpenAI organization Usage and Costs APIs: completions usage and costs, one flat record per (bucket, result)."""
+"""OpenAI organization Usage and Costs APIs: completions and embeddings usage, costs; a flat record per result."""
 
 from __future__ import annotations
 
@@ -18,10 +18,14 @@ OPENAI_API = ApiSource(
     default_base_url="https://api.openai.com",
 )
 USAGE_PATH = "/organization/usage/completions"
+# Embeddings have a usage report of their own: without it a traced embedding call has no reported
+# tokens, and its cost line would read as spend no trace explains.
+EMBEDDINGS_USAGE_PATH = "/organization/usage/embeddings"
 COST_PATH = "/organization/costs"
 # Daily buckets: at most 31 per page for usage (reference §B.1); costs allow 180, 31 keeps pages alike.
 MAX_BUCKETS_PER_PAGE = 31
 USAGE_GROUP_BY = ("model", "project_id", "api_key_id", "batch", "service_tier")
+EMBEDDINGS_GROUP_BY = ("model", "project_id", "api_key_id")  # the embeddings report groups by no tier
 COST_GROUP_BY = ("project_id", "line_item")
 
 
@@ -58,7 +62,7 @@ def _bucket_record(bucket: dict[str, Any], result: dict[str, Any]) -> dict[str, 
 
 
 class OpenAIClient:
-    """Reads the organization's completions usage and its costs over a window of days."""
+    """Reads the organization's completions and embeddings usage and its costs over a window of days."""
 
     def __init__(self, config: ApiConfig, session: requests.Session) -> None:
         self.config = config
@@ -82,8 +86,16 @@ class OpenAIClient:
         yield from bucket_results(pages, self.prefix + path, _bucket_record)
 
     def iter_usage(self, first: date, last: date) -> Iterator[dict[str, Any]]:
-        """Yield one record per (day bucket, model, project, API key, batch, service tier) of completions usage."""
-        yield from self._records(USAGE_PATH, first, last, USAGE_GROUP_BY)
+        """Yield the completions usage, then the embeddings usage, one record per bucket result naming its `endpoint`.
+
+        Completions are grouped by (model, project, API key, batch, service tier), embeddings by
+        (model, project, API key). An embedding produces no output: its record's `output_tokens` is
+        0, as the usage table's gate requires a count there.
+        """
+        for record in self._records(USAGE_PATH, first, last, USAGE_GROUP_BY):
+            yield {**record, "endpoint": "completions"}
+        for record in self._records(EMBEDDINGS_USAGE_PATH, first, last, EMBEDDINGS_GROUP_BY):
+            yield {"output_tokens": 0, **record, "endpoint": "embeddings"}
 
     def iter_costs(self, first: date, last: date) -> Iterator[dict[str, Any]]:
         """Yield one record per (day bucket, project, line item) of cost, in dollars."""

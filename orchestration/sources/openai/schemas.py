@@ -12,6 +12,7 @@ SECONDS_PER_DAY = 86_400
 USAGE_COLUMNS: dict[str, str] = {
     "start_time": "bigint not null",
     "end_time": "bigint not null",
+    "endpoint": "varchar",  # the usage report: completions or embeddings (NULL in rows loaded before: completions)
     "model": "varchar",
     "project_id": "varchar",
     "user_id": "varchar",
