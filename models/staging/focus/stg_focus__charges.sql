@@ -76,6 +76,7 @@ renamed as (
 
         -- money
         {{ money('named.billed_cost') }} as billed_cost_usd,
+        {{ money('named.effective_cost') }} as effective_cost_usd,
         {{ money('named.list_cost') }} as list_cost_usd,
 
         -- lineage

@@ -1,5 +1,9 @@
 -- FOCUS charges in the common cost columns: usage, credits (negative), corrections (on the day they
--- restate) and adjustments alike, at BilledCost — the invoice amount (reference §C.3).
+-- restate) and adjustments alike, at EffectiveCost, the day's amortized cost (reference §C.3): an
+-- upfront commitment's Purchase row has EffectiveCost 0 and its cost is spread over the usage it
+-- covers, whose BilledCost is 0. At BilledCost, the invoice amount, the purchase would be one day's
+-- spend that no trace explains and the days it covers would look free. A row without EffectiveCost
+-- (a mandatory column, but an export may leave it empty) counts at BilledCost.
 
 with
 
@@ -22,7 +26,7 @@ renamed as (
         description,
 
         -- money
-        billed_cost_usd,
+        coalesce(effective_cost_usd, billed_cost_usd) as billed_cost_usd,
 
         -- lineage
         'focus' as cost_source,
