@@ -131,6 +131,7 @@ workflow_stats as (
         cast(sum(runs) as bigint) as runs,
         cast(sum(labeled_runs) as bigint) as labeled_runs,
         cast(sum(successful_runs) as bigint) as successful_runs,
+        cast(sum(unpriced_runs) as bigint) as unpriced_runs,
         count(distinct route) as routes_seen,
         {{ money('sum(labeled_cost_usd)') }} as labeled_cost_usd
     from windowed_routes
@@ -178,6 +179,7 @@ final as (
         runs,
         labeled_runs,
         successful_runs,
+        unpriced_runs,
         {{ divide_exact('successful_runs', 'labeled_runs') }} as success_rate,
         {{ divide_exact('labeled_cost_usd', 'successful_runs') }} as cost_per_successful_task_usd,
         routes_seen,
