@@ -4,7 +4,9 @@
 
     Baseline revenue per engagement = the baseline engagements' revenue ÷ their number. A run with
     no matching engagement has no baseline and no lift (NULL, `has_baseline` false): it is counted
-    and reported, never compared with zero.
+    and reported, never compared with zero. A run's credit grows until its attribution window ends
+    (`attribution_window_ends_at`), while its baseline's windows ended long ago: until then its lift
+    is a part-window figure, which mart_workflow_roi leaves out.
 
     A view: a run's credit and baseline change whenever a deal or an engagement does, however old
     the run, so a table had to be rebuilt whole every night (every successful run × four models);
@@ -81,6 +83,7 @@ final as (
         -- time
         runs.started_at,
         runs.run_date,
+        runs.started_at + to_days({{ var('attribution_window_days') }}) as attribution_window_ends_at,
         cast(date_trunc('quarter', runs.run_date) - interval 3 month as date) as baseline_quarter_start,
 
         -- revenue

@@ -52,7 +52,7 @@ def roi_section(db_path: Path) -> str:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = [
         f"ROI by workflow ({rows[0][1]} attribution, 30-day window, lift against the prior quarter's manual "
-        "baseline; median over runs with a baseline)\n"
+        "baseline; median over runs with a baseline whose window has ended)\n"
     ]
     for index, row in enumerate(table):
         cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]

@@ -23,6 +23,8 @@ from tests.integration import hand_calc, hand_reconciliation, hand_routing
 
 FIRST_DAY = date(2026, 11, 18)
 LAST_DAY = date(2026, 11, 21)
+# 30 days after the session's 11-20 00:00: runs of 11-18 and 11-19 have whole attribution windows
+REVENUE_KNOWN_UNTIL = "2026-12-20 00:00:00"
 
 
 @contextmanager
@@ -93,10 +95,13 @@ def run_job(home: Path, first: date, last: date, db_path: Path | None = None) ->
     The session's 11-20 holds two planted unreadable trace lines (the demo's truncated export and
     hand_calc's) among ~38 lines of a small day: 5.3% of its spans by the raw gate's count, which
     stops a one-day run of it at the default 5%, as it would real data of that shape. These runs
-    allow 10%; test_gates holds the gate itself to its limit.
+    allow 10%; test_gates holds the gate itself to its limit. The CRM counts as read on
+    REVENUE_KNOWN_UNTIL, not on the day the tests run: the windows of the session's first two days'
+    runs have ended then, the last two days' have not, whatever the date.
     """
     values = {
-        "AGENTLEDGER_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "AGENTLEDGER_MAX_QUARANTINE_SHARE": "0.1"
+        "AGENTLEDGER_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "AGENTLEDGER_MAX_QUARANTINE_SHARE": "0.1",
+        "AGENTLEDGER_REVENUE_KNOWN_UNTIL": REVENUE_KNOWN_UNTIL,
     }
     if db_path is not None:
         values["AGENTLEDGER_DB"] = str(db_path)

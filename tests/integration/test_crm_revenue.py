@@ -95,6 +95,17 @@ def test_roi_mart_agrees_with_runs_and_unit_economics(warehouse: Warehouse) -> N
         assert row["successful_runs"] == row["ue_successes"]
         if row["lift_usd"] is not None:
             assert row["lift_usd"] == row["matched_attributed_revenue_usd"] - row["baseline_revenue_usd"]
+    # the CRM counts as read on 12-20 (conftest): runs of 11-18 and 11-19 have whole windows and a
+    # lift, those of 11-20 and 11-21 are counted as open and left out of it
+    lifts = warehouse.query(
+        "select started_at + interval 30 day <= timestamp '2026-12-20', count(*) from intermediate.int_runs_lift "
+        "where attribution_model = 'linear' and has_baseline group by 1 order by 1"
+    )
+    (open_key, open_runs), (closed_key, closed_runs) = lifts
+    assert (open_key, closed_key) == (False, True) and open_runs > 0 and closed_runs > 0
+    all_rows = [r for r in rows if r["period"] == "all"]
+    assert sum(r["runs_window_open"] for r in all_rows) == open_runs
+    assert sum(r["median_sample_runs"] for r in all_rows) == closed_runs
     unmatched = {r["workflow"] for r in rows if r["period"] == "all" and r["successful_runs"] > 0
                  and r["runs_without_baseline"] == r["successful_runs"]}
     assert "email_triage" in unmatched and all(

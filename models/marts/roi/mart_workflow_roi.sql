@@ -3,11 +3,16 @@
 
     Lift per run = the run's attributed revenue - its matched baseline's revenue per engagement
     (int_runs_lift); runs with no baseline are counted in runs_without_baseline and left out of
-    every lift figure. The median lift carries the distribution-free 95% order-statistic interval
+    every lift figure, and so are runs whose attribution window had not ended when the CRM was
+    read (runs_window_open: deals still to come would be missing from their credit, not from their
+    baseline's, and bias every recent month's lift down). The CRM is read just before dbt runs, so
+    the horizon is the dbt run's start (`revenue_known_until` sets it). The median lift carries the distribution-free 95% order-statistic interval
     (NULL under 6 runs; n = median_sample_runs). ROI = median lift ÷ the period's cost per
     successful task, taken from mart_unit_economics (the same number the CPST mart publishes), and
     its interval is the lift interval over that CPST.
 -#}
+
+{%- set revenue_known_until = var('revenue_known_until', none) or run_started_at.strftime('%Y-%m-%d %H:%M:%S') %}
 
 with
 
@@ -20,7 +25,10 @@ unit_economics as (
 
 run_lift as (
 
-    select * from {{ ref('int_runs_lift') }}
+    select
+        *,
+        attribution_window_ends_at <= timestamp '{{ revenue_known_until }}' as is_window_closed
+    from {{ ref('int_runs_lift') }}
     where attribution_model = '{{ var("attribution_model") }}'
 
 ),
@@ -50,14 +58,16 @@ aggregated as (
         count(*) as successful_runs,
         count(*) filter (where has_baseline) as runs_with_baseline,
         count(*) filter (where not has_baseline) as runs_without_baseline,
+        count(*) filter (where has_baseline and not is_window_closed) as runs_window_open,
         {{ money('sum(attributed_revenue_usd)') }} as attributed_revenue_usd,
-        {{ money('coalesce(sum(attributed_revenue_usd) filter (where has_baseline), 0)') }}
+        {{ money('coalesce(sum(attributed_revenue_usd) filter (where has_baseline and is_window_closed), 0)') }}
             as matched_attributed_revenue_usd,
-        {{ money('coalesce(sum(baseline_revenue_per_engagement_usd) filter (where has_baseline), 0)') }}
-            as baseline_revenue_usd,
-        {{ money('sum(lift_usd)') }} as lift_usd,
-        count(lift_usd) as n,
-        list_sort(list(lift_usd) filter (where lift_usd is not null)) as sorted_lifts
+        {{ money(
+            'coalesce(sum(baseline_revenue_per_engagement_usd) filter (where has_baseline and is_window_closed), 0)'
+        ) }} as baseline_revenue_usd,
+        {{ money('sum(lift_usd) filter (where is_window_closed)') }} as lift_usd,
+        count(lift_usd) filter (where is_window_closed) as n,
+        list_sort(list(lift_usd) filter (where lift_usd is not null and is_window_closed)) as sorted_lifts
     from lift_by_period
     group by workflow, period, period_start
 
@@ -94,6 +104,7 @@ final as (
         coalesce(with_interval.successful_runs, 0) as successful_runs,
         coalesce(with_interval.runs_with_baseline, 0) as runs_with_baseline,
         coalesce(with_interval.runs_without_baseline, 0) as runs_without_baseline,
+        coalesce(with_interval.runs_window_open, 0) as runs_window_open,
 
         -- revenue
         coalesce(with_interval.attributed_revenue_usd, {{ money(0) }}) as attributed_revenue_usd,
