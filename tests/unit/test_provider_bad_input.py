@@ -136,6 +136,7 @@ def test_openai_bad_start_times_are_quarantined_not_fatal(
     ]}]
     path = "/v1" + openai_client.USAGE_PATH
     serve_pages(server, path, pages)
+    serve_pages(server, "/v1" + openai_client.EMBEDDINGS_USAGE_PATH, [{"data": []}])  # no embeddings
     client = openai_client.OpenAIClient(
         ApiConfig(source=openai_client.OPENAI_API, base_url=server.base_url, secret="s"), make_session()
     )
@@ -195,6 +196,7 @@ def test_openai_fractional_token_count_is_quarantined_naming_the_field(
                                                       {**USAGE, "project_id": "proj_b", "output_tokens": 5.0}])]}]
     path = "/v1" + openai_client.USAGE_PATH
     serve_pages(server, path, pages)
+    serve_pages(server, "/v1" + openai_client.EMBEDDINGS_USAGE_PATH, [{"data": []}])  # no embeddings
     client = openai_client.OpenAIClient(
         ApiConfig(source=openai_client.OPENAI_API, base_url=server.base_url, secret="s"), make_session()
     )
