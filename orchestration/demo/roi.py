@@ -37,7 +37,8 @@ def roi_section(db_path: Path) -> str:
             """
         ).fetchall()
         flagged = conn.execute(
-            "select count(*) from intermediate.int_crm_deals where is_won and not is_removed and amount_usd is null"
+            "select count(*) from intermediate.int_crm_deals where is_won and not is_removed and not is_superseded "
+            "and closed_at is not null and fx_status in ('unknown_currency', 'no_rate')"
         ).fetchone()[0]
     if not rows:
         return ""

@@ -15,4 +15,5 @@ where
     is_won
     and not is_removed
     and not is_superseded
+    and closed_at is not null
     and fx_status in ('unknown_currency', 'no_rate')

@@ -210,18 +210,22 @@ def test_datetimes_written_as_epoch_milliseconds_are_read_as_iso_ones_are() -> N
     assert conn.execute("select high_water_mark from raw._sync_state").fetchone()[0] == datetime(2026, 5, 1, 0, 3)
 
 
-def test_a_compact_date_is_not_read_as_epoch_milliseconds() -> None:
-    # given a deal whose closedate is eight digits, a compact date no HubSpot API writes
-    fake = _fake_with(1)
+def test_a_compact_date_or_epoch_seconds_are_not_read_as_epoch_milliseconds() -> None:
+    # given deals whose closedate is eight digits (a compact date) or ten (epoch seconds), forms no
+    # HubSpot API writes
+    fake = _fake_with(2)
     fake.deals["1000"].properties["closedate"] = "20260514"
+    fake.deals["1001"].properties["closedate"] = "1764547200"
     conn = duckdb.connect()
     with FakeApiServer() as server:
         fake.register(server)
         # when
         report = sync_hubspot(conn, _client(server))
-    # then it is quarantined, not loaded as a few hours after 1970
-    assert (report.deals.loaded, report.deals.quarantined) == (0, 1)
-    assert conn.execute("select reason from raw.quarantine").fetchall() == [("closedate: 20260514 is not a timestamp",)]
+    # then both are quarantined, not loaded as days of 1970
+    assert (report.deals.loaded, report.deals.quarantined) == (0, 2)
+    assert conn.execute("select reason from raw.quarantine order by reason").fetchall() == [
+        ("closedate: 1764547200 is not a timestamp",), ("closedate: 20260514 is not a timestamp",)
+    ]
 
 
 def test_a_quarantined_edit_marks_the_stored_deal_superseded() -> None:

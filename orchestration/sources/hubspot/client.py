@@ -35,9 +35,9 @@ ASSOCIATION_BATCH_SIZE = 100
 # HubSpot-defined deal → company association type ids: 5 is "Primary", 341 unlabeled.
 PRIMARY_DEAL_TO_COMPANY = 5
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# A datetime property written as epoch milliseconds: 10 to 15 digits (1970-01-12 to the year 33658),
-# so a compact date (`20260514`) is never read as a few hours after the epoch
-EPOCH_MS_PATTERN = "[0-9]{10,15}"
+# A datetime property written as epoch milliseconds: 13 digits (2001-09-09 to 2286), so neither a
+# compact date (`20260514`) nor epoch seconds (`1764547200`) is read as a day of 1970
+EPOCH_MS_PATTERN = "[0-9]{13}"
 EPOCH_MS = re.compile(EPOCH_MS_PATTERN)
 
 
