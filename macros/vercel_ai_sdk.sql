@@ -38,6 +38,13 @@
 {%- endmacro %}
 
 
+{#- The ARN before a Bedrock model id: staging names the model without it (the account id is no
+    part of the model, and genai-prices matches some ids only bare). -#}
+{% macro bedrock_arn_prefix_pattern() -%}
+    arn:aws[a-z-]*:bedrock:[a-z0-9-]*:[0-9]*:(foundation-model|inference-profile)/
+{%- endmacro %}
+
+
 {#-
     A Bedrock model id: a model vendor's name and a dot, after an optional inference-profile region
     (`us.anthropic.claude-sonnet-4-20250514-v1:0`, `meta.llama3-70b-instruct-v1:0`), itself after
@@ -46,5 +53,5 @@
     application inference profile's ARN names no model, so it cannot be told apart.
 -#}
 {% macro bedrock_model_id_pattern() -%}
-    ^(arn:aws[a-z-]*:bedrock:[a-z0-9-]*:[0-9]*:(foundation-model|inference-profile)/)?([a-z-]+\.)?(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer)\.
+    ^({{ bedrock_arn_prefix_pattern() }})?([a-z-]+\.)?(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer)\.
 {%- endmacro %}

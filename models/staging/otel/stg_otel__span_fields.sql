@@ -332,7 +332,10 @@ select
             lower(coalesce(normalized.response_model, normalized.request_model)), '{{ bedrock_model_id_pattern() }}'
         ) then 'aws'
     end as provider,
-    coalesce(normalized.response_model, normalized.request_model) as model,
+    -- a Bedrock model id given as its ARN is named bare: `us.anthropic.claude-…`, not the account's ARN
+    regexp_replace(
+        coalesce(normalized.response_model, normalized.request_model), '^{{ bedrock_arn_prefix_pattern() }}', '', 'i'
+    ) as model,
     {{ trace_key('normalized.trace_id') }} as trace_key,
     {{ span_key('normalized.span_id') }} as span_key,
     {{ span_key('normalized.parent_span_id') }} as parent_key
