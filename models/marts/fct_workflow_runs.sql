@@ -70,6 +70,8 @@ call_billing as (
         run_date,
         coalesce(sum(costed_calls) filter (where billed_factor is null or is_billed_outside_cost_report), 0)
         + coalesce(sum(unpriced_calls) filter (where has_bill), 0) as calls_without_bill,
+        -- rows summed before int_run_provider_day_costs counted unpriced calls do not say
+        coalesce(bool_or(has_bill and unpriced_calls is null), false) as has_uncounted_billed_calls,
         {{ money('coalesce(sum(cost_usd * billed_factor), 0)') }} as billed_cost_usd
     from costs_with_factors
     group by run_id, started_at, run_date
@@ -115,7 +117,10 @@ final as (
         -- money
         runs.cost_usd,
         case
-            when coalesce(call_billing.calls_without_bill, 0) = 0
+            when
+                coalesce(call_billing.calls_without_bill, 0) = 0
+                -- where the day's rows do not count unpriced calls, the run's own flag tells
+                and not (coalesce(call_billing.has_uncounted_billed_calls, false) and not runs.fully_priced)
                 then coalesce(call_billing.billed_cost_usd, {{ money(0) }})
         end as billed_cost_usd,
         runs.no_cache_cost_usd,
