@@ -95,6 +95,8 @@ class LoadReport:
         text = f"received {self.received}, loaded {self.loaded}, quarantined {self.quarantined}"
         if "unchanged" in self.extra:
             text += f", unchanged {self.extra['unchanged']}"
+        if self.extra.get("superseded"):
+            text += f" ({self.extra['superseded']} stored record(s) superseded by a quarantined version)"
         return text
 
     def as_metadata(self) -> dict[str, Any]:

@@ -112,6 +112,7 @@ def test_a_quarantined_edit_marks_the_stored_version_superseded_until_a_valid_on
     # then the refused version is quarantined, the stored one kept but marked superseded (once) while
     # the mark moves on, and the valid version replaces it and clears the mark
     assert (refused.quarantined, refused.extra["superseded"]) == (1, 1)
+    assert refused.counts().endswith("(1 stored record(s) superseded by a quarantined version)")
     assert after_refused == [(Decimal("1000.5"), True), (Decimal("1000.5"), False)]
     assert (again.quarantined, again.extra["superseded"], again.loaded) == (1, 0, 0)
     assert (fixed.loaded, fixed.quarantined, fixed.extra["updated"]) == (1, 0, 1)
