@@ -60,7 +60,9 @@ final as (
         count(*) as runs,
         count(*) filter (where runs.outcome <> 'unlabeled') as labeled_runs,
         count(*) filter (where runs.outcome = 'success') as successful_runs,
-        count(*) filter (where not runs.fully_priced) as unpriced_runs,
+        -- labeled ones only: CPST and saving are taken over labeled runs, so an unlabeled run with
+        -- an unpriced call leaves its route's CPST known
+        count(*) filter (where runs.outcome <> 'unlabeled' and not runs.fully_priced) as unpriced_runs,
         {{ money("coalesce(sum(runs.cost_usd) filter (where runs.outcome <> 'unlabeled'), 0)") }}
             as labeled_cost_usd
     from runs
