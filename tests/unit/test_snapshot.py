@@ -215,7 +215,7 @@ def daily(tmp_path: Path) -> duckdb.DuckDBPyConnection:
         """
         create table marts.fct_calls as
         select 'c' || i as call_id, date '2026-10-15' + cast(i as integer) as started_date,
-            cast(i as decimal(38, 10)) / 100 as cost_usd
+            cast(i / 100 as decimal(38, 10)) as cost_usd
         from range(0, 36) as r(i)
         """
     )  # 2026-10-15 … 2026-11-19
@@ -290,6 +290,28 @@ def test_rows_before_the_window_that_no_longer_match_make_the_fact_copied_whole(
     assert snapshot.tables[0].refreshed_from is None and snapshot.tables[0].parquet_files_written == 2
     assert LOGGED == [
         "snapshot: fct_calls: 33 rows before 2026-11-17 in the previous snapshot, 32 in the warehouse; copying it whole"
+    ]
+    expected = daily.execute("select * from marts.fct_calls order by all").fetchall()
+    assert published_rows(tmp_path, "fct_calls") == expected == parquet_rows(tmp_path / "marts" / "fct_calls")
+
+
+def test_repriced_rows_before_the_window_make_the_fact_copied_whole(
+    daily: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a published snapshot, then a full refresh that repriced October (a negotiated rate
+    # given a past start): as many rows as before, other costs
+    publish(daily, tmp_path, date(2026, 10, 15), date(2026, 11, 19))
+    daily.execute("update marts.fct_calls set cost_usd = cost_usd * 0.5 where started_date < date '2026-11-01'")
+    LOGGED.clear()
+
+    # when the next nightly run publishes
+    snapshot = publish(daily, tmp_path, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the fact is copied whole, saying why, with the new costs
+    assert snapshot.tables[0].refreshed_from is None
+    assert LOGGED == [
+        "snapshot: fct_calls: its rows before 2026-11-17 changed in the warehouse (cost_usd totals differ); "
+        "copying it whole"
     ]
     expected = daily.execute("select * from marts.fct_calls order by all").fetchall()
     assert published_rows(tmp_path, "fct_calls") == expected == parquet_rows(tmp_path / "marts" / "fct_calls")
