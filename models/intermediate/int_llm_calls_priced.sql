@@ -34,7 +34,7 @@ match_rules as (
 
 ),
 
-model_refs as (
+reported_refs as (
 
     -- genai-prices lower-cases the model reference, and lower-cases and trims the provider id
     select distinct
@@ -47,28 +47,29 @@ model_refs as (
 
 ),
 
-dashed_model_refs as (
+litellm_prefixes as (
 
-    {{ dashed_model_refs('model_refs') }}
-
-),
-
-model_refs_dashed as (
-
+    -- a LiteLLM reference names its provider before a slash (`openai/gpt-4.1`): genai-prices prices
+    -- it as that provider's model when the prefix is a provider it knows
     select
-        model_refs.*,
-        dashed_model_refs.model_ref_dashed
-    from model_refs
-    inner join dashed_model_refs
-        on model_refs.model_ref = dashed_model_refs.model_ref
+        provider,
+        model,
+        split_part(model_ref, '/', 1) as prefix_ref,
+        substr(model_ref, strpos(model_ref, '/') + 1) as unprefixed_model_ref
+    from reported_refs
+    where provider_ref = 'litellm' and contains(model_ref, '/')
 
 ),
 
 provider_refs as (
 
-    select distinct provider_ref
-    from model_refs
+    select provider_ref
+    from reported_refs
     where provider_ref is not null
+    union
+    select prefix_ref
+    from litellm_prefixes
+    where prefix_ref <> ''
 
 ),
 
@@ -98,6 +99,48 @@ providers_by_id as (
     from provider_id_hits
     where is_match
     qualify row_number() over (partition by provider_ref order by match_order) = 1
+
+),
+
+model_refs as (
+
+    -- LiteLLM names no provider of its own: a known prefix is the provider, else the provider is
+    -- guessed from the model, as for a span that names none
+    select
+        reported_refs.provider,
+        reported_refs.model,
+        case
+            when prefix_providers.provider_ref is not null then prefix_providers.provider_ref
+            when reported_refs.provider_ref <> 'litellm' then reported_refs.provider_ref
+        end as provider_ref,
+        case
+            when prefix_providers.provider_ref is not null then litellm_prefixes.unprefixed_model_ref
+            else reported_refs.model_ref
+        end as model_ref
+    from reported_refs
+    left join litellm_prefixes
+        on
+            reported_refs.provider is not distinct from litellm_prefixes.provider
+            and reported_refs.model = litellm_prefixes.model
+    left join providers_by_id as prefix_providers
+        on litellm_prefixes.prefix_ref = prefix_providers.provider_ref
+
+),
+
+dashed_model_refs as (
+
+    {{ dashed_model_refs('model_refs') }}
+
+),
+
+model_refs_dashed as (
+
+    select
+        model_refs.*,
+        dashed_model_refs.model_ref_dashed
+    from model_refs
+    inner join dashed_model_refs
+        on model_refs.model_ref = dashed_model_refs.model_ref
 
 ),
 

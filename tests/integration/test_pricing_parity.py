@@ -352,6 +352,12 @@ def _targeted_cases() -> list[Case]:
         Case("gemini-long-context", "google", "gemini-2.5-pro", at("2026-02-01"), 150_000, 90_000, output=4_000),
         Case("gemini-no-provider", None, "gemini-2.5-flash", at("2026-02-01"), 15_000, 9_000, output=4_000),
         Case("bedrock-alias", "bedrock", "anthropic.claude-3-5-sonnet-20240620-v1:0", at("2025-01-01"), 900),
+        # LiteLLM (OpenLIT's gen_ai.system): a known provider before the slash names the provider,
+        # else the provider is guessed from the model
+        Case("litellm-prefixed", "litellm", "openai/gpt-4.1", at("2025-09-01"), 7_000, 1_000, output=400),
+        Case("litellm-anthropic", "LiteLLM", "anthropic/claude-sonnet-4-5", at("2026-01-05"), 2_000, output=700),
+        Case("litellm-bare", "litellm", "gpt-4.1", at("2025-09-01"), 7_000, output=400),
+        Case("litellm-unknown-prefix", "litellm", "acme/gpt-4.1", at("2025-09-01"), 7_000, output=400),
         Case("sonar-pro-request-fee", "perplexity", "sonar-pro", at("2026-01-05"), 2_000, output=700),
         Case(
             "sonar-deep-research-reasoning",
