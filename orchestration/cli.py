@@ -23,9 +23,10 @@ exit status:
   0  done
   1  a run (run, backfill, demo) failed: a step or a blocking gate failed; the failures are listed
   2  the command stopped on an error it names: a bad argument, a day that is not a daily partition
-     (before AGENTLEDGER_START_DATE, or not yet complete), a missing file or folder, an invalid
-     setting or seed, a demo folder or setting that is not the demo's, a run history folder that
-     cannot be written, a warehouse another process or agentledger run holds
+     (before AGENTLEDGER_START_DATE, or not yet complete), a file or folder missing or unusable
+     (a file where a folder goes), an invalid setting or seed, a demo folder or setting that is not
+     the demo's, a run history folder that cannot be written, a warehouse another process or
+     agentledger run holds
   a run that succeeded lists the warnings of its checks (a run that outlasted dbt's lookback_days)
 """
 
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
+    except (OSError, ValueError, RuntimeError) as error:  # OSError: a missing file, a folder where a file goes …
         print(f"agentledger: {error}", file=sys.stderr)
         return 2
 

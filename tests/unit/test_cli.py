@@ -3,6 +3,7 @@
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +50,19 @@ def test_dbt_gets_the_window_as_event_time_flags_not_vars() -> None:
         "build", "--event-time-start", "2026-11-20T00:00:00", "--event-time-end", "2026-11-22T00:00:00",
         "--exclude-resource-type", "unit_test",
     ]
+
+
+def test_a_home_that_is_a_file_is_named_with_exit_status_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given AGENTLEDGER_HOME naming a file, not a folder
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    monkeypatch.setenv("AGENTLEDGER_HOME", str(home))
+    monkeypatch.delenv("AGENTLEDGER_DB", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+
+    # when / then: the error it names, not a traceback and the status of a failed run
+    assert main(["run", "--date", "2026-11-20"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("agentledger: ") and "File exists" in error and str(home) in error
