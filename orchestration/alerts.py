@@ -1,6 +1,7 @@
 """Alerts: every new finding of `marts.mart_cost_anomalies`, once, to a Slack-compatible webhook.
 
-The nightly job's `alerts/cost_anomaly_alerts` step runs after the mart and its gate. It posts each
+The nightly job's `alerts/cost_anomaly_alerts` step runs once the night is published (`bi_snapshot`,
+which waits for every mart's gate): a night whose gates stopped it alerts nothing. It posts each
 finding of the run's window (plus the dbt lookback, whose days the run re-evaluated) that it has not
 sent before, one message per finding, and records each delivery in `alerts.sent_findings` (keyed
 by the mart's stable `finding_id`) as soon as the webhook accepts it: a finding is sent once, however
@@ -27,6 +28,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.http import REQUEST_FAILURES, TIMEOUT, SpendLimitReached, is_redirect, make_session
 from orchestration.marts import ANOMALY_COOLDOWN_DAYS, DBT_LOOKBACK_DAYS
 from orchestration.partitions import ALERTS_FROM_TAG, daily_partitions, single_run, window_days
+from orchestration.publish import SNAPSHOT_KEY
 
 WEBHOOK_ENV = "AGENTLEDGER_ALERT_WEBHOOK"
 MART = "marts.mart_cost_anomalies"
@@ -213,7 +215,8 @@ def send_new_findings(
 
 @dg.asset(
     key=dg.AssetKey(["alerts", "cost_anomaly_alerts"]),
-    deps=[MART_KEY],
+    # after the publish, not the mart alone: the mart reads marts whose own gates may fail
+    deps=[MART_KEY, SNAPSHOT_KEY],
     group_name="alerts",
     kinds={"slack", "duckdb"},
     partitions_def=daily_partitions,
