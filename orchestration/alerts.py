@@ -5,7 +5,8 @@ which waits for every mart's gate): a night whose gates stopped it alerts nothin
 finding of the run's window (plus the dbt lookback, whose days the run re-evaluated) that it has not
 sent before, one message per finding, and records each delivery in `alerts.sent_findings` (keyed
 by the mart's stable `finding_id`) as soon as the webhook accepts it: a finding is sent once, however
-often its day is re-run, and a failed delivery is retried by the next run. A lasting finding (an
+often its day is re-run, and a failed delivery is retried by later runs, which reach back to the
+failed run's first day (`alerts.undelivered_since`) until one delivers all. A lasting finding (an
 episode) is remembered by its type, workflow, run and subject for `anomaly_cooldown_days`: when late
 labels move the day it started, it is not sent again under its new id.
 
@@ -33,6 +34,8 @@ from orchestration.publish import SNAPSHOT_KEY
 WEBHOOK_ENV = "AGENTLEDGER_ALERT_WEBHOOK"
 MART = "marts.mart_cost_anomalies"
 SENT_TABLE = "alerts.sent_findings"
+# The first day of a window whose delivery failed: later runs reach back to it until one delivers all
+BACKLOG_TABLE = "alerts.undelivered_since"
 MART_KEY = dg.AssetKey(["marts", "mart_cost_anomalies"])
 SEVERITY_EMOJI = {"high": ":rotating_light:", "medium": ":warning:", "low": ":information_source:"}
 CATEGORY_TITLES = {
@@ -79,6 +82,17 @@ def ensure_sent_table(conn: duckdb.DuckDBPyConnection) -> None:
     # tables made before sent findings kept their run and subject: those rows match on type and workflow
     conn.execute(f"alter table {SENT_TABLE} add column if not exists run_id varchar")
     conn.execute(f"alter table {SENT_TABLE} add column if not exists subject varchar")
+    conn.execute(f"create table if not exists {BACKLOG_TABLE} (first_day date not null)")
+
+
+def _undelivered_since(conn: duckdb.DuckDBPyConnection) -> date | None:
+    return conn.execute(f"select min(first_day) from {BACKLOG_TABLE}").fetchone()[0]
+
+
+def _set_undelivered_since(conn: duckdb.DuckDBPyConnection, first_day: date | None) -> None:
+    conn.execute(f"delete from {BACKLOG_TABLE}")
+    if first_day is not None:
+        conn.execute(f"insert into {BACKLOG_TABLE} values (?)", [first_day])
 
 
 def new_findings(
@@ -171,8 +185,12 @@ def send_new_findings(
 
     Raises:
         AlertDeliveryError: The webhook refused or could not take a finding after retries; the
-            findings delivered before it are recorded, the rest are retried by the next run.
+            findings delivered before it are recorded, the rest are retried by the next run, which
+            reaches back to `first` of this one however far its own window has moved on.
     """
+    ensure_sent_table(conn)
+    if webhook_url and (undelivered := _undelivered_since(conn)) is not None:
+        first = min(first, undelivered)
     findings = new_findings(conn, first, last)
     report = AlertReport(new=len(findings))
     window = f"{first}..{last}"
@@ -181,6 +199,24 @@ def send_new_findings(
         log(f"{WEBHOOK_ENV} is not set: {len(findings)} new finding(s) detected {window} not sent")
         return report
     session = session or make_session()
+    try:
+        _deliver(conn, session, webhook_url, findings, report)
+    except AlertDeliveryError:
+        _set_undelivered_since(conn, first)
+        raise
+    _set_undelivered_since(conn, None)
+    log(f"sent {len(report.sent)} new finding(s) detected {window} to the alert webhook")
+    return report
+
+
+def _deliver(
+    conn: duckdb.DuckDBPyConnection,
+    session: requests.Session,
+    webhook_url: str,
+    findings: list[dict[str, Any]],
+    report: AlertReport,
+) -> None:
+    """Post the findings in order, recording each one the webhook took; stop at the first it did not."""
     for finding in findings:
         status = _post(session, webhook_url, slack_payload(finding))
         if is_redirect(status):
@@ -209,8 +245,6 @@ def send_new_findings(
             ],
         )
         report.sent.append(finding["finding_id"])
-    log(f"sent {len(report.sent)} new finding(s) detected {window} to the alert webhook")
-    return report
 
 
 @dg.asset(

@@ -174,6 +174,28 @@ def test_a_webhook_that_keeps_failing_stops_the_step_without_naming_its_url(tmp_
     assert webhook.finding_ids() == [LOOP[0], BLOAT[0]]
 
 
+def test_a_finding_not_delivered_is_sent_by_a_later_run_whose_window_has_moved_past_its_day(tmp_path: Path) -> None:
+    # given BLOAT (detected 11-19) and a webhook down for the night of 11-18..11-21
+    conn = warehouse(tmp_path / "w.duckdb", BLOAT)
+    with FakeApiServer() as server:
+        webhook = Webhook(server)
+        server.inject(HOOK, *[FakeResponse(500, {"error": "boom"})] * 3)
+        session = make_session(total_retries=2, backoff_factor=0)
+        url = server.base_url + HOOK
+        with pytest.raises(AlertDeliveryError):
+            send_new_findings(conn, url, FIRST, LAST, session=session, log=lambda line: None)
+
+        # when the next nights run windows that no longer hold 11-19: 11-20..11-23, then 11-21..11-24
+        later = send_new_findings(conn, url, date(2026, 11, 20), date(2026, 11, 23), log=lambda line: None)
+        add_finding(conn, OLD)  # an old finding never sent: outside every window once the backlog is gone
+        after = send_new_findings(conn, url, date(2026, 11, 21), date(2026, 11, 24), log=lambda line: None)
+
+    # then the first of them reaches back to the failed night and delivers BLOAT, once; the next one
+    # reads its own window only
+    assert later.sent == [BLOAT[0]] and after.sent == []
+    assert webhook.finding_ids() == [BLOAT[0]]
+
+
 def test_an_unreachable_webhook_is_reported_without_its_url(tmp_path: Path) -> None:
     conn = warehouse(tmp_path / "w.duckdb", LOOP)
     with FakeApiServer() as server:
