@@ -5,8 +5,9 @@ which waits for every mart's gate): a night whose gates stopped it alerts nothin
 finding of the run's window (plus the dbt lookback, whose days the run re-evaluated) that it has not
 sent before, one message per finding, and records each delivery in `alerts.sent_findings` (keyed
 by the mart's stable `finding_id`) as soon as the webhook accepts it: a finding is sent once, however
-often its day is re-run, and a failed delivery is retried by later runs, which reach back to the
-failed run's first day (`alerts.undelivered_since`) until one delivers all. A lasting finding (an
+often its day is re-run. Each run with a webhook reaches back to the day after the last one
+delivered in full (`alerts.delivered_through`): a failed delivery, or a night whose alert step
+never ran, is caught up by the next run that delivers. A lasting finding (an
 episode) is remembered by its type, workflow, run and subject for `anomaly_cooldown_days`: when late
 labels move the day it started, it is not sent again under its new id.
 
@@ -34,8 +35,10 @@ from orchestration.publish import SNAPSHOT_KEY
 WEBHOOK_ENV = "AGENTLEDGER_ALERT_WEBHOOK"
 MART = "marts.mart_cost_anomalies"
 SENT_TABLE = "alerts.sent_findings"
-# The first day of a window whose delivery failed: later runs reach back to it until one delivers all
-BACKLOG_TABLE = "alerts.undelivered_since"
+# The last day whose findings are all delivered: every run with a webhook reaches back to the day
+# after it, so a night whose delivery failed, or whose alert step never ran (its gates stopped it),
+# is caught up by the next that delivers
+DELIVERED_TABLE = "alerts.delivered_through"
 MART_KEY = dg.AssetKey(["marts", "mart_cost_anomalies"])
 SEVERITY_EMOJI = {"high": ":rotating_light:", "medium": ":warning:", "low": ":information_source:"}
 CATEGORY_TITLES = {
@@ -82,17 +85,16 @@ def ensure_sent_table(conn: duckdb.DuckDBPyConnection) -> None:
     # tables made before sent findings kept their run and subject: those rows match on type and workflow
     conn.execute(f"alter table {SENT_TABLE} add column if not exists run_id varchar")
     conn.execute(f"alter table {SENT_TABLE} add column if not exists subject varchar")
-    conn.execute(f"create table if not exists {BACKLOG_TABLE} (first_day date not null)")
+    conn.execute(f"create table if not exists {DELIVERED_TABLE} (last_day date not null)")
 
 
-def _undelivered_since(conn: duckdb.DuckDBPyConnection) -> date | None:
-    return conn.execute(f"select min(first_day) from {BACKLOG_TABLE}").fetchone()[0]
+def _delivered_through(conn: duckdb.DuckDBPyConnection) -> date | None:
+    return conn.execute(f"select max(last_day) from {DELIVERED_TABLE}").fetchone()[0]
 
 
-def _set_undelivered_since(conn: duckdb.DuckDBPyConnection, first_day: date | None) -> None:
-    conn.execute(f"delete from {BACKLOG_TABLE}")
-    if first_day is not None:
-        conn.execute(f"insert into {BACKLOG_TABLE} values (?)", [first_day])
+def _set_delivered_through(conn: duckdb.DuckDBPyConnection, last_day: date) -> None:
+    conn.execute(f"delete from {DELIVERED_TABLE}")
+    conn.execute(f"insert into {DELIVERED_TABLE} values (?)", [last_day])
 
 
 def new_findings(
@@ -189,8 +191,9 @@ def send_new_findings(
             reaches back to `first` of this one however far its own window has moved on.
     """
     ensure_sent_table(conn)
-    if webhook_url and (undelivered := _undelivered_since(conn)) is not None:
-        first = min(first, undelivered)
+    delivered_through = _delivered_through(conn) if webhook_url else None
+    if delivered_through is not None:  # nights since the last full delivery (failed, or never alerted)
+        first = min(first, delivered_through + timedelta(days=1))
     findings = new_findings(conn, first, last)
     report = AlertReport(new=len(findings))
     window = f"{first}..{last}"
@@ -202,9 +205,11 @@ def send_new_findings(
     try:
         _deliver(conn, session, webhook_url, findings, report)
     except AlertDeliveryError:
-        _set_undelivered_since(conn, first)
+        if delivered_through is None:  # the first delivery: what it missed is due from its first day
+            _set_delivered_through(conn, first - timedelta(days=1))
         raise
-    _set_undelivered_since(conn, None)
+    # a run over older days (a backfill) delivers them without moving the mark back
+    _set_delivered_through(conn, max(last, delivered_through or last))
     log(f"sent {len(report.sent)} new finding(s) detected {window} to the alert webhook")
     return report
 

@@ -174,7 +174,7 @@ def test_a_webhook_that_keeps_failing_stops_the_step_without_naming_its_url(tmp_
     assert webhook.finding_ids() == [LOOP[0], BLOAT[0]]
 
 
-def test_a_finding_not_delivered_is_sent_by_a_later_run_whose_window_has_moved_past_its_day(tmp_path: Path) -> None:
+def test_findings_of_nights_not_delivered_are_sent_by_the_next_run_that_delivers(tmp_path: Path) -> None:
     # given BLOAT (detected 11-19) and a webhook down for the night of 11-18..11-21
     conn = warehouse(tmp_path / "w.duckdb", BLOAT)
     with FakeApiServer() as server:
@@ -185,15 +185,23 @@ def test_a_finding_not_delivered_is_sent_by_a_later_run_whose_window_has_moved_p
         with pytest.raises(AlertDeliveryError):
             send_new_findings(conn, url, FIRST, LAST, session=session, log=lambda line: None)
 
-        # when the next nights run windows that no longer hold 11-19: 11-20..11-23, then 11-21..11-24
-        later = send_new_findings(conn, url, date(2026, 11, 20), date(2026, 11, 23), log=lambda line: None)
-        add_finding(conn, OLD)  # an old finding never sent: outside every window once the backlog is gone
-        after = send_new_findings(conn, url, date(2026, 11, 21), date(2026, 11, 24), log=lambda line: None)
+        def run(first: date, last: date) -> list[str]:
+            return send_new_findings(conn, url, first, last, log=lambda line: None).sent
 
-    # then the first of them reaches back to the failed night and delivers BLOAT, once; the next one
-    # reads its own window only
-    assert later.sent == [BLOAT[0]] and after.sent == []
-    assert webhook.finding_ids() == [BLOAT[0]]
+        # when a backfill of older days delivers, then the next nights run windows that no longer
+        # hold 11-19; a finding of 11-25, a night whose alert step never ran (its gates stopped it),
+        # is then caught up, and an old finding never sent stays outside every window
+        backfill = run(date(2025, 1, 1), date(2025, 1, 31))
+        add_finding(conn, OLD)
+        later = run(date(2026, 11, 20), date(2026, 11, 23))
+        add_finding(conn, ("f_0000000000000005", date(2026, 11, 25), *LOOP[2:]))
+        after_a_gap = run(date(2026, 11, 27), date(2026, 11, 30))
+
+    # then the backfill sends its own days only and leaves the failed night due; the next run reaches
+    # back to it and delivers BLOAT, once; the run after the gap reaches back to 11-24
+    assert (backfill, later, after_a_gap) == ([], [BLOAT[0]], ["f_0000000000000005"])
+    assert webhook.finding_ids() == [BLOAT[0], "f_0000000000000005"]
+    assert conn.execute("select last_day from alerts.delivered_through").fetchall() == [(date(2026, 11, 30),)]
 
 
 def test_an_unreachable_webhook_is_reported_without_its_url(tmp_path: Path) -> None:
