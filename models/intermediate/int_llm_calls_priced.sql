@@ -381,7 +381,9 @@ final as (
         -- the call
         reasoning_effort,
         operation,
-        provider,
+        -- LiteLLM is no provider: its calls are the priced provider's (price_provider_id), as a span's
+        -- that names none, so the provider's bill and reports meet them
+        case when lower(trim(provider)) <> 'litellm' then provider end as provider,
         request_model,
         response_model,
         model,

@@ -700,3 +700,11 @@ def test_every_model_reference_resolves_like_genai_prices(priced: PricedRun) -> 
     compared = [d for c in sweep if (d := _compare(c, priced.rows[c.call_id])) is not None]
     print(f"\nmatching: {len(compared)} of {len(sweep)} references priced as genai-prices prices them")
     assert len(compared) > 2_000
+
+
+def test_a_litellm_call_is_the_priced_providers(priced: PricedRun) -> None:
+    # given the LiteLLM cases, priced under the provider their prefix or model names
+    for call_id, price_provider in (("litellm-prefixed", "openai"), ("litellm-anthropic", "anthropic")):
+        row = priced.rows[call_id]
+        # then LiteLLM is no provider of theirs: the priced provider stands for it downstream
+        assert (row["provider"], row["price_provider_id"]) == (None, price_provider), row
