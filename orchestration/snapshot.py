@@ -280,9 +280,10 @@ def _refresh_window(
 
     The rows before `since` are kept only when they can be trusted: same columns and types as the
     warehouse, and the same number of rows and the same totals of every money (DECIMAL) column
-    before `since` on both sides. A full refresh or a re-run of older days changes the count; a
-    repricing (a price override given a past start, a fixed price rule) keeps it and changes the
-    totals. Either way the table is copied whole. The totals read a few columns of history: tenths
+    before `since` on both sides. A re-run of older days changes the count; a repricing (a price
+    override given a past start, a fixed price rule) keeps it and changes the totals. Either way
+    the table is copied whole. A change of other columns alone (a model renamed by a full refresh)
+    is not seen: delete the snapshot to have it written whole. The totals read a few columns of history: tenths
     of a second on the benchmark's 10M calls.
     """
     target = f"{SNAPSHOT_ALIAS}.main.{quote_identifier(table)}"
@@ -293,12 +294,17 @@ def _refresh_window(
     column = quote_identifier(date_column)
     before = f"{column} < date '{since}'"
     money = [name for name, data_type in columns if data_type.startswith("DECIMAL")]
-    totals = "".join(f", sum({quote_identifier(name)})" for name in money)
+    # the count of values too: a cost going from NULL (unpriced) to 0 (free) keeps the sum
+    totals = "".join(f", sum({quote_identifier(name)}), count({quote_identifier(name)})" for name in money)
     kept, *kept_totals = conn.execute(f"select count(*){totals} from {target} where {before}").fetchone()
     expected, *expected_totals = conn.execute(f"select count(*){totals} from {source} where {before}").fetchone()
     if kept != expected:
         return f"{table}: {kept:,} rows before {since} in the previous snapshot, {expected:,} in the warehouse"
-    changed = [name for name, old, new in zip(money, kept_totals, expected_totals, strict=True) if old != new]
+    changed = [
+        name
+        for index, name in enumerate(money)
+        if kept_totals[2 * index : 2 * index + 2] != expected_totals[2 * index : 2 * index + 2]
+    ]
     if changed:
         return f"{table}: its rows before {since} changed in the warehouse ({', '.join(changed)} totals differ)"
     conn.execute(f"delete from {target} where {column} >= date '{since}' or {column} is null")

@@ -6,8 +6,8 @@
     model on every file, mid and top models on the few that need them. Routes are compared over the
     last `routing_window_days` days of data (ending at the latest run of any workflow). A route
     counts when it has at least `routing_min_labeled_runs` labeled runs, at least one success and
-    every run fully priced (a route with an unpriced call has an unknown CPST: it can neither win
-    nor set the bar); among those, the routes whose success rate is within
+    every labeled run fully priced (a route with a labeled run's unpriced call has an unknown CPST:
+    it can neither win nor set the bar); among those, the routes whose success rate is within
     `routing_success_tolerance` of the best are candidates and the one with the lowest CPST is
     recommended. Under the minimum sample there is no recommendation.
 
