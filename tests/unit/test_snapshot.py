@@ -295,13 +295,23 @@ def test_rows_before_the_window_that_no_longer_match_make_the_fact_copied_whole(
     assert published_rows(tmp_path, "fct_calls") == expected == parquet_rows(tmp_path / "marts" / "fct_calls")
 
 
-def test_repriced_rows_before_the_window_make_the_fact_copied_whole(
-    daily: duckdb.DuckDBPyConnection, tmp_path: Path
+@pytest.mark.parametrize(
+    "rebuild",
+    [
+        # a full refresh that repriced October (a negotiated rate given a past start): as many rows
+        # as before, other costs
+        "update marts.fct_calls set cost_usd = cost_usd * 0.5 where started_date < date '2026-11-01'",
+        # a rebuild that left 10-15's call (cost 0) without a price: the same count and total
+        "update marts.fct_calls set cost_usd = null where started_date = date '2026-10-15'",
+    ],
+    ids=["repriced", "free_call_unpriced"],
+)
+def test_changed_costs_before_the_window_make_the_fact_copied_whole(
+    daily: duckdb.DuckDBPyConnection, tmp_path: Path, rebuild: str
 ) -> None:
-    # given a published snapshot, then a full refresh that repriced October (a negotiated rate
-    # given a past start): as many rows as before, other costs
+    # given a published snapshot, then a rebuild that changed costs before the next window
     publish(daily, tmp_path, date(2026, 10, 15), date(2026, 11, 19))
-    daily.execute("update marts.fct_calls set cost_usd = cost_usd * 0.5 where started_date < date '2026-11-01'")
+    daily.execute(rebuild)
     LOGGED.clear()
 
     # when the next nightly run publishes
@@ -315,27 +325,6 @@ def test_repriced_rows_before_the_window_make_the_fact_copied_whole(
     ]
     expected = daily.execute("select * from marts.fct_calls order by all").fetchall()
     assert published_rows(tmp_path, "fct_calls") == expected == parquet_rows(tmp_path / "marts" / "fct_calls")
-
-
-def test_a_free_call_become_unpriced_before_the_window_makes_the_fact_copied_whole(
-    daily: duckdb.DuckDBPyConnection, tmp_path: Path
-) -> None:
-    # given a published snapshot, then a rebuild that left 10-15's call (cost 0) without a price:
-    # the same count and the same total
-    publish(daily, tmp_path, date(2026, 10, 15), date(2026, 11, 19))
-    daily.execute("update marts.fct_calls set cost_usd = null where started_date = date '2026-10-15'")
-    LOGGED.clear()
-
-    # when the next nightly run publishes
-    publish(daily, tmp_path, date(2026, 11, 20), date(2026, 11, 20))
-
-    # then the fact is copied whole
-    assert LOGGED == [
-        "snapshot: fct_calls: its rows before 2026-11-17 changed in the warehouse (cost_usd totals differ); "
-        "copying it whole"
-    ]
-    expected = daily.execute("select * from marts.fct_calls order by all").fetchall()
-    assert published_rows(tmp_path, "fct_calls") == expected
 
 
 def test_a_changed_column_or_mart_list_rebuilds_and_the_old_single_file_parquet_goes(
