@@ -723,8 +723,11 @@ def write_report(snapshot_path: Path, output_path: Path) -> ReportSummary:
 
     Raises:
         FileNotFoundError: There is no snapshot yet (no nightly run has published one).
-        ValueError: DuckDB cannot open the snapshot (not a DuckDB file, or held by a writer).
+        ValueError: DuckDB cannot open the snapshot (not a DuckDB file, or held by a writer), or
+            `output_path` is a folder.
     """
+    if output_path.is_dir():
+        raise ValueError(f"{output_path} is a folder: name the report's file, e.g. {output_path / 'report.html'}")
     if not snapshot_path.exists():
         raise FileNotFoundError(
             f"no snapshot at {snapshot_path}: run `agentledger run` (or `agentledger demo`) to publish one first"
@@ -738,8 +741,12 @@ def write_report(snapshot_path: Path, output_path: Path) -> ReportSummary:
         page, results = render_report(conn)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(output_path.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, output_path)
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, output_path)
+    except OSError:  # a file that may not be replaced, a full disk: no half-written page left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return ReportSummary(path=output_path, sections=results, bytes=output_path.stat().st_size)
 
 

@@ -188,6 +188,21 @@ def test_agentledger_report_writes_the_page_and_names_what_is_missing(
     assert "not available: ROI ranking (the mart `mart_workflow_roi` is not in this snapshot yet)" in out
 
 
+def test_an_output_that_is_a_folder_is_named_and_nothing_is_left_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orchestration.cli import main
+
+    snapshot = snapshot_with(tmp_path, ["mart_unit_economics"])
+    folder = tmp_path / "out"
+    folder.mkdir()
+
+    assert main(["report", "--snapshot", str(snapshot), "--output", str(folder)]) == 2
+    assert f"{folder} is a folder: name the report's file" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["out", snapshot.name])
+    assert list(folder.iterdir()) == []
+
+
 def test_agentledger_report_without_a_snapshot_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from orchestration.cli import main
 
