@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
@@ -31,6 +31,7 @@ from orchestration import pandera_sql
 from orchestration.loading import VALIDATION_CHUNK_ROWS, describe_failures, reason_family
 from orchestration.partitions import run_window_days
 from orchestration.settings import get_settings
+from orchestration.unpublished import covering, unpublished_window
 
 
 @dataclass
@@ -115,9 +116,8 @@ def validate_relation_sql(
     return GateResult(rows_checked=total, failing_rows=failing, reasons=reasons, sample=sample)
 
 
-def window_filter(date_column: str | None, tags: dict[str, str], lookback_days: int = 0) -> str:
-    """SQL predicate selecting the rows a run wrote: its partition days (plus lookback)."""
-    window = run_window_days(tags)
+def window_filter(date_column: str | None, window: tuple[date, date] | None, lookback_days: int = 0) -> str:
+    """SQL predicate selecting the rows a run wrote: its partition days `window` (plus lookback)."""
     if date_column is None or window is None:
         return "true"
     first, last = window
@@ -202,6 +202,8 @@ class PanderaGate:
         description: Shown in the UI; defaults to the model's docstring.
         sql_row_checks: The SQL twins of the model's dataframe checks: given, the rows are checked
             inside DuckDB instead of in polars.
+        covers_unpublished: For published marts: also check the days of earlier builds no publish
+            has shown yet (`orchestration.unpublished`), which this run's publish will show.
     """
 
     asset_key: dg.AssetKey
@@ -212,6 +214,7 @@ class PanderaGate:
     quarantine_entity: str | None = None
     description: str | None = None
     sql_row_checks: Mapping[str, str] | None = None
+    covers_unpublished: bool = False
 
     @property
     def name(self) -> str:
@@ -233,7 +236,10 @@ class PanderaGate:
     ) -> dg.AssetCheckResult:
         """Validate the window's rows; the result names this check, so an asset body can yield it."""
         started = time.perf_counter()
-        where = window_filter(self.date_column, tags, self.lookback_days)
+        window = run_window_days(dict(tags))
+        if self.covers_unpublished and window is not None:
+            window = covering(window, unpublished_window(conn))
+        where = window_filter(self.date_column, window, self.lookback_days)
         if self.sql_row_checks is not None:
             result = validate_relation_sql(conn, self.relation, self.model, self.sql_row_checks, where)
         else:

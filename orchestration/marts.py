@@ -127,6 +127,7 @@ mart_gates = [
         model=FctLlmCalls,
         date_column=DAY_PARTITIONED_MARTS["fct_llm_calls"][0],
         lookback_days=DAY_PARTITIONED_MARTS["fct_llm_calls"][1],
+        covers_unpublished=True,
     ),
     pandera_gate(
         asset_key=dg.AssetKey(["marts", "fct_workflow_runs"]),
@@ -134,6 +135,7 @@ mart_gates = [
         model=FctWorkflowRuns,
         date_column=DAY_PARTITIONED_MARTS["fct_workflow_runs"][0],
         lookback_days=DAY_PARTITIONED_MARTS["fct_workflow_runs"][1],
+        covers_unpublished=True,
     ),
     pandera_gate(
         asset_key=dg.AssetKey(["marts", "mart_unit_economics"]),

@@ -17,6 +17,7 @@ from orchestration.report import write_report
 from orchestration.resources import dbt_project
 from orchestration.settings import get_settings
 from orchestration.snapshot import Snapshot, mart_docs, relations_in_schema, write_snapshot
+from orchestration.unpublished import clear_builds, refreshed_from, unpublished_window
 
 MARTS_PREFIX = "marts"
 PUBLISH_GROUP = "publish"
@@ -75,8 +76,8 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
         description="Read-only copy of every mart for BI tools: $AGENTLEDGER_HOME/marts.duckdb (DuckDB 1.x storage, "
         "swapped in atomically, so open readers keep a consistent view) and marts/<mart>.parquet "
         "(marts/<fact>/YYYY-MM.parquet for the day-partitioned facts). A nightly run updates the previous "
-        "snapshot from its window's first day on instead of copying all history. Runs only when every mart "
-        "gate passed.",
+        "snapshot from its window's first day on (or an earlier build's that no publish showed: a failed gate or "
+        "publish) instead of copying all history. Runs only when every mart gate passed.",
     )
     def bi_snapshot(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
         """Copy every mart out of the warehouse into marts.duckdb and Parquet, atomically."""
@@ -95,6 +96,8 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
                     f"not published (in schema marts but defined by no asset, e.g. left by a removed model): "
                     f"{', '.join(unpublished)}"
                 )
+            windowed = {table: spec for table, spec in DAY_PARTITIONED_MARTS.items() if table in tables}
+            builds = unpublished_window(conn)  # this run's own build, and any an earlier run left unpublished
             snapshot = write_snapshot(
                 conn,
                 tables,
@@ -103,10 +106,12 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
                 docs=mart_docs(dbt_project.manifest_path),
                 run_id=context.run.run_id,
                 window=run_window_days(context.run.tags),
-                windowed={table: spec for table, spec in DAY_PARTITIONED_MARTS.items() if table in tables},
+                windowed=windowed,
                 restated_from=snapshot_restatements(conn, settings.snapshot_path, tables),
+                unpublished_from=refreshed_from(builds, windowed),
                 log=context.log.info,
             )
+            clear_builds(conn)
         refreshed = [f"{t.name} from {t.refreshed_from}" for t in snapshot.tables if t.refreshed_from]
         context.log.info(
             f"published {len(snapshot.tables)} marts ({snapshot.total_rows:,} rows) to {snapshot.path} "

@@ -411,6 +411,7 @@ def write_snapshot(
     window: tuple[date, date] | None = None,
     windowed: Mapping[str, tuple[str, int]] | None = None,
     restated_from: Mapping[str, date] | None = None,
+    unpublished_from: Mapping[str, date] | None = None,
     log: Callable[[str], None] = lambda message: None,
 ) -> Snapshot:
     """Publish `schema.<table>` for each of `tables` to `snapshot_path` and Parquet under `parquet_dir`.
@@ -432,6 +433,8 @@ def write_snapshot(
             Parquet files.
         restated_from: For marts in `windowed`, a day before the lookback from which their rows are
             known to have changed all the same (a restated bill): updated from that day on.
+        unpublished_from: For marts in `windowed`, the first day an earlier run rebuilt without
+            publishing it (`orchestration.unpublished`): updated from that day on too.
         log: Where to say why the previous snapshot was not reused.
 
     Raises:
@@ -461,10 +464,12 @@ def write_snapshot(
         rebuilt_because = _previous_snapshot_usable(snapshot_path, tables)
         if rebuilt_because is None:
             since = {table: window[0] - timedelta(days=lookback) for table, (_, lookback) in windowed.items()}
-            for table, day in (restated_from or {}).items():
-                if table in since and day < since[table]:
-                    log(f"snapshot: {table} changed from {day} on, before its lookback (a restated bill)")
-                    since[table] = day
+            reasons = [(restated_from, "a restated bill"), (unpublished_from, "rebuilt by a run that did not publish")]
+            for days, reason in reasons:
+                for table, day in (days or {}).items():
+                    if table in since and day < since[table]:
+                        log(f"snapshot: {table} changed from {day} on, before its lookback ({reason})")
+                        since[table] = day
             shutil.copyfile(snapshot_path, tmp)
         else:
             log(f"snapshot: written whole ({rebuilt_because})")

@@ -12,11 +12,13 @@ from uuid import uuid4
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_duckdb import DuckDBResource
 
 from orchestration.dbt_state import dbt_invocation_folder
 from orchestration.partitions import daily_partitions, single_run, window_days
 from orchestration.resources import dbt_project
 from orchestration.settings import get_settings
+from orchestration.unpublished import record_build
 
 LAYER_GROUPS = {"staging": "transform", "intermediate": "transform", "marts": "marts", "seeds": "seeds"}
 
@@ -55,13 +57,17 @@ def dbt_build_args(first: date, last: date) -> list[str]:
     backfill_policy=single_run,
     name="dbt_models",
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, duckdb: DuckDBResource):
     """Build seeds, staging, intermediate models and marts for the run's window, with dbt tests.
 
-    dbt writes to the warehouse's own folder (orchestration/dbt_state.py), which keeps its partial
-    parse working from one night to the next.
+    The window is recorded as unpublished first (orchestration/unpublished.py): if this run's
+    publish does not happen, the next one's covers these days. dbt writes to the warehouse's own
+    folder (orchestration/dbt_state.py), which keeps its partial parse working from one night to
+    the next.
     """
     first, last = window_days(context)
+    with duckdb.get_connection() as conn:  # closed before dbt opens the warehouse
+        record_build(conn, first, last, context.run.run_id)
     name = f"dbt_models-{context.run.run_id[:8]}-{uuid4().hex[:7]}"
     with dbt_invocation_folder(get_settings().db_path, name) as target_path:
         yield from dbt.cli(dbt_build_args(first, last), context=context, target_path=target_path).stream()
