@@ -146,6 +146,15 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         "ai.toolCall.result": "secret",
         "ai.result.text": "secret",  # the Vercel AI SDK 3.3 to 4 also sets this one
         "ai.toolCall.input": "secret",
+        # Pydantic AI's agent run, chat (instrumentation version 1) and tool spans
+        "pydantic_ai.all_messages": '[{"role": "user", "parts": [{"type": "text", "content": "secret"}]}]',
+        "all_messages_events": '[{"content": "secret", "role": "user"}]',
+        "all_messages": '[{"content": "secret"}]',
+        "prompt": "secret",
+        "final_result": "secret",
+        "events": '[{"event.name": "gen_ai.user.message", "content": "secret"}]',
+        "tool_arguments": '{"q": "secret"}',
+        "tool_response": "secret",
         # a content key nested in a key-value list, beside a value that is not content
         "traceloop.association.properties": {"gen_ai.prompt.0.content": "secret", "session_id": "s-1"},
         # the Vercel AI SDK's provider metadata: completion text (logprobs) beside the cache counts

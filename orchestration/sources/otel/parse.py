@@ -98,7 +98,22 @@ CONTENT_ATTRIBUTES = (
     "ai.result.text",
     "ai.result.object",
     "ai.result.toolCalls",
+    # Pydantic AI (and Logfire): an agent run's messages (`pydantic_ai.all_messages`; its
+    # instrumentation version 1 `all_messages_events`, earlier releases `all_messages` beside the
+    # run's `prompt`) and output, a chat span's messages as events JSON (version 1), a tool's
+    # arguments and response (versions 1-2; version 3 sets the `gen_ai.tool.call.*` above)
+    "pydantic_ai.all_messages",
+    "all_messages_events",
+    "all_messages",
+    "prompt",
+    "final_result",
+    "events",
+    "tool_arguments",
+    "tool_response",
 )
+# Content attribute names that are also the name of a field of a span (in OTLP/JSON and in
+# ConsoleSpanExporter output), which a quarantined record keeps.
+SPAN_FIELD_NAMES = ("events",)
 # Indexed attributes (`gen_ai.prompt.0.content`, `llm.input_messages.3.message.content`, OpenInference's
 # retrieved, embedded and reranked documents' text); `gen_ai.prompt.name` names a prompt template and
 # is kept, and so are a document's id, score and metadata.
@@ -323,7 +338,8 @@ def _withhold_content(value: object) -> object:
         if _is_message_event(value):
             value = {**value, "attributes": [_withhold_message_field(item) for item in value["attributes"]]}
         return {
-            k: WITHHELD if is_content_key(k)
+            # `events` is also a span's own field (a list): as an attribute, its value is text
+            k: WITHHELD if is_content_key(k) and (k not in SPAN_FIELD_NAMES or isinstance(v, str))
             else _cut_provider_metadata(v) if k == PROVIDER_METADATA_ATTRIBUTE
             else _withhold_content(v)
             for k, v in value.items()
