@@ -80,5 +80,5 @@ dev: install manifest  ## the Dagster UI on this project (http://127.0.0.1:3000;
 	# dagster-dbt's manifest preparation under `dagster dev` looks for `dbt` on PATH: the venv's, even when not activated
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
-clean:  ## remove dbt artifacts and the local data folder (not .venv)
-	rm -rf target logs $(AGENTLEDGER_HOME) .pytest_cache .ruff_cache
+clean:  ## remove dbt artifacts and the project's data/ folder (not .venv, nor an AGENTLEDGER_HOME elsewhere)
+	rm -rf target logs $(CURDIR)/data .pytest_cache .ruff_cache
