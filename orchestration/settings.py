@@ -7,9 +7,10 @@ run, so a `Settings` object can be logged or shown without leaking anything.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -35,6 +36,29 @@ def _date_setting(env: Mapping[str, str], name: str, default: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"invalid setting {name}={value!r}: not a date (YYYY-MM-DD)") from None
+
+
+# What dbt pastes into `timestamp '…'` (mart_workflow_roi): a UTC date, or date and time, no offset.
+_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?")
+
+
+def _utc_time_setting(env: Mapping[str, str], name: str) -> datetime | None:
+    """An optional UTC time, checked before a run: dbt reads it itself, and failed on a typo mid-run.
+
+    Unchecked, `garbage` reached dbt's SQL as `timestamp 'garbage'` and failed the night's dbt step
+    after every source had been extracted, instead of stopping the command (exit 2).
+    """
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        if _UTC_TIME.fullmatch(value) is None:
+            raise ValueError
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"invalid setting {name}={value!r}: not a UTC time (YYYY-MM-DD HH:MM:SS or YYYY-MM-DD, no offset)"
+        ) from None
 
 
 # Ten years: a longer lookback reaches before any date Python can hold (99999999 failed every step
@@ -112,6 +136,7 @@ class Settings:
     focus_export_unit: str = "file"
     max_quarantine_share: float = 0.05
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    revenue_known_until: datetime | None = None
 
     @property
     def snapshot_path(self) -> Path:
@@ -171,6 +196,8 @@ class Settings:
             max_quarantine_share=_share_setting(env, "AGENTLEDGER_MAX_QUARANTINE_SHARE", "0.05"),
             # Past it DuckDB spills to disk instead of growing (profiles.yml gives dbt the same limit).
             duckdb_memory_limit=_memory_setting(env, "AGENTLEDGER_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
+            # When the CRM counts as read (dbt reads the variable itself); unset, the dbt run's start.
+            revenue_known_until=_utc_time_setting(env, "AGENTLEDGER_REVENUE_KNOWN_UNTIL"),
         )
 
     def export_for_dbt(self) -> None:

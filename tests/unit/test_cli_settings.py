@@ -16,6 +16,7 @@ from orchestration.cli import main
         ("AGENTLEDGER_START_DATE", "2025-13-01", ["--help"]),
         ("AGENTLEDGER_LABEL_LOOKBACK_DAYS", "x", ["report"]),
         ("AGENTLEDGER_PROVIDER_LOOKBACK_DAYS", "-2", ["run", "--help"]),
+        ("AGENTLEDGER_REVENUE_KNOWN_UNTIL", "garbage", ["run", "--date", "2026-11-20"]),
     ],
 )
 def test_an_invalid_setting_is_one_line_naming_it_and_exit_2(name: str, value: str, args: list[str]) -> None:

@@ -1,8 +1,10 @@
 """Settings: invalid values are named, and every path dbt reads is handed to it absolute."""
 
 import os
+import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from orchestration.settings import Settings
@@ -23,10 +25,14 @@ from orchestration.settings import Settings
         ("AGENTLEDGER_MAX_QUARANTINE_SHARE", "nan"),
         ("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "lots"),
         ("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "80%"),
+        ("AGENTLEDGER_REVENUE_KNOWN_UNTIL", "garbage"),
+        ("AGENTLEDGER_REVENUE_KNOWN_UNTIL", "2026-02-30"),
+        ("AGENTLEDGER_REVENUE_KNOWN_UNTIL", "20261220"),  # Python reads it, dbt's SQL would not
+        ("AGENTLEDGER_REVENUE_KNOWN_UNTIL", "2026-12-20 00:00:00+02:00"),  # not UTC
     ],
 )
 def test_an_invalid_setting_is_named_with_its_value(name: str, value: str) -> None:
-    with pytest.raises(ValueError, match=f"^invalid setting {name}='{value}': ") as raised:
+    with pytest.raises(ValueError, match="^" + re.escape(f"invalid setting {name}='{value}': ")) as raised:
         Settings.from_env({name: value})
     assert "\n" not in str(raised.value)
 
@@ -39,6 +45,14 @@ def test_the_max_quarantine_share_is_a_share_from_0_to_1(value: str, share: floa
     settings = Settings.from_env(environment)
     # then it is parsed, blank taking the default
     assert settings.max_quarantine_share == share
+
+
+@pytest.mark.parametrize("value", ["2026-12-20", "2026-12-20 00:00:00", "2026-12-20T08:30", "2026-12-20 08:30:00.25"])
+def test_a_revenue_horizon_is_read_as_dbt_reads_it(value: str) -> None:
+    # given a horizon in a form the settings accept
+    horizon = Settings.from_env({"AGENTLEDGER_REVENUE_KNOWN_UNTIL": value}).revenue_known_until
+    # then dbt's SQL (`timestamp '…'` in mart_workflow_roi) reads the same time from it
+    assert duckdb.sql(f"select timestamp '{value}'").fetchone()[0] == horizon
 
 
 def test_blank_settings_take_their_defaults() -> None:
