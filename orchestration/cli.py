@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from datetime import date
 from pathlib import Path
@@ -36,6 +37,28 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
+
+
+def _days_count(text: str) -> int:
+    """A number of demo days, checked by argparse: the demo empties its folder first."""
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days, 1 or more")
+    return days
+
+
+def _scale(text: str) -> float:
+    """A demo volume multiplier, checked by argparse: the demo empties its folder first."""
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = 0.0
+    if not (math.isfinite(scale) and scale > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a volume multiplier above 0 (e.g. 0.2)")
+    return scale
 
 
 def _report_run(outcome: object, first: date, last: date) -> int:
@@ -124,7 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", type=_day, help="the partition day, YYYY-MM-DD (default: yesterday, UTC)")
     run.set_defaults(handler=cmd_run)
 
-    backfill = commands.add_parser("backfill", help="materialize a range of days as one run")
+    backfill = commands.add_parser(
+        "backfill",
+        help="materialize a range of days as one run, then recompute older days a late label or evaluation made stale",
+    )
     backfill.add_argument("--start", type=_day, required=True, help="first day, YYYY-MM-DD")
     backfill.add_argument("--end", type=_day, required=True, help="last day (inclusive), YYYY-MM-DD")
     backfill.set_defaults(handler=cmd_backfill)
@@ -138,10 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
         "AGENTLEDGER_LABELS_DIR, AGENTLEDGER_FOCUS_DIR or AGENTLEDGER_BASELINES_FILE pointing outside "
         "that folder.",
     )
-    demo.add_argument("--days", type=int, default=90, help="days of history to generate (default 90)")
+    demo.add_argument(
+        "--days", type=_days_count, default=90, help="days of history to generate, 1 or more (default 90)"
+    )
     demo.add_argument("--end-date", type=_day, help="last demo day (default: yesterday, UTC)")
     demo.add_argument("--seed", type=int, default=7, help="random seed; same seed, same data (default 7)")
-    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1.0)")
+    demo.add_argument("--scale", type=_scale, default=1.0, help="volume multiplier, above 0 (default 1.0)")
     demo.set_defaults(handler=cmd_demo)
 
     report = commands.add_parser(

@@ -1,5 +1,8 @@
 """The demo stays inside its home: it never rewrites or reads data that another setting points at."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -76,3 +79,24 @@ def test_the_check_reads_the_paths_the_run_uses(tmp_path: Path, monkeypatch: pyt
     # when / then the demo refuses it, naming the file the pipeline would read
     with pytest.raises(RuntimeError, match=f"AGENTLEDGER_BASELINES_FILE={tmp_path / 'hours.csv'} "):
         check_demo_locations(settings)
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--scale", "0"), ("--scale", "nan"), ("--days", "0"), ("--days", "-3")])
+def test_a_bad_demo_argument_stops_before_the_previous_demo_is_deleted(tmp_path: Path, flag: str, value: str) -> None:
+    # given a folder an earlier demo wrote
+    (tmp_path / MARKER).write_text("")
+    (tmp_path / "warehouse.duckdb").write_text("the previous demo's warehouse")
+    environment = {**os.environ, "AGENTLEDGER_HOME": str(tmp_path)}
+    for name in ("AGENTLEDGER_DB", "DAGSTER_HOME"):
+        environment.pop(name, None)
+
+    # when the demo is given a volume or a length it cannot generate
+    completed = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "demo", flag, value],
+        capture_output=True, text=True, env=environment, check=False, timeout=120,
+    )
+
+    # then the argument is named, exit 2, and the previous demo is still there
+    assert completed.returncode == 2, completed.stderr
+    assert f"argument {flag}: '{value}' is not" in completed.stderr and "Traceback" not in completed.stderr
+    assert (tmp_path / "warehouse.duckdb").read_text() == "the previous demo's warehouse"
