@@ -1106,3 +1106,32 @@ def test_a_span_without_a_name_is_loaded_with_an_empty_one(tmp_path: Path, conn)
 
     assert (spans.loaded, spans.quarantined) == (1, 0)
     assert conn.execute("select name from raw.otel_spans").fetchone()[0] == ""
+
+
+def test_a_line_whose_spans_are_in_a_form_the_loader_cannot_read_is_quarantined_not_dropped(
+    tmp_path: Path, conn
+) -> None:
+    # given lines whose spans sit where the loader does not read them: the OTLP of before 0.15
+    # (instrumentationLibrarySpans), a scopeSpans that is one object, a spans that is one object;
+    # and a resource with no scopes at all (proto3 JSON leaves an empty list out), which holds nothing
+    good = traces_data([span(1)])
+    resource = good["resourceSpans"][0]
+    scope = resource["scopeSpans"][0]
+    old_format = {"resourceSpans": [{"resource": resource["resource"], "instrumentationLibrarySpans": [scope]}]}
+    scope_object = {"resourceSpans": [{**resource, "scopeSpans": scope}]}
+    spans_object = {"resourceSpans": [{**resource, "scopeSpans": [{**scope, "spans": scope["spans"][0]}]}]}
+    empty = {"resourceSpans": [{"resource": resource["resource"]}]}
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20.jsonl", [good, old_format, scope_object, spans_object, empty])
+
+    # when
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then each unreadable line is quarantined with its reason, and the counts add up
+    assert (spans.received, spans.loaded, spans.quarantined) == (4, 1, 3)
+    assert conn.execute("select _line_number, reason from raw.quarantine order by 1").fetchall() == [
+        (2, "instrumentationLibrarySpans in place of scopeSpans: OTLP/JSON from before OTLP 0.15 is not read; "
+            "export with a current Collector or SDK"),
+        (3, "scopeSpans is not a list of ScopeSpans"),
+        (4, "spans is not a list of Spans"),
+    ]

@@ -1219,6 +1219,16 @@ def parse_spanless_lines(
                         then 'line is a JSON ' || lower(json_type(line)) || ', not an OTLP object'
                     when json_exists(line, '$.resourceSpans') and traces_doc.resourceSpans is null
                         then 'resourceSpans is not a list of ResourceSpans'
+                    -- a line whose resources held their spans in a form the line type cannot read
+                    -- yields none; left unnamed, they would be lost without a trace
+                    when list_bool_or(json_exists(line, '$.resourceSpans[*].instrumentationLibrarySpans'))
+                        then 'instrumentationLibrarySpans in place of scopeSpans: OTLP/JSON from before '
+                            || 'OTLP 0.15 is not read; export with a current Collector or SDK'
+                    when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans'), t -> t <> 'ARRAY')) > 0
+                        then 'scopeSpans is not a list of ScopeSpans'
+                    when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans'),
+                                         t -> t <> 'ARRAY')) > 0
+                        then 'spans is not a list of Spans'
                     when json_exists(line, '$.resourceLogs') and doc.resourceLogs is null
                         then 'resourceLogs is not a list of ResourceLogs'
                     when json_exists(line, '$.resourceSpans') or json_exists(line, '$.resourceLogs') then null
