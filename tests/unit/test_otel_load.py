@@ -155,6 +155,8 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
         "events": '[{"event.name": "gen_ai.user.message", "content": "secret"}]',
         "tool_arguments": '{"q": "secret"}',
         "tool_response": "secret",
+        # … and nested in a key-value list (Logfire's arguments of a span)
+        "logfire.props": {"prompt": "secret", "final_result": "secret", "agent_name": "triage"},
         # a content key nested in a key-value list, beside a value that is not content
         "traceloop.association.properties": {"gen_ai.prompt.0.content": "secret", "session_id": "s-1"},
         # the Vercel AI SDK's provider metadata: completion text (logprobs) beside the cache counts
@@ -191,6 +193,8 @@ def test_prompt_and_completion_text_is_dropped_unless_kept(tmp_path: Path, conn)
     # then
     kept = as_dict(attributes)
     properties = json.loads(kept.pop("traceloop.association.properties"))["values"]
+    logfire_props = json.loads(kept.pop("logfire.props"))["values"]
+    assert logfire_props[2] == {"key": "agent_name", "value": {"stringValue": "triage"}}
     metadata = json.loads(kept.pop(PROVIDER_METADATA_ATTRIBUTE))
     assert set(metadata) == {"anthropic", "bedrock"} and metadata["anthropic"]["cacheCreationInputTokens"] == 2000
     assert kept == {
@@ -1121,8 +1125,12 @@ def test_a_line_whose_spans_are_in_a_form_the_loader_cannot_read_is_quarantined_
     scope_object = {"resourceSpans": [{**resource, "scopeSpans": scope}]}
     spans_object = {"resourceSpans": [{**resource, "scopeSpans": [{**scope, "spans": scope["spans"][0]}]}]}
     empty = {"resourceSpans": [{"resource": resource["resource"]}]}
+    # and empty lists written as null (proto3 JSON reads null as empty), or empty in both forms
+    null_spans = {**resource, "scopeSpans": [{**scope, "spans": None}]}
+    nulls = {"resourceSpans": [{**resource, "scopeSpans": None}, null_spans]}
+    both_empty = {"resourceSpans": [{**resource, "scopeSpans": [], "instrumentationLibrarySpans": []}]}
     traces = tmp_path / "traces"
-    write_lines(traces / "2026-11-20.jsonl", [good, old_format, scope_object, spans_object, empty])
+    write_lines(traces / "2026-11-20.jsonl", [good, old_format, scope_object, spans_object, empty, nulls, both_empty])
 
     # when
     spans, _ = load_traces(conn, traces, DAY, DAY)

@@ -151,6 +151,7 @@ _MESSAGE_EVENT_RE = re.compile(MESSAGE_EVENT_PATTERN)
 # nested key-value list naming none of them holds no content attribute.
 NESTED_CONTENT_STARTS = (
     r"gen_ai\.|llm\.|input\.value|output\.value|traceloop\.entity|retrieval\.|embedding\.|reranker\.|ai\."
+    r'|pydantic_ai\.|all_messages|prompt"|final_result"|events"|tool_arguments"|tool_response"'
 )
 
 # What a quarantined record shows in place of a content attribute's value when content is not kept.
@@ -1221,13 +1222,15 @@ def parse_spanless_lines(
                         then 'resourceSpans is not a list of ResourceSpans'
                     -- a line whose resources held their spans in a form the line type cannot read
                     -- yields none; left unnamed, they would be lost without a trace
-                    when list_bool_or(json_exists(line, '$.resourceSpans[*].instrumentationLibrarySpans'))
+                    -- (a list left empty or null holds nothing: proto3 JSON reads null as empty)
+                    when list_bool_or(json_exists(line, '$.resourceSpans[*].instrumentationLibrarySpans[*].spans[*]'))
                         then 'instrumentationLibrarySpans in place of scopeSpans: OTLP/JSON from before '
                             || 'OTLP 0.15 is not read; export with a current Collector or SDK'
-                    when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans'), t -> t <> 'ARRAY')) > 0
+                    when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans'),
+                                         t -> t not in ('ARRAY', 'NULL'))) > 0
                         then 'scopeSpans is not a list of ScopeSpans'
                     when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans'),
-                                         t -> t <> 'ARRAY')) > 0
+                                         t -> t not in ('ARRAY', 'NULL'))) > 0
                         then 'spans is not a list of Spans'
                     when json_exists(line, '$.resourceLogs') and doc.resourceLogs is null
                         then 'resourceLogs is not a list of ResourceLogs'
