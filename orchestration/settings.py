@@ -210,6 +210,11 @@ class Settings:
         """
         os.environ["AGENTLEDGER_DB"] = str(self.db_path)
         os.environ["AGENTLEDGER_HOME"] = str(self.home)
+        # as checked, not as given: dbt pastes it into SQL, where " 2026-12-20 " or a blank fails
+        if self.revenue_known_until is None:
+            os.environ.pop("AGENTLEDGER_REVENUE_KNOWN_UNTIL", None)
+        else:
+            os.environ["AGENTLEDGER_REVENUE_KNOWN_UNTIL"] = self.revenue_known_until.isoformat(sep=" ")
         if self.baselines_file == self.home / BASELINES_FILE_NAME:
             os.environ.pop("AGENTLEDGER_BASELINES_FILE", None)
         else:

@@ -99,3 +99,21 @@ def test_the_default_baselines_file_is_left_to_dbt_to_derive_from_the_home(
 def test_the_duckdb_memory_limit_is_one_duckdb_reads(value: str, limit: str) -> None:
     # given a memory size DuckDB reads, or none; when read; then it is kept as given, blank taking the default
     assert Settings.from_env({"AGENTLEDGER_DUCKDB_MEMORY_LIMIT": value}).duckdb_memory_limit == limit
+
+
+@pytest.mark.parametrize(
+    ("given", "exported"),
+    [(" 2026-12-20 ", "2026-12-20 00:00:00"), ("2026-12-20T08:30\n", "2026-12-20 08:30:00"), ("   ", None)],
+)
+def test_dbt_gets_the_revenue_horizon_as_checked(
+    given: str, exported: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a horizon with the spaces or the newline a secret file leaves (dbt pastes it into SQL)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTLEDGER_REVENUE_KNOWN_UNTIL", given)
+    # when the settings are exported for dbt
+    Settings.from_env().export_for_dbt()
+    # then dbt gets the time the settings checked, which its SQL reads, or nothing for a blank
+    assert os.environ.get("AGENTLEDGER_REVENUE_KNOWN_UNTIL") == exported
+    if exported is not None:
+        assert duckdb.sql(f"select timestamp '{exported}'").fetchone()[0] is not None
