@@ -39,14 +39,18 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
 
 
+# Ten years of demo: more reaches before any date Python holds (an OverflowError, not exit 2).
+MAX_DEMO_DAYS = 3650
+
+
 def _days_count(text: str) -> int:
     """A number of demo days, checked by argparse: the demo empties its folder first."""
     try:
         days = int(text)
     except ValueError:
         days = 0
-    if days < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days, 1 or more")
+    if not 1 <= days <= MAX_DEMO_DAYS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days from 1 to {MAX_DEMO_DAYS}")
     return days
 
 
@@ -165,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that folder.",
     )
     demo.add_argument(
-        "--days", type=_days_count, default=90, help="days of history to generate, 1 or more (default 90)"
+        "--days", type=_days_count, default=90, help=f"days of history to generate, 1 to {MAX_DEMO_DAYS} (default 90)"
     )
     demo.add_argument("--end-date", type=_day, help="last demo day (default: yesterday, UTC)")
     demo.add_argument("--seed", type=int, default=7, help="random seed; same seed, same data (default 7)")

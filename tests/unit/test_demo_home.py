@@ -81,7 +81,10 @@ def test_the_check_reads_the_paths_the_run_uses(tmp_path: Path, monkeypatch: pyt
         check_demo_locations(settings)
 
 
-@pytest.mark.parametrize(("flag", "value"), [("--scale", "0"), ("--scale", "nan"), ("--days", "0"), ("--days", "-3")])
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--scale", "0"), ("--scale", "nan"), ("--days", "0"), ("--days", "-3"), ("--days", "1000000")],
+)
 def test_a_bad_demo_argument_stops_before_the_previous_demo_is_deleted(tmp_path: Path, flag: str, value: str) -> None:
     # given a folder an earlier demo wrote
     (tmp_path / MARKER).write_text("")
