@@ -81,4 +81,4 @@ dev: install manifest  ## the Dagster UI on this project (http://127.0.0.1:3000;
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 clean:  ## remove dbt artifacts and the project's data/ folder (not .venv, nor an AGENTLEDGER_HOME elsewhere)
-	rm -rf target logs $(CURDIR)/data .pytest_cache .ruff_cache
+	rm -rf target logs "$(CURDIR)/data" .pytest_cache .ruff_cache

@@ -19,4 +19,4 @@ def test_make_clean_leaves_an_agentledger_home_elsewhere_alone(tmp_path: Path) -
 
     # then it removes the project's data/ and dbt's artifacts, not the home
     assert str(home) not in completed.stdout
-    assert f"{PROJECT_ROOT / 'data'} " in completed.stdout and "target" in completed.stdout
+    assert f'"{PROJECT_ROOT / "data"}"' in completed.stdout and "target" in completed.stdout  # quoted: spaces
