@@ -31,7 +31,7 @@ from orchestration import pandera_sql
 from orchestration.loading import VALIDATION_CHUNK_ROWS, describe_failures, reason_family
 from orchestration.partitions import run_window_days
 from orchestration.settings import get_settings
-from orchestration.unpublished import covering, unpublished_window
+from orchestration.unpublished import RELATION, covering, unpublished_window
 
 
 @dataclass
@@ -237,8 +237,10 @@ class PanderaGate:
         """Validate the window's rows; the result names this check, so an asset body can yield it."""
         started = time.perf_counter()
         window = run_window_days(dict(tags))
+        widened = None
         if self.covers_unpublished and window is not None:
-            window = covering(window, unpublished_window(conn))
+            widened = covering(window, unpublished_window(conn))
+            window, widened = widened, (widened if widened != window else None)
         where = window_filter(self.date_column, window, self.lookback_days)
         if self.sql_row_checks is not None:
             result = validate_relation_sql(conn, self.relation, self.model, self.sql_row_checks, where)
@@ -264,6 +266,14 @@ class PanderaGate:
         summary = result.summary()
         if share_failure:
             summary = share_failure + ("\n" + summary if summary else "")
+        if widened is not None:
+            metadata["unpublished_builds"] = f"{widened[0]}..{widened[1]}"
+            if summary:
+                summary = (
+                    f"checked {widened[0]}..{widened[1]}: days an earlier run rebuilt and did not publish "
+                    f"({RELATION}) are checked by every run until one publishes them; repair what fails on "
+                    "them and run those days again\n" + summary
+                )
         if summary:
             metadata["failures"] = dg.MetadataValue.md(f"```\n{summary}\n```")
         passed = result.passed and share_failure is None
