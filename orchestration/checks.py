@@ -237,10 +237,11 @@ class PanderaGate:
         """Validate the window's rows; the result names this check, so an asset body can yield it."""
         started = time.perf_counter()
         window = run_window_days(dict(tags))
-        widened = None
+        widened = None  # the days checked, when unpublished builds reach beyond the run's own
         if self.covers_unpublished and window is not None:
-            widened = covering(window, unpublished_window(conn))
-            window, widened = widened, (widened if widened != window else None)
+            covered = covering(window, unpublished_window(conn))
+            widened = covered if covered != window else None
+            window = covered
         where = window_filter(self.date_column, window, self.lookback_days)
         if self.sql_row_checks is not None:
             result = validate_relation_sql(conn, self.relation, self.model, self.sql_row_checks, where)
