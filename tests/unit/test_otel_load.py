@@ -1143,3 +1143,31 @@ def test_a_line_whose_spans_are_in_a_form_the_loader_cannot_read_is_quarantined_
         (3, "scopeSpans is not a list of ScopeSpans"),
         (4, "spans is not a list of Spans"),
     ]
+
+
+def test_spans_a_rotated_file_holds_that_the_active_file_loaded_before_are_not_quarantined_again(
+    tmp_path: Path, conn
+) -> None:
+    # given the Collector's undated active file, read every night, holding a span of the 20th
+    traces = tmp_path / "traces"
+    active = traces / "traces.jsonl"
+    write_lines(active, [traces_data([span(1)])])
+    assert load_traces(conn, traces, DAY, DAY)[0].loaded == 1
+
+    # when it fills slowly, takes a span of the 24th and is rotated by size on the 25th, named by
+    # the time of rotation, and the 25th is loaded (a lookback of 1 day)
+    on_24th = span(2, start_ns=T0 + 4 * DAY_NS, end_ns=T0 + 4 * DAY_NS + 9)
+    active.unlink()
+    write_lines(traces / "traces-2026-11-25T02-00-00.000.jsonl", [traces_data([span(1), on_24th])])
+    write_lines(active, [])
+    spans, _ = load_traces(conn, traces, date(2026, 11, 25), date(2026, 11, 25))
+
+    # then the span of the 20th, which its own day already holds, is neither quarantined nor loaded again
+    assert (spans.received, spans.loaded, spans.quarantined) == (0, 0, 0)
+    assert count(conn, "select count(*) from raw.quarantine") == 0
+    assert conn.execute("select _partition_date, span_id from raw.otel_spans").fetchall() == [(DAY, f"{1:016x}")]
+
+    # and a span older than the lookback that no load holds is still quarantined under the file's day
+    write_lines(traces / "traces-2026-11-26T02-00-00.000.jsonl", [traces_data([span(3)])])
+    spans, _ = load_traces(conn, traces, date(2026, 11, 26), date(2026, 11, 26))
+    assert (spans.received, spans.loaded, spans.quarantined) == (1, 0, 1)

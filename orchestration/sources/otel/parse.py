@@ -961,6 +961,12 @@ def mark_spans_no_load_reads(
     re-running that partition replaces it, whatever window is run) and quarantined there. Undated
     files are read by every load and are not passed here. Returns the spans marked.
 
+    An older span that `raw.otel_spans` already holds under its own day is left where it is, not
+    quarantined: an earlier load read it from another file. The Collector's file exporter rotates
+    by size and names the rotated file by the time of rotation, so a file that filled slowly holds
+    spans the nights before had loaded from the undated active file; quarantined again, they
+    counted twice and a quiet stream's rotation stopped the night at the quarantine share.
+
     Args:
         conn: Connection holding `target`.
         target: The set-aside span table (or the neighbouring files' temp table).
@@ -971,6 +977,24 @@ def mark_spans_no_load_reads(
     """
     if not files:
         return 0
+    parameters = {
+        "chunk": chunk, "files": [str(f) for f in files], "day": file_day, "lookback": lookback_days,
+        "lead": LEAD_DAYS,
+    }
+    older = (
+        "_chunk = $chunk and list_contains($files, _source_file) and _partition_date < $day::date - $lookback::integer"
+    )
+    older_parameters = {name: parameters[name] for name in ("chunk", "files", "day", "lookback")}
+    first, last = conn.execute(
+        f"select min(_partition_date), max(_partition_date) from {target} where {older}", older_parameters
+    ).fetchone()
+    # the days as literals, so that the raw table's scan reads those days' row groups only
+    loaded = "false" if first is None else f"""exists (
+            select 1 from raw.otel_spans as loaded
+            where loaded._partition_date between date '{first}' and date '{last}'
+                and loaded._partition_date = {target}._partition_date
+                and loaded.trace_id = {target}.trace_id and loaded.span_id = {target}.span_id
+        )"""
     return conn.execute(
         f"""
         update {target}
@@ -987,11 +1011,9 @@ def mark_spans_no_load_reads(
             _partition_date = $day::date
         where _chunk = $chunk and list_contains($files, _source_file)
             and (_partition_date < $day::date - $lookback::integer or _partition_date > $day::date + $lead::integer)
+            and not {loaded}
         """,
-        {
-            "chunk": chunk, "files": [str(f) for f in files], "day": file_day, "lookback": lookback_days,
-            "lead": LEAD_DAYS,
-        },
+        parameters,
     ).fetchone()[0]
 
 
