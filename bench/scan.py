@@ -27,7 +27,13 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sources.otel.parse import MAX_LINE_BYTES, TRACES_LINE_TYPE, create_macros, reader
+from orchestration.sources.otel.parse import (
+    MAX_LINE_BYTES,
+    SPAN_EVENTS_TYPE,
+    TRACES_LINE_TYPE,
+    create_macros,
+    reader,
+)
 
 # Usage attributes across the conventions the demo writes (GenAI semconv, OpenLLMetry legacy,
 # OpenInference, OpenAI v2 legacy): the first key present wins.
@@ -149,6 +155,13 @@ scopes as (
 
 spans as (
     select source_file, resource_attributes, sc.scope as scope, unnest(sc.spans) as span from scopes
+),
+
+typed_events as (
+    select
+        *,
+        case when span.events is not null then json_transform(span.events, '{SPAN_EVENTS_TYPE}') end as span_events
+    from spans
 )
 
 select
@@ -165,14 +178,14 @@ select
     resource_attributes,
     scope.name as scope_name,
     scope.version as scope_version,
-    case when len(span.events) > 0 then list_transform(span.events, lambda e: {{
+    case when len(span_events) > 0 then list_transform(span_events, lambda e: {{
         'time_unix_nano': otlp_nanos(e.timeUnixNano),
         'name': e.name,
         'attributes': coalesce(otlp_json(e.attributes, otlp_keys(e.attributes)), '{{}}')
     }}) else [] end as events,
     source_file,
     otlp_day(otlp_nanos(span.startTimeUnixNano)) as _partition_date
-from spans
+from typed_events
 """
 
 

@@ -19,8 +19,9 @@ statement, every list function in it ran several times slower).
 
 Lines that yield no span (corrupt lines, log records, ConsoleSpanExporter output; pass 2 does not
 even parse a line without "resourceSpans" in it) are found afterwards by comparing pass 1 with what
-was inserted, and only those lines are read again (`parse_spanless_lines`): they are rare, except
-whole files of evaluation log records, which are small.
+was inserted, and only those lines are read again (`parse_spanless_lines`), with the lines pass 2
+marked (log records beside spans, a resource or scope whose spans it read as none): they are rare,
+except whole files of evaluation log records, which are small.
 """
 
 from __future__ import annotations
@@ -166,11 +167,13 @@ _ANY_VALUE = (
     '"arrayValue":"JSON","kvlistValue":"JSON","bytesValue":"VARCHAR"}'
 )
 _ATTRIBUTES = '[{"key":"VARCHAR","value":' + _ANY_VALUE + "}]"
+# A span's events are read as JSON first and typed only when there are some: a declared list type
+# would read events given as one object as quietly as events left out, losing its evaluations.
+SPAN_EVENTS_TYPE = '[{"timeUnixNano":"VARCHAR","name":"VARCHAR","attributes":' + _ATTRIBUTES + "}]"
 _SPAN = (
     '{"traceId":"VARCHAR","spanId":"VARCHAR","parentSpanId":"VARCHAR","name":"VARCHAR","kind":"VARCHAR",'
     '"startTimeUnixNano":"VARCHAR","endTimeUnixNano":"VARCHAR","attributes":' + _ATTRIBUTES + ","
-    '"events":[{"timeUnixNano":"VARCHAR","name":"VARCHAR","attributes":' + _ATTRIBUTES + "}],"
-    '"status":{"code":"VARCHAR","message":"VARCHAR"}}'
+    '"events":"JSON","status":{"code":"VARCHAR","message":"VARCHAR"}}'
 )
 _LOG_RECORD = (
     '{"timeUnixNano":"VARCHAR","observedTimeUnixNano":"VARCHAR","eventName":"VARCHAR",'
@@ -203,7 +206,7 @@ LOADING_EXTRA_COLUMNS: dict[str, str] = {
     "_chunk": "integer",
     "_line_hash": "ubigint",
     "_line_copies": "integer",
-    "_line_has_logs": "boolean",
+    "_line_read_again": "boolean",
     "_resource_index": "integer",
     "_scope_index": "integer",
     "_span_index": "integer",
@@ -838,25 +841,35 @@ def _insert_spans(
                 -- a line that cannot hold spans (evaluation log records) is not parsed here at all
                 case when contains(line, '"resourceSpans"') then try(json_transform(line, '{TRACES_LINE_TYPE}')) end
                     as doc,
-                -- log records are read again with the few lines that hold them (a false hit only costs
-                -- that line a second read)
                 contains(line, '"resourceLogs"') as has_logs
             from {reader('$files', skip_invalid)}
             -- blank lines are skipped (not trim(line) <> '': trim copies every line)
             where line is not null and not regexp_full_match(line, '\\s*')
         ),
 
+        checked as (
+            select
+                source_file, line_hash, doc,
+                -- read again with the few lines that need it (a false hit only costs that line a second
+                -- read): log records beside the spans, or a resource or scope whose spans the line type
+                -- reads as none (OTLP from before 0.15, a scopeSpans or spans that is not a list), which
+                -- would otherwise be lost beside the line's other spans
+                has_logs or coalesce(list_bool_or(list_transform(doc.resourceSpans, lambda r: r.scopeSpans is null
+                    or list_bool_or(list_transform(r.scopeSpans, lambda s: s.spans is null)))), false) as read_again
+            from parsed
+        ),
+
         resources as (
             select
-                source_file, line_hash, has_logs,
+                source_file, line_hash, read_again,
                 unnest(doc.resourceSpans) as resource_spans,
                 generate_subscripts(doc.resourceSpans, 1) as resource_index
-            from parsed
+            from checked
         ),
 
         scopes as (
             select
-                source_file, line_hash, has_logs, resource_index,
+                source_file, line_hash, read_again, resource_index,
                 resource_spans.resource.attributes as raw_resource_attributes,
                 otlp_keys(resource_spans.resource.attributes) as resource_keys,
                 unnest(resource_spans.scopeSpans) as scope_spans,
@@ -866,7 +879,7 @@ def _insert_spans(
 
         spans as (
             select
-                source_file, line_hash, has_logs, resource_index, scope_index,
+                source_file, line_hash, read_again, resource_index, scope_index,
                 coalesce(otlp_json(raw_resource_attributes, resource_keys), '{{}}') as resource_attributes,
                 coalesce(otlp_has_duplicates(resource_keys), false) as duplicate_resource_keys,
                 raw_resource_attributes is null as resource_attributes_absent,
@@ -877,7 +890,13 @@ def _insert_spans(
         ),
 
         keyed as (
-            select *, otlp_keys(span.attributes) as attribute_keys
+            select
+                *,
+                otlp_keys(span.attributes) as attribute_keys,
+                -- events are rare: only a span that has some pays for typing them
+                case when span.events is not null then json_type(span.events) end as events_type,
+                case when span.events is not null then json_transform(span.events, '{SPAN_EVENTS_TYPE}') end
+                    as span_events
             from spans
         ),
 
@@ -897,8 +916,7 @@ def _insert_spans(
                 resource_attributes,
                 scope.name as scope_name,
                 scope.version as scope_version,
-                -- events are rare: the list work runs only for spans that have some
-                case when len(span.events) > 0 then list_transform(span.events, lambda e: {{
+                case when len(span_events) > 0 then list_transform(span_events, lambda e: {{
                     'time_unix_nano': otlp_nanos(e.timeUnixNano),
                     'name': e.name,
                     'attributes': coalesce(otlp_json(otlp_event_attributes(e.name, e.attributes),
@@ -908,12 +926,15 @@ def _insert_spans(
                     when coalesce(otlp_has_duplicates(attribute_keys), false)
                         then 'duplicate attribute key in span attributes'
                     when duplicate_resource_keys then 'duplicate attribute key in resource attributes'
-                    when len(span.events) > 0 and list_bool_or(list_transform(span.events,
+                    when len(span_events) > 0 and list_bool_or(list_transform(span_events,
                         lambda e: coalesce(otlp_has_duplicates(otlp_keys(e.attributes)), false)))
                         then 'duplicate attribute key in a span event'
+                    when events_type not in ('ARRAY', 'NULL')
+                        then 'span events are a JSON ' || lower(events_type) || ', not a list of Events '
+                            || '(OTLP/JSON): its evaluations would be lost'
                 end as source_reason,
                 span.attributes is null or resource_attributes_absent as attributes_absent,
-                source_file, line_hash, has_logs, resource_index, scope_index, span_index
+                source_file, line_hash, read_again, resource_index, scope_index, span_index
             from keyed
         )
 
@@ -925,7 +946,7 @@ def _insert_spans(
             lines.line_number,
             coalesce(otlp_day(typed.start_time_unix_nano), $fallback_day::date),
             {EXTRACTED_AT_SQL},
-            $chunk, typed.line_hash, lines.copies, typed.has_logs,
+            $chunk, typed.line_hash, lines.copies, typed.read_again,
             typed.resource_index, typed.scope_index, typed.span_index,
             coalesce(
                 typed.source_reason,
@@ -1171,14 +1192,15 @@ def spanless_lines(conn: duckdb.DuckDBPyConnection, target: str) -> list[str]:
     """Fill `_otel_lines_to_parse` with the lines to read again; return their files.
 
     Those are the non-blank lines no span came from (corrupt lines, log records, other JSON) and
-    the lines that carry log records beside their spans.
+    the lines pass 2 marked to read again: log records beside their spans, or spans in a part of
+    the line it could not read.
     """
     conn.execute(
         f"""
         create or replace temp table _otel_lines_to_parse as
         with lines_with_spans as (
             select _chunk as chunk, _source_file as source_file, _line_hash as line_hash,
-                bool_or(_line_has_logs) as has_logs
+                bool_or(_line_read_again) as read_again
             from {target}
             group by all
         )
@@ -1189,7 +1211,7 @@ def spanless_lines(conn: duckdb.DuckDBPyConnection, target: str) -> list[str]:
         left join lines_with_spans as spans
             on spans.chunk = lines.chunk and spans.source_file = lines.source_file
             and spans.line_hash = lines.line_hash
-        where not lines.is_blank and (spans.line_hash is null or spans.has_logs)
+        where not lines.is_blank and (spans.line_hash is null or spans.read_again)
         """
     )
     files = conn.execute("select distinct source_file from _otel_lines_to_parse order by 1").fetchall()
@@ -1200,6 +1222,9 @@ def parse_spanless_lines(
     conn: duckdb.DuckDBPyConnection, files: Sequence[str], dated_files: Sequence[str], lookback_days: int
 ) -> dict[str, int]:
     """Read the lines of `_otel_lines_to_parse` again: quarantine bad ones, keep evaluation log records.
+
+    A line some of whose spans were loaded is quarantined too when others sat where the line type
+    cannot read them, its reason saying that the rest were loaded.
 
     An evaluation record belongs to the day it was made, except one in a dated file that it
     precedes by more than `lookback_days`: no load of its own day reads that file, so it belongs to
@@ -1232,9 +1257,9 @@ def parse_spanless_lines(
             )
 
             select
-                source_file, line_number, fallback_day, doc, reason,
+                source_file, line_number, fallback_day, doc, reason, part_reason,
                 -- a line's text is kept only to quarantine it
-                case when reason is not null then line end as line
+                case when coalesce(reason, part_reason) is not null then line end as line
             from (select *, case
                     when not spanless then null
                     when not json_valid(line) then 'line is not valid JSON (truncated or corrupt)'
@@ -1242,35 +1267,42 @@ def parse_spanless_lines(
                         then 'line is a JSON ' || lower(json_type(line)) || ', not an OTLP object'
                     when json_exists(line, '$.resourceSpans') and traces_doc.resourceSpans is null
                         then 'resourceSpans is not a list of ResourceSpans'
-                    -- a line whose resources held their spans in a form the line type cannot read
-                    -- yields none; left unnamed, they would be lost without a trace
-                    -- (a list left empty or null holds nothing: proto3 JSON reads null as empty)
-                    when list_bool_or(json_exists(line, '$.resourceSpans[*].instrumentationLibrarySpans[*].spans[*]'))
-                        then 'instrumentationLibrarySpans in place of scopeSpans: OTLP/JSON from before '
-                            || 'OTLP 0.15 is not read; export with a current Collector or SDK'
-                    when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans'),
-                                         t -> t not in ('ARRAY', 'NULL'))) > 0
-                        then 'scopeSpans is not a list of ScopeSpans'
-                    when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans'),
-                                         t -> t not in ('ARRAY', 'NULL'))) > 0
-                        then 'spans is not a list of Spans'
+                    when unread_spans is not null then unread_spans
                     when json_exists(line, '$.resourceLogs') and doc.resourceLogs is null
                         then 'resourceLogs is not a list of ResourceLogs'
                     when json_exists(line, '$.resourceSpans') or json_exists(line, '$.resourceLogs') then null
                     when json_exists(line, '$.context') and json_exists(line, '$.kind')
                         then 'ConsoleSpanExporter output, not OTLP/JSON: export with the Collector file exporter'
                     else 'valid JSON but not OTLP: no resourceSpans or resourceLogs'
-                end as reason
-            from parsed)
+                end as reason,
+                -- the same beside spans that were read: those stay loaded, the line is quarantined for the rest
+                case when not spanless and unread_spans is not null
+                    then unread_spans || ' (in part of the line: its other spans were loaded)'
+                end as part_reason
+            from (select *, case
+                    when not json_valid(line) or json_type(line) <> 'OBJECT' then null
+                    -- spans held in a form the line type cannot read would be lost without a trace (a
+                    -- list left empty or null holds nothing: proto3 JSON reads null as empty)
+                    when list_bool_or(json_exists(line, '$.resourceSpans[*].instrumentationLibrarySpans[*].spans[*]'))
+                        then 'instrumentationLibrarySpans in place of scopeSpans: OTLP/JSON from before '
+                            || 'OTLP 0.15 is not read; export with a current Collector or SDK'
+                    when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans'),
+                                         lambda t: t not in ('ARRAY', 'NULL'))) > 0
+                        then 'scopeSpans is not a list of ScopeSpans'
+                    when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans'),
+                                         lambda t: t not in ('ARRAY', 'NULL'))) > 0
+                        then 'spans is not a list of Spans'
+                end as unread_spans
+            from parsed))
             """,
             {"files": list(files)},
         )
     bad_lines = conn.execute(
         """
         insert into _otel_rejected_lines
-        select fallback_day, source_file, line_number, 'line', otlp_raw_line(line), reason
+        select fallback_day, source_file, line_number, 'line', otlp_raw_line(line), coalesce(reason, part_reason)
         from _otel_line_docs
-        where reason is not null
+        where coalesce(reason, part_reason) is not null
         """
     ).fetchone()[0]
 
