@@ -330,8 +330,10 @@ class MartReasoningEffort(pa.DataFrameModel):
     workflow: str = pa.Field()
     reasoning_effort: str = pa.Field()
     runs: int = pa.Field(ge=1)
+    unpriced_runs: int = pa.Field(ge=0)
     success_rate: Exact = pa.Field(nullable=True, ge=0, le=1)
     cost_multiple_vs_medium: Exact = pa.Field(nullable=True, ge=0)
+    cpst_multiple_vs_medium: Exact = pa.Field(nullable=True, ge=0)
     quality_lift_vs_medium: Exact = pa.Field(nullable=True, ge=-1, le=1)
     quality_lift_ci_low: Exact = pa.Field(nullable=True, ge=-1, le=1)
     quality_lift_ci_high: Exact = pa.Field(nullable=True, ge=-1, le=1)
@@ -340,6 +342,14 @@ class MartReasoningEffort(pa.DataFrameModel):
     def interval_brackets_lift(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """Both bounds or neither (none for `medium` itself); an interval has a lift and brackets it."""
         return _interval_brackets(data, "quality_lift_ci_low", "quality_lift_vs_medium", "quality_lift_ci_high")
+
+    @pa.dataframe_check
+    def unpriced_tier_has_no_multiple(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A tier whose costs are lower bounds has no multiple: a ratio of lower bounds bounds nothing."""
+        return data.lazyframe.select(
+            (pl.col("unpriced_runs") == 0)
+            | (pl.col("cost_multiple_vs_medium").is_null() & pl.col("cpst_multiple_vs_medium").is_null())
+        )
 
     class Config:
         coerce = True

@@ -131,7 +131,7 @@ def test_a_recommendation_names_a_route_exactly_when_it_recommends(conn: duckdb.
 def test_the_lift_interval_must_bracket_the_lift(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         """
-        create table effort as select * from (values
+        create table effort as select *, 0 as unpriced_runs, null::double as cpst_multiple_vs_medium from (values
             ('seo_audit', 'high', 70, 0.8, 7.0, 0.2, 0.0524314724, 0.3338726540),
             ('seo_audit', 'low', 5, 0.5, 0.4, -0.1, 0.0524314724, 0.2667054578)
         ) as t(workflow, reasoning_effort, runs, success_rate, cost_multiple_vs_medium, quality_lift_vs_medium,
@@ -291,8 +291,9 @@ def test_a_quality_lift_interval_is_whole_and_has_a_lift(conn: duckdb.DuckDBPyCo
     conn.execute(
         f"""
         create table effort as select
-            workflow, reasoning_effort, runs, success_rate::{MONEY} as success_rate,
+            workflow, reasoning_effort, runs, 0 as unpriced_runs, success_rate::{MONEY} as success_rate,
             cost_multiple_vs_medium::{MONEY} as cost_multiple_vs_medium,
+            null::{MONEY} as cpst_multiple_vs_medium,
             quality_lift_vs_medium::{MONEY} as quality_lift_vs_medium,
             quality_lift_ci_low::{MONEY} as quality_lift_ci_low, quality_lift_ci_high::{MONEY} as quality_lift_ci_high
         from (values
@@ -310,6 +311,29 @@ def test_a_quality_lift_interval_is_whole_and_has_a_lift(conn: duckdb.DuckDBPyCo
 
     # medium has a lift of 0 and no interval, code_review no medium to compare with: both legitimate
     assert {row["workflow"] for row in result.sample} == {"email_triage", "support_reply"}
+
+
+def test_a_tier_with_unpriced_runs_has_no_multiple(conn: duckdb.DuckDBPyConnection) -> None:
+    # its costs are lower bounds: a multiple of them would make a model missing from the price book look cheap
+    conn.execute(
+        f"""
+        create table effort as select
+            workflow, reasoning_effort, runs, unpriced_runs, null::{MONEY} as success_rate,
+            cost::{MONEY} as cost_multiple_vs_medium, cpst::{MONEY} as cpst_multiple_vs_medium,
+            null::{MONEY} as quality_lift_vs_medium, null::{MONEY} as quality_lift_ci_low,
+            null::{MONEY} as quality_lift_ci_high
+        from (values
+            ('priced', 'high', 10, 0, 3.0, 2.0),
+            ('unpriced', 'high', 10, 2, null, null),
+            ('cost_multiple', 'high', 10, 2, 0.0, null),
+            ('cpst_multiple', 'high', 10, 1, null, 0.0)
+        ) as t(workflow, reasoning_effort, runs, unpriced_runs, cost, cpst)
+        """
+    )
+
+    result = validate_relation(conn, "effort", MartReasoningEffort)
+
+    assert {row["workflow"] for row in result.sample} == {"cost_multiple", "cpst_multiple"}
 
 
 def test_a_recommended_rate_needs_a_best_rate(conn: duckdb.DuckDBPyConnection) -> None:

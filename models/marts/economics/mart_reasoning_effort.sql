@@ -7,6 +7,10 @@
     Newcombe's hybrid score interval for a difference of independent proportions (macros/
     proportions.sql says why not Wald); `lift_is_significant` says whether it excludes 0. Runs with
     no effort recorded are left out; a workflow without medium runs has no comparison.
+
+    A call without a price counts in no cost (DESIGN §4: never as 0 dollars), so a tier with such
+    runs has costs that are lower bounds (`unpriced_runs`), and no multiple: a new model missing
+    from the price book would otherwise make its tier look free.
 -#}
 
 with
@@ -26,6 +30,7 @@ tiers as (
         count(*) as runs,
         count(*) filter (where outcome <> 'unlabeled') as labeled_runs,
         count(*) filter (where outcome = 'success') as successful_runs,
+        count(*) filter (where not fully_priced) as unpriced_runs,
         {{ money('sum(cost_usd)') }} as total_cost_usd,
         {{ money("coalesce(sum(cost_usd) filter (where outcome <> 'unlabeled'), 0)") }} as labeled_cost_usd,
         sum(reasoning_tokens) as reasoning_tokens
@@ -41,6 +46,7 @@ compared as (
         medium.runs as medium_runs,
         medium.labeled_runs as medium_labeled_runs,
         medium.successful_runs as medium_successful_runs,
+        medium.unpriced_runs as medium_unpriced_runs,
         medium.total_cost_usd as medium_total_cost_usd,
         medium.labeled_cost_usd as medium_labeled_cost_usd,
         {{ divide_exact('tiers.successful_runs', 'tiers.labeled_runs') }} as success_rate,
@@ -62,6 +68,7 @@ measured as (
         runs,
         labeled_runs,
         successful_runs,
+        unpriced_runs,
         success_rate,
         total_cost_usd,
         {{ divide_exact('total_cost_usd', 'runs') }} as mean_run_cost_usd,
@@ -71,10 +78,13 @@ measured as (
         -- against medium
         medium_labeled_runs,
         medium_success_rate,
-        -- (cost / runs) ÷ (medium cost / medium runs), exactly
-        {{ divide_exact('total_cost_usd * medium_runs', 'medium_total_cost_usd * runs') }} as cost_multiple_vs_medium,
+        -- (cost / runs) ÷ (medium cost / medium runs), exactly; a ratio of lower bounds bounds nothing
+        case when unpriced_runs = 0 and medium_unpriced_runs = 0 then {{ divide_exact(
+            'total_cost_usd * medium_runs', 'medium_total_cost_usd * runs'
+        ) }} end as cost_multiple_vs_medium,
         -- a tier without successes has no CPST, so no multiple (not 0 when medium has none)
-        case when successful_runs > 0 and medium_successful_runs > 0 then {{ divide_exact(
+        case when successful_runs > 0 and medium_successful_runs > 0
+            and unpriced_runs = 0 and medium_unpriced_runs = 0 then {{ divide_exact(
             'labeled_cost_usd * medium_successful_runs',
             'medium_labeled_cost_usd * successful_runs'
         ) }} end as cpst_multiple_vs_medium,
