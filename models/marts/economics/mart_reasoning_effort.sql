@@ -83,11 +83,10 @@ measured as (
             'total_cost_usd * medium_runs', 'medium_total_cost_usd * runs'
         ) }} end as cost_multiple_vs_medium,
         -- a tier without successes has no CPST, so no multiple (not 0 when medium has none)
-        case when successful_runs > 0 and medium_successful_runs > 0
-            and unpriced_runs = 0 and medium_unpriced_runs = 0 then {{ divide_exact(
-            'labeled_cost_usd * medium_successful_runs',
-            'medium_labeled_cost_usd * successful_runs'
-        ) }} end as cpst_multiple_vs_medium,
+        case
+            when successful_runs > 0 and medium_successful_runs > 0 and unpriced_runs = 0 and medium_unpriced_runs = 0
+                then {{ divide_exact('labeled_cost_usd * medium_successful_runs', 'medium_labeled_cost_usd * successful_runs') }}
+        end as cpst_multiple_vs_medium,
         {{ money('success_rate - medium_success_rate') }} as quality_lift_vs_medium,
         -- medium against itself has no interval
         case when reasoning_effort <> 'medium' then {{ money('round(' ~ newcombe_difference_bound(
