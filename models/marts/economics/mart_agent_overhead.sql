@@ -9,7 +9,8 @@
     routes and hands off), or when its `gen_ai.prompt.name` is one of `coordination_prompt_kinds`
     (a worker summarizing its work for the next agent). Its kind comes from that var (routing,
     hand_off, summarization), else `unclassified`. Every other call is work.
-    Tokens are all input and output tokens of a call; money excludes calls without a price.
+    Tokens are all input and output tokens of a call; money excludes calls without a price. A call
+    counts in its run's workflow, even under a nested span that names another one.
 
     Incremental: a run recomputes the months its window touched, whole (macros/period_window.sql).
 -#}
@@ -144,7 +145,7 @@ classified_calls as (
 
     select
         calls.run_id,
-        calls.workflow,
+        runs.workflow,
         cast(date_trunc('month', runs.run_date) as date) as month,
         multi_agent_runs.worker_agents,
         case

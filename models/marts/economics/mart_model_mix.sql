@@ -6,7 +6,8 @@
     once; their success rate and CPST are those of the whole runs (what a run routed through this
     model costs per success), while `model_cost_per_successful_task_usd` counts only this model's
     calls (its share of that CPST). Share of spend is the model's cost over the workflow-month's cost.
-    A model without a price has NULL cost, never 0.
+    A model without a price has NULL cost, never 0. A call counts in its run's workflow, which its
+    cost is part of, even under a nested span that names another one.
 
     Incremental: a run recomputes the months its window touched, whole (macros/period_window.sql).
 -#}
@@ -39,7 +40,6 @@ named_calls as (
 
     select
         run_id,
-        workflow,
         coalesce(provider, price_provider_id) as provider,
         {{ model_name() }} as model,
         cost_usd,
@@ -55,7 +55,7 @@ model_runs as (
 
     -- one row per run and model it called, with the model's share of the run
     select
-        named_calls.workflow,
+        runs.workflow,
         named_calls.provider,
         named_calls.model,
         named_calls.run_id,
