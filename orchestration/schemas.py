@@ -15,6 +15,8 @@ import polars as pl
 # coerce to Decimal(28, 0), rounding every value to an integer before the checks run (a cost of
 # -$0.40 became 0 and passed `ge=0`); the precision and scale must be spelled out.
 Exact = Annotated[pl.Decimal, 38, 10]
+# What rounding each of a sum's shares to 10 places can add to it.
+SHARE_MARGIN = decimal.Decimal("0.00000001")
 
 
 def _interval_brackets(data: pa.PolarsData, low: str, estimate: str, high: str) -> pl.LazyFrame:
@@ -285,6 +287,19 @@ class MartModelMix(pa.DataFrameModel):
     def unpriced_models_have_no_cost(cls, data: pa.PolarsData) -> pl.LazyFrame:
         """A model with an unpriced call has an unknown (NULL) cost, never a partial one."""
         return data.lazyframe.select(pl.col("cost_usd").is_null() == (pl.col("unpriced_calls") > 0))
+
+    @pa.dataframe_check
+    def shares_add_up_to_at_most_one(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A workflow-month's models spend no more than its runs cost.
+
+        More means calls outside their run's cost: a run resumed later than dbt's lookback_days,
+        whose later calls are under its id but not in its row. One model's share above 1 shows it
+        only when one model made every call; the sum shows it whatever the mix. Each share is
+        rounded to 10 places, hence the margin. The mart is checked whole, in one piece below
+        VALIDATION_CHUNK_ROWS (1M) rows: far more than workflows × models × months.
+        """
+        total = pl.col("share_of_spend").sum().over(["workflow", "month"])
+        return data.lazyframe.select(total <= pl.lit(SHARE_MARGIN, dtype=pl.Decimal(38, 10)) + 1)
 
     class Config:
         coerce = True

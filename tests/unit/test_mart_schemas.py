@@ -8,6 +8,7 @@ import pytest
 
 from orchestration.checks import validate_relation
 from orchestration.schemas import (
+    MartModelMix,
     FctWorkflowRuns,
     MartAgentOverhead,
     MartCacheSavings,
@@ -334,6 +335,33 @@ def test_a_tier_with_unpriced_runs_has_no_multiple(conn: duckdb.DuckDBPyConnecti
     result = validate_relation(conn, "effort", MartReasoningEffort)
 
     assert {row["workflow"] for row in result.sample} == {"cost_multiple", "cpst_multiple"}
+
+
+def test_a_workflow_months_models_spend_no_more_than_its_runs_cost(conn: duckdb.DuckDBPyConnection) -> None:
+    # resumed: a run resumed after lookback_days, its later Haiku call under its id but not in its
+    # cost; no model's share is above 1, their sum is. thirds: rounding to 10 places, within the margin
+    conn.execute(
+        f"""
+        create table mix as select
+            workflow, month::date as month, 'anthropic' as provider, model, 2 as calls, 0 as unpriced_calls,
+            1 as runs, 1 as labeled_runs, 1 as successful_runs, 1::{MONEY} as success_rate,
+            cost::{MONEY} as cost_usd, share::{MONEY} as share_of_spend
+        from (values
+            ('resumed', '2026-11-01', 'claude-sonnet-4-5', 10.0, 0.9900990099),
+            ('resumed', '2026-11-01', 'claude-haiku-4-5', 0.2, 0.0198019802),
+            ('resumed', '2026-10-01', 'claude-haiku-4-5', 0.1, 1.0),
+            ('thirds', '2026-11-01', 'a', 0.1, 0.3333333333),
+            ('thirds', '2026-11-01', 'b', 0.1, 0.3333333334),
+            ('thirds', '2026-11-01', 'c', 0.1, 0.3333333334)
+        ) as t(workflow, month, model, cost, share)
+        """
+    )
+
+    result = validate_relation(conn, "mix", MartModelMix)
+
+    assert sorted((row["workflow"], str(row["month"])) for row in result.sample) == [
+        ("resumed", "2026-11-01"), ("resumed", "2026-11-01")
+    ]
 
 
 def test_a_recommended_rate_needs_a_best_rate(conn: duckdb.DuckDBPyConnection) -> None:
