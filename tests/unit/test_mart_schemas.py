@@ -8,10 +8,10 @@ import pytest
 
 from orchestration.checks import validate_relation
 from orchestration.schemas import (
-    MartModelMix,
     FctWorkflowRuns,
     MartAgentOverhead,
     MartCacheSavings,
+    MartModelMix,
     MartReasoningEffort,
     MartRoutingRecommendations,
     MartUnitEconomics,
