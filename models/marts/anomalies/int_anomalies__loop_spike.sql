@@ -82,6 +82,7 @@ compared as (
     select
         evaluated_runs.*,
         baselines.history_runs,
+        baselines.priced_history_runs,
         baselines.median_cost_usd,
         baselines.median_llm_calls,
         -- exact in DECIMAL: a run at exactly 10x is a finding
@@ -92,8 +93,11 @@ compared as (
         baselines.median_llm_calls > 0
         and evaluated_runs.llm_calls >= {{ var('anomaly_loop_multiple') }} * baselines.median_llm_calls
             as is_call_spike,
-        cast(evaluated_runs.cost_usd as double) / nullif(cast(baselines.median_cost_usd as double), 0)
-            as cost_multiple,
+        -- a cost median of too few priced runs judges nothing, severity included
+        case
+            when baselines.priced_history_runs >= {{ var('anomaly_loop_min_history_runs') }}
+                then cast(evaluated_runs.cost_usd as double) / nullif(cast(baselines.median_cost_usd as double), 0)
+        end as cost_multiple,
         evaluated_runs.llm_calls / nullif(baselines.median_llm_calls, 0) as call_multiple
     from evaluated_runs
     inner join baselines
@@ -154,6 +158,11 @@ final as (
                     ', ' || format('{:.1f}', cost_multiple) || '× the {{ var("anomaly_loop_baseline_days") }}-day median of '
                     || {{ fmt_usd('median_cost_usd') }}
             when median_cost_usd is null then ' (no fully priced run in the {{ var("anomaly_loop_baseline_days") }} days before)'
+            when cost_multiple is null
+                then
+                    ' (cost not judged: ' || {{ fmt_int('priced_history_runs') }} || ' fully priced run'
+                    || case when priced_history_runs = 1 then '' else 's' end
+                    || ' in the {{ var("anomaly_loop_baseline_days") }} days before, {{ var("anomaly_loop_min_history_runs") }} needed)'
             else ' ({{ var("anomaly_loop_baseline_days") }}-day median ' || {{ fmt_usd('median_cost_usd') }} || ')'
         end
         || ' for ' || workflow || ', in ' || {{ fmt_int('llm_calls') }} || ' LLM calls'
