@@ -441,3 +441,32 @@ def test_a_redirect_is_not_followed_and_names_the_base_url_setting() -> None:
         assert elsewhere.requests == []
     assert str(raised.value).startswith(f"HubSpot POST {SEARCH}: answered with a redirect (HTTP 307)")
     assert str(raised.value).endswith("set HUBSPOT_BASE_URL to the address the API answers at")
+
+
+def test_a_deal_merged_into_another_is_archived_naming_it_and_not_counted_twice() -> None:
+    # given two synced won deals of $100, then 1001 merged into 1000: HubSpot no longer returns
+    # 1001 from search or the archived list, and 1000 lists it in hs_merged_object_ids
+    fake = _fake_with(3)
+    conn = duckdb.connect()
+    with FakeApiServer() as server:
+        fake.register(server)
+        client = _client(server)
+        sync_hubspot(conn, client)
+        fake.merge("1000", "1001", T0 + timedelta(days=2))
+        # when
+        merged = sync_hubspot(conn, client)
+        again = sync_hubspot(conn, client)
+    # then 1001 keeps its stored version, archived since the merge and naming 1000; the rest stay live
+    assert conn.execute("select id from raw.hubspot_deals where not archived order by id").fetchall() == [
+        ("1000",), ("1002",)
+    ]
+    assert conn.execute(
+        "select id, amount, archived, archived_at, merged_into_id from raw.hubspot_deals order by id"
+    ).fetchall() == [
+        ("1000", Decimal("100"), False, None, None),
+        ("1001", Decimal("100"), True, (T0 + timedelta(days=2)).replace(tzinfo=None), "1000"),
+        ("1002", Decimal("100"), False, None, None),
+    ]
+    assert (merged.deals.extra["updated"], again.deals.loaded) == (2, 0)
+    # and the search asked for the property that tells it
+    assert "hs_merged_object_ids" in server.requests_to(SEARCH)[-1].json()["properties"]

@@ -31,6 +31,7 @@ renamed as (
         hs_lastmodifieddate as modified_at,
         created_at,
         archived_at,
+        merged_into_id as merged_into_deal_id,
 
         -- lineage: a superseded version is out of date (the CRM's newer one was quarantined)
         _extracted_at,

@@ -113,6 +113,24 @@ class FakeHubSpot:
         deal.properties.update(properties)
         deal.modified_at = _aware(modified_at)
 
+    def merge(self, primary_id: str, secondary_id: str, merged_at: datetime) -> None:
+        """Merge a deal into another, as a user does in HubSpot.
+
+        The secondary deal leaves search and the archived list alike; the primary lists it (and
+        what was merged into it before) in `hs_merged_object_ids`, `;`-separated, keeps its own
+        properties and takes the secondary's companies.
+        """
+        primary, secondary = self.deals[primary_id], self.deals.pop(secondary_id)
+        merged = [
+            *(primary.properties.get("hs_merged_object_ids") or "").split(";"),
+            secondary_id,
+            *(secondary.properties.get("hs_merged_object_ids") or "").split(";"),
+        ]
+        primary.properties["hs_merged_object_ids"] = ";".join(i for i in merged if i)
+        for company_id, type_ids in secondary.companies.items():
+            primary.companies.setdefault(company_id, [UNLABELED] if primary.companies else type_ids)
+        primary.modified_at = _aware(merged_at)
+
     def register(self, server: FakeApiServer) -> None:
         """Serve the endpoints on `server`."""
         server.route("POST", "/crm/v3/objects/deals/search", self._guard(self._search))

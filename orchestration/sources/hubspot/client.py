@@ -28,6 +28,9 @@ DEAL_PROPERTIES = (
     "hs_is_closed_won",
     "deal_currency_code",
     "hs_object_id",
+    # the deals merged into this one, `;`-separated: a merged-away deal leaves search and the
+    # archived list alike, so this is the only place its end is told
+    "hs_merged_object_ids",
 )
 SEARCH_PAGE_SIZE = 200  # the search endpoint's maximum
 LIST_PAGE_SIZE = 100

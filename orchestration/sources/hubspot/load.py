@@ -11,7 +11,7 @@ one transaction. The asset reads the mark and writes in two short connections ar
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from orchestration.loading import (
     LoadReport,
     RawTable,
     check_high_water_mark_unmoved,
+    ensure_table,
     read_high_water_mark,
     stage_text_records,
     upsert_records,
@@ -81,7 +82,9 @@ with typed as (
         {_hubspot_timestamp('hs_lastmodifieddate')} as hs_lastmodifieddate,
         try_cast(nullif(created_at, '') as timestamptz) at time zone 'UTC' as created_at,
         coalesce(lower(archived) = 'true', false) as archived,
-        try_cast(nullif(archived_at, '') as timestamptz) at time zone 'UTC' as archived_at
+        try_cast(nullif(archived_at, '') as timestamptz) at time zone 'UTC' as archived_at,
+        -- a deal HubSpot still returns has not been merged away (merges: `MERGED_DEALS_SQL`)
+        cast(null as varchar) as merged_into_id
     from _hubspot_deal_records
 )
 
@@ -97,6 +100,28 @@ select
             then 'closedate: ' || closedate_text || ' is not a timestamp' end
     ) as _reject_reason
 from typed
+"""
+
+# A stored deal merged into another becomes a candidate of its own: its stored version, archived
+# since the merge and naming the deal it went into. HubSpot never returns it again, so this is its
+# last version; one already marked so is left alone.
+MERGED_DEALS_SQL = f"""
+insert into _hubspot_deal_candidates by name
+select
+    (select coalesce(max(_row_id), 0) from _hubspot_deal_candidates)
+        + row_number() over (order by stored.id) as _row_id,
+    json_object('id', stored.id, 'merged_into_id', merges.merged_into_id, 'merged_at', merges.merged_at)::varchar
+        as _raw_record,
+    md5(stored._record_hash || ' merged into ' || merges.merged_into_id) as _record_hash,
+    stored.* exclude (archived, archived_at, merged_into_id, _record_hash, _extracted_at, _superseded_at),
+    true as archived,
+    coalesce(stored.archived_at, {_hubspot_timestamp('merges.merged_at')}) as archived_at,
+    merges.merged_into_id,
+    cast(null as varchar) as _reject_reason
+from {DEALS.qualified} as stored
+inner join _hubspot_merges as merges on stored.id = merges.id
+where stored.merged_into_id is distinct from merges.merged_into_id
+    and stored.id not in (select id from _hubspot_deal_candidates where id is not null)
 """
 
 TYPED_COMPANIES_SQL = """
@@ -130,6 +155,8 @@ class HubSpotChanges:
     deals: list[dict[str, Any]]  # latest version of each deal, archived deals included
     companies: list[dict[str, Any]]  # one per searched deal: its company ids, comma-separated
     high_water_mark: datetime | None  # the latest modification time read by search (or `stored_mark`)
+    # deals merged into a fetched one (`hs_merged_object_ids`): id, merged_into_id, merged_at
+    merges: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _deal_record(deal: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +175,12 @@ def _deal_record(deal: dict[str, Any]) -> dict[str, Any]:
         "archived": bool(deal.get("archived", False)),
         "archived_at": deal.get("archivedAt"),
     }
+
+
+def _merged_away(deal: dict[str, Any]) -> list[str]:
+    """The ids of the deals merged into `deal`, its own left out."""
+    listed = ((deal.get("properties") or {}).get("hs_merged_object_ids") or "").split(";")
+    return [deal_id.strip() for deal_id in listed if deal_id.strip() and deal_id.strip() != str(deal.get("id"))]
 
 
 def _modified(record: dict[str, Any]) -> datetime | None:
@@ -171,9 +204,14 @@ def fetch_hubspot(
     """
     since = stored_mark - OVERLAP if stored_mark is not None else None
     latest: dict[str, dict[str, Any]] = {}
+    merged_into: dict[str, dict[str, Any]] = {}
     high_water_mark = stored_mark
     for deal in client.iter_deals_modified_since(since):
         record = _deal_record(deal)
+        for merged_id in _merged_away(deal):
+            merged_into[merged_id] = {
+                "id": merged_id, "merged_into_id": record["id"], "merged_at": record["hs_lastmodifieddate"]
+            }
         modified = _modified(record)
         key = str(record["id"])
         previous = latest.get(key)
@@ -189,7 +227,12 @@ def fetch_hubspot(
         record = _deal_record(deal)
         latest[str(record["id"])] = record
         archived += 1
-    progress(f"HubSpot: {len(searched)} deals modified since {since or 'the beginning'}, {archived} archived")
+    # a deal HubSpot still returns was not merged away, whatever another deal lists
+    merges = [merge for merged_id, merge in merged_into.items() if merged_id not in latest]
+    progress(
+        f"HubSpot: {len(searched)} deals modified since {since or 'the beginning'}, {archived} archived, "
+        f"{len(merges)} merged into another"
+    )
 
     companies = client.deal_companies(searched)
     company_records = [
@@ -205,6 +248,7 @@ def fetch_hubspot(
         deals=list(latest.values()),
         companies=company_records,
         high_water_mark=high_water_mark,
+        merges=merges,
     )
 
 
@@ -212,7 +256,9 @@ def write_hubspot(conn: duckdb.DuckDBPyConnection, changes: HubSpotChanges) -> H
     """Validate, quarantine and upsert fetched `changes`, advancing the high-water mark in the same transaction.
 
     Records equal to the stored ones are left alone, so writing a fetch with no changes changes
-    nothing. The companies are written first: the deals' transaction, which moves the mark, is the
+    nothing. A stored deal merged into another is archived, naming that deal (`merged_into_id`):
+    HubSpot no longer returns it, and left live it would count its amount beside the deal that
+    absorbed it. The companies are written first: the deals' transaction, which moves the mark, is the
     last step, so a failed write leaves the mark where it was and the next sync reads it all again.
 
     Raises:
@@ -223,6 +269,16 @@ def write_hubspot(conn: duckdb.DuckDBPyConnection, changes: HubSpotChanges) -> H
     conn.execute("set TimeZone = 'UTC'")
     stage_text_records(conn, "_hubspot_deal_records", changes.deals, DEAL_FIELDS)
     conn.execute(TYPED_DEALS_SQL)
+    ensure_table(conn, DEALS)
+    conn.execute(
+        "create or replace temp table _hubspot_merges (id varchar, merged_into_id varchar, merged_at varchar)"
+    )
+    if changes.merges:
+        conn.executemany(
+            "insert into _hubspot_merges values (?, ?, ?)",
+            [[merge["id"], merge["merged_into_id"], merge["merged_at"]] for merge in changes.merges],
+        )
+        conn.execute(MERGED_DEALS_SQL)
     stage_text_records(conn, "_hubspot_company_records", changes.companies, COMPANY_FIELDS)
     conn.execute(TYPED_COMPANIES_SQL)
     company_report = upsert_records(conn, table=DEAL_COMPANIES, candidates="_hubspot_company_candidates", key="deal_id")

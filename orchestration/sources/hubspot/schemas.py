@@ -19,6 +19,8 @@ DEAL_COLUMNS: dict[str, str] = {
     "created_at": "timestamp",
     "archived": "boolean not null",
     "archived_at": "timestamp",
+    # the deal it was merged into: set with `archived` when a deal is merged away
+    "merged_into_id": "varchar",
     "_record_hash": "varchar not null",
     "_extracted_at": "timestamp not null",
     "_superseded_at": "timestamp",
