@@ -13,7 +13,10 @@
     month over consecutive month, each month with at least `anomaly_trigger_min_runs` labeled runs.
     A workflow's first month in the data is partial and never the base of a rise. A lasting finding
     (an episode).
-    Reads: monthly unit economics of the months before the first evaluated day, up to the window's end.
+    Reads: every month row of mart_unit_economics (a row per workflow and month: a few hundred a
+    year), so a streak is counted from its start, and the first month is the workflow's own, in a
+    nightly as in a full build: a window of months would count a long streak short and take its
+    first complete month for the partial one.
 -#}
 
 {%- set months = var('anomaly_trigger_cpst_rising_months') | int %}
@@ -28,7 +31,7 @@ economics as (
         labeled_runs,
         cost_per_successful_task_usd
     from {{ ref('mart_unit_economics') }}
-    where period = 'month' and {{ anomaly_window('period_start', 31 * (months + 3)) }}
+    where period = 'month'
 
 ),
 
@@ -40,8 +43,8 @@ evaluation_days as (
 
 first_months as (
 
-    -- a workflow's first month read, whatever its runs: the partial one (taken before the runs
-    -- filter below, which would otherwise make the first complete month look like the first)
+    -- a workflow's first month, whatever its runs: the partial one (taken before the runs filter
+    -- below, which would otherwise make the first complete month look like the first)
     select
         workflow,
         min(judged_month) as first_month
