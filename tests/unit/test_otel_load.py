@@ -1149,13 +1149,16 @@ def test_parts_of_a_line_the_loader_cannot_read_are_quarantined_beside_the_spans
     tmp_path: Path, conn
 ) -> None:
     # given readable spans sharing their lines with spans the line type reads as none: a second
-    # resource in the OTLP of before 0.15, a second resource whose scopeSpans is one object, and a
-    # span whose events (an evaluation) are one object instead of a list
+    # resource in the OTLP of before 0.15, a second resource whose scopeSpans is one object, one
+    # whose scopes sit under a misspelt key, and a span whose events (an evaluation) are one object
+    # instead of a list
     first = traces_data([span(1)])["resourceSpans"][0]
     old = traces_data([span(2, trace="b")])["resourceSpans"][0]
     old_resource = {"resource": old["resource"], "instrumentationLibrarySpans": old["scopeSpans"]}
     object_scope = traces_data([span(3, trace="c")])["resourceSpans"][0]
     object_scope["scopeSpans"] = object_scope["scopeSpans"][0]
+    snake_case = traces_data([span(6, trace="e")])["resourceSpans"][0]
+    snake_case["scope_spans"] = snake_case.pop("scopeSpans")
     evaluation = SpanEvent("gen_ai.evaluation.result", T0 + 5, {"gen_ai.evaluation.name": "task_completion"})
     events_object = traces_data([span(4, trace="d"), span(5, trace="d", events=[evaluation])])
     evaluated = events_object["resourceSpans"][0]["scopeSpans"][0]["spans"][1]
@@ -1163,7 +1166,12 @@ def test_parts_of_a_line_the_loader_cannot_read_are_quarantined_beside_the_spans
     traces = tmp_path / "traces"
     write_lines(
         traces / "2026-11-20.jsonl",
-        [{"resourceSpans": [first, old_resource]}, {"resourceSpans": [object_scope, first]}, events_object],
+        [
+            {"resourceSpans": [first, old_resource]},
+            {"resourceSpans": [object_scope, first]},
+            events_object,
+            {"resourceSpans": [traces_data([span(7, trace="e")])["resourceSpans"][0], snake_case]},
+        ],
     )
 
     # when
@@ -1171,16 +1179,18 @@ def test_parts_of_a_line_the_loader_cannot_read_are_quarantined_beside_the_spans
 
     # then the readable spans load, and each part that cannot be read is quarantined with its reason
     assert conn.execute("select span_id from raw.otel_spans order by 1").fetchall() == [
-        (f"{1:016x}",), (f"{4:016x}",)
+        (f"{1:016x}",), (f"{4:016x}",), (f"{7:016x}",)
     ]
     assert conn.execute("select _line_number, reason from raw.quarantine order by 1, 2").fetchall() == [
         (1, "instrumentationLibrarySpans in place of scopeSpans: OTLP/JSON from before OTLP 0.15 is not read; "
-            "export with a current Collector or SDK (in part of the line: its other spans were loaded)"),
+            "export with a current Collector or SDK (in part of the line: its other spans were read)"),
         (2, f"duplicate export of span {1:016x} (first seen in {traces / '2026-11-20.jsonl'} line 1)"),
-        (2, "scopeSpans is not a list of ScopeSpans (in part of the line: its other spans were loaded)"),
+        (2, "scopeSpans is not a list of ScopeSpans (in part of the line: its other spans were read)"),
         (3, "span events are a JSON object, not a list of Events (OTLP/JSON): its evaluations would be lost"),
+        (4, "spans under a resource key other than scopeSpans (OTLP/JSON names it scopeSpans) "
+            "(in part of the line: its other spans were read)"),
     ]
-    assert (spans.received, spans.loaded, spans.quarantined) == (6, 2, 4)
+    assert (spans.received, spans.loaded, spans.quarantined) == (8, 3, 5)
     assert (evaluations.loaded, evaluations.quarantined) == (0, 0)
 
 

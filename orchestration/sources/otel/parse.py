@@ -1277,7 +1277,7 @@ def parse_spanless_lines(
                 end as reason,
                 -- the same beside spans that were read: those stay loaded, the line is quarantined for the rest
                 case when not spanless and unread_spans is not null
-                    then unread_spans || ' (in part of the line: its other spans were loaded)'
+                    then unread_spans || ' (in part of the line: its other spans were read)'
                 end as part_reason
             from (select *, case
                     when not json_valid(line) or json_type(line) <> 'OBJECT' then null
@@ -1292,6 +1292,11 @@ def parse_spanless_lines(
                     when len(list_filter(json_type(line, '$.resourceSpans[*].scopeSpans[*].spans'),
                                          lambda t: t not in ('ARRAY', 'NULL'))) > 0
                         then 'spans is not a list of Spans'
+                    -- any other key holding spans (`scope_spans`, a misspelling): more spans under the
+                    -- resources than under their scopeSpans
+                    when len(json_extract(line, '$.resourceSpans[*].*[*].spans[*]'))
+                        > len(json_extract(line, '$.resourceSpans[*].scopeSpans[*].spans[*]'))
+                        then 'spans under a resource key other than scopeSpans (OTLP/JSON names it scopeSpans)'
                 end as unread_spans
             from parsed))
             """,
