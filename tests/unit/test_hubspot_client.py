@@ -470,3 +470,33 @@ def test_a_deal_merged_into_another_is_archived_naming_it_and_not_counted_twice(
     assert (merged.deals.extra["updated"], again.deals.loaded) == (2, 0)
     # and the search asked for the property that tells it
     assert "hs_merged_object_ids" in server.requests_to(SEARCH)[-1].json()["properties"]
+
+
+def test_a_merge_is_applied_when_the_merged_deal_was_read_earlier_in_the_sync_or_its_survivor_is_deleted() -> None:
+    # given 450 deals read in pages of 200: while the first sync pages, 1005 (on its first page,
+    # read before the merge) is merged into 1300; then 1001 is merged into 1002, which is deleted
+    fake = _fake_with(450)
+    conn = duckdb.connect()
+
+    def users_merge(search: int) -> None:
+        if search == 2:
+            fake.merge("1300", "1005", T0 + timedelta(days=30))
+            # and a later edit takes the high-water mark past the merge and its overlap
+            fake.edit("1400", T0 + timedelta(days=30, hours=1))
+
+    with FakeApiServer() as server:
+        fake.register(server)
+        client = _client(server)
+        fake.before_search = users_merge
+        # when
+        sync_hubspot(conn, client)
+        fake.before_search = lambda search: None
+        fake.merge("1002", "1001", T0 + timedelta(days=31))
+        fake.deals["1002"].archived, fake.deals["1002"].archived_at = True, T0 + timedelta(days=31, hours=1)
+        sync_hubspot(conn, client)
+        sync_hubspot(conn, client)
+    # then no merged deal is live: each is archived naming the deal it went into
+    assert conn.execute(
+        "select id, archived, merged_into_id from raw.hubspot_deals where id in ('1001', '1002', '1005') order by id"
+    ).fetchall() == [("1001", True, "1002"), ("1002", True, None), ("1005", True, "1300")]
+    assert conn.execute("select sum(amount) from raw.hubspot_deals where not archived").fetchone()[0] == 447 * 100

@@ -45,7 +45,7 @@ OVERLAP = timedelta(minutes=5)
 
 DEAL_FIELDS = (
     "id", "dealname", "amount", "deal_currency_code", "closedate", "dealstage", "pipeline", "hs_is_closed_won",
-    "hs_lastmodifieddate", "created_at", "archived", "archived_at",
+    "hs_lastmodifieddate", "created_at", "archived", "archived_at", "merged_into_id",
 )
 COMPANY_FIELDS = ("deal_id", "company_ids", "primary_company_id")
 
@@ -83,8 +83,8 @@ with typed as (
         try_cast(nullif(created_at, '') as timestamptz) at time zone 'UTC' as created_at,
         coalesce(lower(archived) = 'true', false) as archived,
         try_cast(nullif(archived_at, '') as timestamptz) at time zone 'UTC' as archived_at,
-        -- a deal HubSpot still returns has not been merged away (merges: `MERGED_DEALS_SQL`)
-        cast(null as varchar) as merged_into_id
+        -- set by the fetch for a deal it read before the deal was merged away (`_apply_merges`)
+        nullif(merged_into_id, '') as merged_into_id
     from _hubspot_deal_records
 )
 
@@ -155,7 +155,7 @@ class HubSpotChanges:
     deals: list[dict[str, Any]]  # latest version of each deal, archived deals included
     companies: list[dict[str, Any]]  # one per searched deal: its company ids, comma-separated
     high_water_mark: datetime | None  # the latest modification time read by search (or `stored_mark`)
-    # deals merged into a fetched one (`hs_merged_object_ids`): id, merged_into_id, merged_at
+    # stored deals merged into a fetched one (`hs_merged_object_ids`): id, merged_into_id, merged_at
     merges: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -174,13 +174,42 @@ def _deal_record(deal: dict[str, Any]) -> dict[str, Any]:
         "created_at": deal.get("createdAt"),
         "archived": bool(deal.get("archived", False)),
         "archived_at": deal.get("archivedAt"),
+        "merged_into_id": None,
     }
 
 
-def _merged_away(deal: dict[str, Any]) -> list[str]:
-    """The ids of the deals merged into `deal`, its own left out."""
+def _merges_listed(deal: dict[str, Any], record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The deals merged into `deal` (its `hs_merged_object_ids`, its own id left out), by id."""
     listed = ((deal.get("properties") or {}).get("hs_merged_object_ids") or "").split(";")
-    return [deal_id.strip() for deal_id in listed if deal_id.strip() and deal_id.strip() != str(deal.get("id"))]
+    merged_ids = {deal_id.strip() for deal_id in listed} - {"", str(deal.get("id"))}
+    return {
+        merged_id: {"id": merged_id, "merged_into_id": record["id"], "merged_at": record["hs_lastmodifieddate"]}
+        for merged_id in merged_ids
+    }
+
+
+def _apply_merges(latest: dict[str, dict[str, Any]], merged_into: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Archive the fetched deals merged into another; return the merges of deals not fetched.
+
+    A deal read before it was merged away (on an earlier page of this sync) is merged all the same
+    unless it was modified after the deal that lists it: HubSpot returns it no more, so this fetch
+    is its last chance. The merges returned apply to stored deals (`MERGED_DEALS_SQL`).
+    """
+    not_fetched = []
+    for merged_id, merge in merged_into.items():
+        record = latest.get(merged_id)
+        if record is None:
+            not_fetched.append(merge)
+            continue
+        merged_at, modified = _modified({"hs_lastmodifieddate": merge["merged_at"]}), _modified(record)
+        if merged_at is None or (modified is not None and modified > merged_at):
+            continue  # changed after the deal that lists it: still a deal of its own
+        record.update(
+            archived=True,
+            archived_at=record["archived_at"] or merge["merged_at"],
+            merged_into_id=merge["merged_into_id"],
+        )
+    return not_fetched
 
 
 def _modified(record: dict[str, Any]) -> datetime | None:
@@ -208,10 +237,7 @@ def fetch_hubspot(
     high_water_mark = stored_mark
     for deal in client.iter_deals_modified_since(since):
         record = _deal_record(deal)
-        for merged_id in _merged_away(deal):
-            merged_into[merged_id] = {
-                "id": merged_id, "merged_into_id": record["id"], "merged_at": record["hs_lastmodifieddate"]
-            }
+        merged_into.update(_merges_listed(deal, record))
         modified = _modified(record)
         key = str(record["id"])
         previous = latest.get(key)
@@ -225,10 +251,11 @@ def fetch_hubspot(
     archived = 0
     for deal in client.iter_archived_deals():
         record = _deal_record(deal)
+        # a deal merged into one deleted since: both are gone
+        merged_into.update(_merges_listed(deal, record))
         latest[str(record["id"])] = record
         archived += 1
-    # a deal HubSpot still returns was not merged away, whatever another deal lists
-    merges = [merge for merged_id, merge in merged_into.items() if merged_id not in latest]
+    merges = _apply_merges(latest, merged_into)
     progress(
         f"HubSpot: {len(searched)} deals modified since {since or 'the beginning'}, {archived} archived, "
         f"{len(merges)} merged into another"
