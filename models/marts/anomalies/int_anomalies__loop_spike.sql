@@ -158,7 +158,7 @@ final as (
                     ', ' || format('{:.1f}', cost_multiple) || '× the {{ var("anomaly_loop_baseline_days") }}-day median of '
                     || {{ fmt_usd('median_cost_usd') }}
             when median_cost_usd is null then ' (no fully priced run in the {{ var("anomaly_loop_baseline_days") }} days before)'
-            when cost_multiple is null
+            when priced_history_runs < {{ var('anomaly_loop_min_history_runs') }}
                 then
                     ' (cost not judged: ' || {{ fmt_int('priced_history_runs') }} || ' fully priced run'
                     || case when priced_history_runs = 1 then '' else 's' end
