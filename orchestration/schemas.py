@@ -360,9 +360,15 @@ class MartReasoningEffort(pa.DataFrameModel):
 
     @pa.dataframe_check
     def unpriced_tier_has_no_multiple(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """A tier whose costs are lower bounds has no multiple: a ratio of lower bounds bounds nothing."""
+        """No multiple when this tier's or medium's costs are lower bounds: a ratio of them bounds nothing.
+
+        Medium's row is found within the workflow: the mart is checked whole, in one piece below
+        VALIDATION_CHUNK_ROWS (1M) rows, far more than workflows × effort tiers.
+        """
+        is_medium = pl.col("reasoning_effort") == "medium"
+        medium_unpriced = pl.when(is_medium).then(pl.col("unpriced_runs")).otherwise(0).sum().over("workflow")
         return data.lazyframe.select(
-            (pl.col("unpriced_runs") == 0)
+            ((pl.col("unpriced_runs") == 0) & (medium_unpriced == 0))
             | (pl.col("cost_multiple_vs_medium").is_null() & pl.col("cpst_multiple_vs_medium").is_null())
         )
 

@@ -327,14 +327,19 @@ def test_a_tier_with_unpriced_runs_has_no_multiple(conn: duckdb.DuckDBPyConnecti
             ('priced', 'high', 10, 0, 3.0, 2.0),
             ('unpriced', 'high', 10, 2, null, null),
             ('cost_multiple', 'high', 10, 2, 0.0, null),
-            ('cpst_multiple', 'high', 10, 1, null, 0.0)
+            ('cpst_multiple', 'high', 10, 1, null, 0.0),
+            ('medium_unpriced', 'medium', 10, 5, null, null),
+            ('medium_unpriced', 'high', 10, 0, 0.2, 0.1)
         ) as t(workflow, reasoning_effort, runs, unpriced_runs, cost, cpst)
         """
     )
 
     result = validate_relation(conn, "effort", MartReasoningEffort)
 
-    assert {row["workflow"] for row in result.sample} == {"cost_multiple", "cpst_multiple"}
+    # medium's lower-bound costs make the high tier's multiples meaningless too
+    assert {(row["workflow"], row["reasoning_effort"]) for row in result.sample} == {
+        ("cost_multiple", "high"), ("cpst_multiple", "high"), ("medium_unpriced", "high")
+    }
 
 
 def test_a_workflow_months_models_spend_no_more_than_its_runs_cost(conn: duckdb.DuckDBPyConnection) -> None:
