@@ -1,7 +1,9 @@
 {#-
     The outcome each run's evaluations decide: one row per run with a decisive outcome evaluation,
     its latest (`evaluated_at`, `outcome`; a tie goes to 'success' over 'failure', so every build
-    decides alike).
+    decides alike). An evaluation whose evaluator failed (`error.type` set) or whose score is not a
+    finite number (OTLP/JSON writes NaN as "NaN", which DuckDB orders above every number) decides
+    nothing.
 
     Shared by int_runs_rolled_up (over its window's spans and evaluations) and int_runs_evaluated
     (over the spans of the days of the runs recent evaluations name, and every evaluation of those
@@ -53,6 +55,7 @@
         where evaluation_name in (
             {{- outcome_evaluation_name_list() -}}
         )
+        and error_type is null
 
     ),
 
@@ -66,6 +69,7 @@
                     then 'success'
                 when outcome_evaluations.score_label in ('fail', 'failed', 'failure', 'incorrect', 'false')
                     then 'failure'
+                when not isfinite(outcome_evaluations.score_value) then null
                 when outcome_evaluations.score_value >= {{ var('outcome_score_threshold') }} then 'success'
                 when outcome_evaluations.score_value is not null then 'failure'
             end as outcome
