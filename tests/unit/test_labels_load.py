@@ -137,3 +137,69 @@ def test_the_log_line_says_received_loaded_and_quarantined(tmp_path: Path, conn)
     assert messages == [
         "2 label rows from 1 files for 2026-11-20..2026-11-20: received 2, loaded 1, quarantined 1"
     ]
+
+
+def test_a_line_that_is_not_utf8_or_a_corrupt_gzip_quarantines_itself_not_the_load(tmp_path: Path, conn) -> None:
+    # given Excel's plain "CSV" (cp1252: José) beside good files, a JSON line in cp1252, and a
+    # gzip cut short after its first line
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_bytes(
+        (HEADER + "wr_1,success,2026-11-20T10:00:00Z,ana,,,\n" + "wr_2,failure,2026-11-20T11:00:00Z,José,5,,\n")
+        .encode("cp1252")
+    )
+    (labels / "2026-11-20.jsonl").write_bytes(
+        b'{"run_id": "wr_3", "outcome": "success", "labeled_at": "2026-11-20T12:00:00Z"}\n'
+        + '{"run_id": "wr_4", "outcome": "success", "labeled_at": "2026-11-20T12:00:00Z", "reviewer": "José"}\n'
+        .encode("cp1252")
+    )
+    whole = gzip.compress(b"".join(
+        b'{"run_id": "wr_%d", "outcome": "success", "labeled_at": "2026-11-20T13:00:00Z", "reviewer": "%s"}\n'
+        % (i, bytes(range(97, 123)) * 40) for i in range(5, 60)
+    ))
+    (labels / "2026-11-20-b.jsonl.gz").write_bytes(whole[: len(whole) // 2])
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the readable lines load and each unreadable one is quarantined with file, line and reason
+    loaded = {row[0] for row in conn.execute("select run_id from raw.labels_reviews").fetchall()}
+    assert {"wr_1", "wr_3", "wr_5"} <= loaded and not {"wr_2", "wr_4"} & loaded
+    reasons = conn.execute(
+        "select regexp_extract(_source_file, '[^/]+$'), _line_number, reason from raw.quarantine order by 1, 2"
+    ).fetchall()
+    assert reasons[0][0] == "2026-11-20-b.jsonl.gz"
+    assert reasons[0][1] == len(loaded) - 2 + 1 and reasons[0][2].startswith("file cannot be read after line ")
+    assert reasons[1:] == [
+        ("2026-11-20.csv", 3, 'line is not valid UTF-8 (export the file as UTF-8, e.g. Excel\'s "CSV UTF-8")'),
+        ("2026-11-20.jsonl", 2, 'line is not valid UTF-8 (export the file as UTF-8, e.g. Excel\'s "CSV UTF-8")'),
+    ]
+    assert report.quarantined == 3
+
+
+def test_decimal_comma_minutes_trimmed_json_values_and_naive_times_after_a_named_zone(tmp_path: Path, conn) -> None:
+    # given Excel's ";" CSV with 7,5 minutes (its decimal comma); a JSON line with padded values;
+    # and a naive time after one that names its zone (DuckDB read such a time in that zone)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_text(
+        (HEADER + "wr_1,failure,2026-11-20 10:00:00,ana,7,5,,\n").replace(",", ";").replace("7;5", "7,5")
+    )
+    (labels / "2026-11-20.jsonl").write_text(
+        '{"run_id": " wr_2 ", "outcome": " Failure ", "labeled_at": "2026-11-20T10:00:00 America/New_York"}\n'
+        '{"run_id": "wr_3", "outcome": "failure", "labeled_at": "2026-11-20 23:30:00"}\n'
+    )
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then
+    assert (report.loaded, report.quarantined) == (3, 0)
+    assert conn.execute(
+        "select run_id, outcome, labeled_at::varchar, rework_minutes, _partition_date::varchar "
+        "from raw.labels_reviews order by run_id"
+    ).fetchall() == [
+        ("wr_1", "failure", "2026-11-20 10:00:00", 7.5, "2026-11-20"),
+        ("wr_2", "failure", "2026-11-20 15:00:00", None, "2026-11-20"),
+        ("wr_3", "failure", "2026-11-20 23:30:00", None, "2026-11-20"),
+    ]
