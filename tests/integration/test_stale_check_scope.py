@@ -82,7 +82,7 @@ def hand_warehouse(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
         );
         create table staging.stg_otel__eval_events (
             trace_id varchar, span_id varchar, response_id varchar, evaluation_name varchar, score_label varchar,
-            score_value double, evaluated_at timestamp, _partition_date date
+            score_value double, evaluated_at timestamp, _partition_date date, error_type varchar
         );
         create table intermediate.int_runs_rolled_up (run_id varchar, started_at timestamp);
         """
@@ -136,7 +136,7 @@ def hand_warehouse(warehouse: Warehouse) -> duckdb.DuckDBPyConnection:
     ]
     conn.executemany(
         "insert into staging.stg_otel__eval_events "
-        "values (?, ?, ?, ?, ?, ?, ?::timestamp, cast(?::timestamp as date))",
+        "values (?, ?, ?, ?, ?, ?, ?::timestamp, cast(?::timestamp as date), null)",
         [(*row, row[-1]) for row in evaluations],
     )
     conn.execute(view_sql)
