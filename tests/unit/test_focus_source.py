@@ -137,6 +137,33 @@ def test_a_correction_leaves_the_charges_of_its_day_whose_export_is_gone(tmp_pat
     ]
 
 
+def test_charges_of_an_export_gone_from_the_folder_stay_within_the_lookback(tmp_path: Path) -> None:
+    # given October's month file and November's month-to-date one, loaded by the night of 11-03
+    folder = tmp_path / "billing"
+    write_csv(folder / "google" / "2026-10.csv", [row(f"2026-10-{d}", "10.00", period="2026-10")
+                                                  for d in range(25, 32)], mtime=1_000)
+    write_csv(folder / "google" / "2026-11.csv", [row(f"2026-11-0{d}", "5.00") for d in range(1, 4)], mtime=2_000)
+    db = duckdb.connect()
+    load_focus(db, folder, date(2026, 10, 27), date(2026, 11, 3))
+
+    # when the export job keeps the current month only (October's file is removed), November's
+    # file grows, and the night of 11-04 re-reads its lookback (10-28..11-04)
+    (folder / "google" / "2026-10.csv").unlink()
+    write_csv(folder / "google" / "2026-11.csv", [row(f"2026-11-0{d}", "5.00") for d in range(1, 5)], mtime=3_000)
+    report = load_focus(db, folder, date(2026, 10, 28), date(2026, 11, 4))
+
+    # then October's billed days stay (no export restates them) and November's are replaced
+    assert report.counts() == "received 4, loaded 4, quarantined 0"
+    assert db.execute(
+        "select month(_partition_date), count(*), sum(billed_cost) from raw.focus_charges group by 1 order by 1"
+    ).fetchall() == [(10, 5, Decimal("50")), (11, 4, Decimal("20"))]
+
+    # and with no export in the folder at all, nothing is deleted either
+    (folder / "google" / "2026-11.csv").unlink()
+    load_focus(db, folder, date(2026, 10, 28), date(2026, 11, 4))
+    assert db.execute("select count(*), sum(billed_cost) from raw.focus_charges").fetchone() == (9, Decimal("70"))
+
+
 def test_a_row_in_another_currency_is_quarantined_with_the_reason(tmp_path: Path) -> None:
     folder = tmp_path / "billing"
     write_csv(folder / "export.csv", [row("2026-11-20", "1.00"), row("2026-11-20", "9.00", currency="EUR")], 1_000)

@@ -158,6 +158,11 @@ def load_focus(
     corrects; on the days before `first` only rows of such periods are replaced, so a day's charges
     of its own (earlier) period are never deleted because a later period corrects that day.
 
+    Only what the exports read restate is replaced: the rows of a (provider, billing account,
+    billing period) that no file in the folder holds any more stay as the nights that loaded them
+    left them. An export job that keeps the current month only removes last month's file while
+    the lookback still reaches its days; replacing those days with nothing deleted billed cost.
+
     For each (provider, billing account, billing period, charge day) the newest export wins: a file,
     or with `export_unit` "folder" all the files of a folder. The rows of older exports are
     superseded, counted, and each superseded file named; one written within
@@ -172,7 +177,11 @@ def load_focus(
         return None
     conn.execute("set TimeZone = 'UTC'")
     if not files:
-        report = write_partitions(conn, table=FOCUS, candidates=_empty_candidates(conn), partitions=[first, last])
+        # no export restates anything: every stored charge stays
+        report = write_partitions(
+            conn, table=FOCUS, candidates=_empty_candidates(conn), partitions=[first, last],
+            owned_rows="false", owned_quarantine="false",
+        )
         report.extra["files"] = 0
         return report
     _read_files(conn, files)
@@ -215,6 +224,7 @@ def load_focus(
     )
     superseded, superseded_files, likely_parts = _superseded(conn, first, last)
     conn.execute(typed_candidates_sql(FOCUS, "_focus_records", "_focus_candidates"))
+    owned_rows = _restated_by_the_exports(conn, owned_rows)
     # A line that is not a row has no charge day: it is kept under the window's last day (a later
     # run reading the file again replaces it, matched on file and line).
     conn.execute("update _focus_rejected_lines set _partition_date = ?", [last])
@@ -245,6 +255,17 @@ def load_focus(
             "in a folder of its own and set AGENTLEDGER_FOCUS_EXPORT_UNIT=folder"
         )
     return report
+
+
+def _restated_by_the_exports(conn: duckdb.DuckDBPyConnection, owned_rows: str | None) -> str:
+    """`owned_rows` narrowed to the (provider, billing account, billing period)s the exports read hold."""
+    key = (
+        "coalesce(provider_name, '') || '|' || coalesce(billing_account_id, '') || '|' "
+        "|| coalesce(cast(billing_period_start as varchar), '')"
+    )
+    conn.execute(f"create or replace temp table _focus_restated as select distinct {key} as key from _focus_candidates")
+    restated = f"{key} in (select key from _focus_restated)"
+    return f"({restated}) and ({owned_rows})" if owned_rows else restated
 
 
 # A superseded file written this soon before the one that supersedes it is more likely a part of
