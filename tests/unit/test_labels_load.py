@@ -203,3 +203,20 @@ def test_decimal_comma_minutes_trimmed_json_values_and_naive_times_after_a_named
         ("wr_2", "failure", "2026-11-20 15:00:00", None, "2026-11-20"),
         ("wr_3", "failure", "2026-11-20 23:30:00", None, "2026-11-20"),
     ]
+
+
+def test_labels_an_undated_file_dates_far_ahead_are_told_not_waited_for_in_silence(tmp_path: Path, conn) -> None:
+    # given an undated labels file holding one label of the night and one of 2062 (a mistyped year)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "labels.csv").write_text(
+        HEADER + "wr_1,success,2026-11-20T10:00:00Z,ana,,,\n" + "wr_2,failure,2062-11-20T10:00:00Z,ana,5,,\n"
+    )
+    said: list[str] = []
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20), progress=said.append)
+
+    # then the night's label loads and the far one is counted and named with its file and line
+    assert (report.loaded, report.extra["labels_dated_ahead"]) == (1, 1)
+    assert said[-1].startswith(f"{labels / 'labels.csv'}: 1 label(s) dated after 2026-11-24 (e.g. line 3: 2062-11-20)")

@@ -46,6 +46,7 @@ def load_labels(
     type_labels(conn, fallback_day=last.isoformat())
     _stage_file_days(conn, labels_dir, [*csv_files, *json_files], first, last, lookback, settings.start_date)
     orphans = _set_aside_rows_no_partition_loads(conn)
+    ahead = _dated_ahead(conn, last + timedelta(days=lookback + 1))
     report = write_partitions(
         conn, table=LABELS, candidates="_label_candidates", partitions=days_between(first, last),
         rejected_lines="_label_rejected_lines",
@@ -53,10 +54,38 @@ def load_labels(
     report.extra["files"] = len(csv_files) + len(json_files)
     report.extra["labels_of_other_days"] = len(records) - report.received
     report.extra["labels_no_partition_loads"] = orphans
+    report.extra["labels_dated_ahead"] = sum(count for _, _, count in ahead)
     progress(
         f"{len(records)} label rows from {report.extra['files']} files for {first}..{last}: {report.counts()}"
     )
+    for path, example, count in ahead:
+        progress(
+            f"{path}: {count} label(s) dated after {last + timedelta(days=lookback + 1)} (e.g. {example}), "
+            "which no night has loaded yet: a mistyped date waits for its day and then decides the run; "
+            "check them"
+        )
     return report
+
+
+def _dated_ahead(conn: duckdb.DuckDBPyConnection, after: date) -> list[tuple[str, str, int]]:
+    """Per undated file, the labels dated after `after`: kept for the nights of their days, so told now.
+
+    A dated file quarantines the labels it cannot hold; an undated one is read by every night and
+    loads any day, so a label of 2062 (a mistyped year) would wait in silence for decades, or a
+    mistyped month for weeks, and then relabel its run.
+    """
+    return conn.execute(
+        """
+        select c._source_file, 'line ' || min(c._line_number) || ': ' || strftime(min(c.labeled_at), '%Y-%m-%d'),
+            count(*)
+        from _label_candidates c
+        join _label_file_days f using (_source_file)
+        where f.loads_to is null and c._partition_date > ?
+        group by c._source_file
+        order by c._source_file
+        """,
+        [after],
+    ).fetchall()
 
 
 def _stage_file_days(
