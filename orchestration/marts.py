@@ -1,5 +1,6 @@
 """The published marts: their blocking Pandera gates (models in orchestration/schemas.py) and day windows."""
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import dagster as dg
 import duckdb
 import yaml
 
-from orchestration.checks import pandera_gate
+from orchestration.checks import pandera_gate, validate_relation
 from orchestration.schemas import (
     FctLlmCalls,
     FctWorkflowRuns,
@@ -111,6 +112,39 @@ def runs_restated_from(conn: duckdb.DuckDBPyConnection, snapshot_path: Path) -> 
         return date.min
     finally:
         conn.execute("detach previous_snapshot")
+
+
+# The gates' models of the day-partitioned facts, for the rows a publish takes that their gates did not check.
+DAY_PARTITIONED_MODELS = {"fct_llm_calls": FctLlmCalls, "fct_workflow_runs": FctWorkflowRuns}
+
+
+class UngatedRowsFailed(ValueError):
+    """Rows a publish would take from before the days its gate checked fail that gate's model."""
+
+
+def ungated_rows_check(conn: duckdb.DuckDBPyConnection) -> Callable[[str, str], None]:
+    """`write_snapshot`'s `check_ungated`: validate those rows with the fact's gate model, every row.
+
+    A fact copied whole (its history changed: a full refresh, a repricing) or refreshed from a
+    restated bill's day takes rows from before the window its gate checked; never published
+    unchecked, they stop the publish instead, which leaves the previous snapshot as it was.
+    """
+
+    def check(table: str, predicate: str) -> None:
+        model = DAY_PARTITIONED_MODELS.get(table)
+        if model is None:
+            return
+        result = validate_relation(conn, f"marts.{table}", model, predicate)
+        if result.failing_rows:
+            reasons = "; ".join(f"{reason} ({count})" for reason, count in result.reasons.most_common(5))
+            raise UngatedRowsFailed(
+                f"marts.{table}: {result.failing_rows:,} of the {result.rows_checked:,} rows the publish would take "
+                f"from before the days its gate checked ({predicate}) fail its checks: {reasons}; nothing was "
+                "published (the previous snapshot stays): repair the history (e.g. fix the price override and "
+                "rebuild) and run again"
+            )
+
+    return check
 
 
 def snapshot_restatements(conn: duckdb.DuckDBPyConnection, snapshot_path: Path, tables: list[str]) -> dict[str, date]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.marts import DAY_PARTITIONED_MARTS, snapshot_restatements
+from orchestration.marts import DAY_PARTITIONED_MARTS, snapshot_restatements, ungated_rows_check
 from orchestration.partitions import run_window_days
 from orchestration.report import write_report
 from orchestration.resources import dbt_project
@@ -110,6 +110,7 @@ def build_publish_assets(upstream: Sequence[dg.AssetsDefinition | dg.AssetSpec])
                 restated_from=snapshot_restatements(conn, settings.snapshot_path, tables),
                 unpublished_from=refreshed_from(builds, windowed),
                 log=context.log.info,
+                check_ungated=ungated_rows_check(conn),
             )
             clear_builds(conn)
         refreshed = [f"{t.name} from {t.refreshed_from}" for t in snapshot.tables if t.refreshed_from]

@@ -8,7 +8,8 @@ half-written state. Parquet copies are written the same way, file by file. The s
 all or nothing (`_swap_in`): Parquet files first, `marts.duckdb` (with `snapshot_info`) last, each
 old file kept as a hard link until the last is in place; a failure puts every old file back, and a
 publish that was killed half-way is rolled back by the next one (its journal says what it was
-replacing), so the files never mix two runs.
+replacing). Until that next publish, such a kill leaves Parquet files of two runs beside the old
+`marts.duckdb` (which never mixes): the journal `.publishing.json` beside it says so.
 
 The nightly run changes only its window's days, so the snapshot does not rebuild what it already
 holds: when the previous snapshot publishes the same marts, it is copied (a file copy, not a query)
@@ -18,7 +19,8 @@ which only the months from that day on are rewritten. Everything else is small a
 whole. Measured on 360 days of history (1.8M calls): 9.9 s → see bench/RESULTS.md. A previous
 snapshot that does not match (another mart list, a column changed, a count of rows before the
 window that differs from the warehouse's, as after a full refresh) is rebuilt whole, with the reason
-logged.
+logged. The rows such a copy takes from before the days the facts' gates checked are validated
+first (`check_ungated`): they are published checked, or not at all.
 
 Every mart becomes a TABLE: dbt-duckdb views reference the warehouse's own schemas
 (`intermediate.…`), so a view copied into another file would not resolve. Tables land in the
@@ -322,12 +324,16 @@ def _copy_tables(
     windowed: Mapping[str, tuple[str, int]],
     since: Mapping[str, date],
     log: Callable[[str], None],
+    gated_from: Mapping[str, date],
+    check_ungated: Callable[[str, str], None] | None,
 ) -> tuple[list[PublishedTable], list[Path], list[Path]]:
     """Bring each mart of the attached snapshot up to date and write its Parquet copy (.tmp files).
 
     With `since`, the attached snapshot is a copy of the previous one: the marts in `windowed`
     (name → (date column, lookback)) get their rows from `since[name]` on replaced, the others are
-    replaced whole.
+    replaced whole. The rows a mart of `gated_from` takes from the warehouse before that day (its
+    gate checked the days from it on) go to `check_ungated(table, predicate)` first, which raises
+    to stop the publish.
 
     Returns the published tables, the final paths of the Parquet files written (as .tmp for now)
     and the Parquet files to remove (months that lost their rows, old single-file copies).
@@ -344,6 +350,14 @@ def _copy_tables(
                 refreshed_from = since[table]
             else:
                 log(f"snapshot: {why_not}; copying it whole")
+        if table in gated_from and date_column is not None and check_ungated is not None:
+            taken_from = refreshed_from
+            if taken_from is None or taken_from < gated_from[table]:
+                column = quote_identifier(date_column)
+                ungated = f"({column} < date '{gated_from[table]}' or {column} is null)"
+                if taken_from is not None:
+                    ungated += f" and {column} >= date '{taken_from}'"
+                check_ungated(table, ungated)
         if refreshed_from is None:
             conn.execute(f"drop table if exists {target}")
             conn.execute(
@@ -399,6 +413,19 @@ def _write_info(
         conn.execute(f"comment on column {target}.{column} is {quote_literal(comment)}")
 
 
+def _gated_from(
+    window: tuple[date, date] | None, windowed: Mapping[str, tuple[str, int]], unpublished_from: Mapping[str, date]
+) -> dict[str, date]:
+    """The first day each mart of `windowed` was gated from: the window less its lookback, or an unpublished day."""
+    if window is None:
+        return {}
+    gated = {table: window[0] - timedelta(days=lookback) for table, (_, lookback) in windowed.items()}
+    for table, day in unpublished_from.items():
+        if table in gated:
+            gated[table] = min(gated[table], day)
+    return gated
+
+
 def write_snapshot(
     conn: duckdb.DuckDBPyConnection,
     tables: Sequence[str],
@@ -413,6 +440,7 @@ def write_snapshot(
     restated_from: Mapping[str, date] | None = None,
     unpublished_from: Mapping[str, date] | None = None,
     log: Callable[[str], None] = lambda message: None,
+    check_ungated: Callable[[str, str], None] | None = None,
 ) -> Snapshot:
     """Publish `schema.<table>` for each of `tables` to `snapshot_path` and Parquet under `parquet_dir`.
 
@@ -436,6 +464,10 @@ def write_snapshot(
         unpublished_from: For marts in `windowed`, the first day an earlier run rebuilt without
             publishing it (`orchestration.unpublished`): updated from that day on too.
         log: Where to say why the previous snapshot was not reused.
+        check_ungated: Called with a mart of `windowed` and a SQL predicate over its rows when the
+            publish takes rows of it its gate did not check (the gates check the window less the
+            lookback, and the unpublished days): a mart copied whole, or refreshed from a restated
+            bill's day. It raises to stop the publish, which then changes no file.
 
     Raises:
         duckdb.Error: When a mart cannot be copied; the previous snapshot and Parquet files are left
@@ -459,6 +491,7 @@ def write_snapshot(
     built_at = datetime.now(tz=UTC).replace(tzinfo=None)
 
     since: dict[str, date] = {}
+    gated_from = _gated_from(window, windowed, unpublished_from or {})
     rebuilt_because = "no day-partitioned marts" if not windowed else "the run has no partition window"
     if window is not None and windowed:
         rebuilt_because = _previous_snapshot_usable(snapshot_path, tables)
@@ -480,7 +513,8 @@ def write_snapshot(
     conn.execute(f"attach {quote_literal(str(tmp))} as {SNAPSHOT_ALIAS}{options}")
     try:
         published, written, stale = _copy_tables(
-            conn, schema, tables, parquet_dir, docs, windowed=windowed, since=since, log=log
+            conn, schema, tables, parquet_dir, docs, windowed=windowed, since=since, log=log,
+            gated_from=gated_from, check_ungated=check_ungated,
         )
         _write_info(conn, built_at, published, run_id, window)
     except BaseException:

@@ -327,6 +327,43 @@ def test_changed_costs_before_the_window_make_the_fact_copied_whole(
     assert published_rows(tmp_path, "fct_calls") == expected == parquet_rows(tmp_path / "marts" / "fct_calls")
 
 
+def test_rows_a_publish_takes_from_before_the_gated_days_are_checked_and_can_stop_it(
+    daily: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # given a published snapshot, and a check of the rows no gate covered that fails on a negative cost
+    publish(daily, tmp_path, date(2026, 10, 15), date(2026, 11, 19))
+    asked: list[tuple[str, str]] = []
+
+    def check_ungated(table: str, predicate: str) -> None:
+        asked.append((table, predicate))
+        bad = daily.execute(f"select count(*) from marts.{table} where ({predicate}) and cost_usd < 0").fetchone()[0]
+        if bad:
+            raise ValueError(f"{table}: {bad} ungated row(s) fail")
+
+    def nightly():
+        return write_snapshot(
+            daily, ["fct_calls", "mart_totals"], tmp_path / "marts.duckdb", tmp_path / "marts",
+            window=(date(2026, 11, 20), date(2026, 11, 20)), windowed={"fct_calls": ("started_date", 3)},
+            check_ungated=check_ungated,
+        )
+
+    # when a nightly refreshes only its gated days, nothing older is asked about
+    nightly()
+    assert asked == []
+    published = digest(tmp_path / "marts.duckdb")
+
+    # when a rebuild of history (a bad price override) made an October cost negative, the fact is
+    # copied whole: its rows before the gated days (11-17) are checked, and the publish stops
+    daily.execute("update marts.fct_calls set cost_usd = -123.45 where started_date = date '2026-10-20'")
+    with pytest.raises(ValueError, match="fct_calls: 1 ungated row"):
+        nightly()
+
+    # then only the ungated rows were asked about, and the snapshot is the one before
+    assert asked == [("fct_calls", "(\"started_date\" < date '2026-11-17' or \"started_date\" is null)")]
+    assert digest(tmp_path / "marts.duckdb") == published
+    assert min(row[2] for row in published_rows(tmp_path, "fct_calls")) >= 0
+
+
 def test_a_changed_column_or_mart_list_rebuilds_and_the_old_single_file_parquet_goes(
     daily: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
