@@ -350,14 +350,13 @@ def _copy_tables(
                 refreshed_from = since[table]
             else:
                 log(f"snapshot: {why_not}; copying it whole")
-        if table in gated_from and date_column is not None and check_ungated is not None:
-            taken_from = refreshed_from
-            if taken_from is None or taken_from < gated_from[table]:
-                column = quote_identifier(date_column)
-                ungated = f"({column} < date '{gated_from[table]}' or {column} is null)"
-                if taken_from is not None:
-                    ungated += f" and {column} >= date '{taken_from}'"
-                check_ungated(table, ungated)
+        takes_ungated_rows = table in gated_from and (refreshed_from is None or refreshed_from < gated_from[table])
+        if takes_ungated_rows and date_column is not None and check_ungated is not None:
+            column = quote_identifier(date_column)
+            ungated = f"({column} < date '{gated_from[table]}' or {column} is null)"
+            if refreshed_from is not None:
+                ungated += f" and {column} >= date '{refreshed_from}'"
+            check_ungated(table, ungated)
         if refreshed_from is None:
             conn.execute(f"drop table if exists {target}")
             conn.execute(

@@ -46,7 +46,8 @@ def load_labels(
     type_labels(conn, fallback_day=last.isoformat())
     _stage_file_days(conn, labels_dir, [*csv_files, *json_files], first, last, lookback, settings.start_date)
     orphans = _set_aside_rows_no_partition_loads(conn)
-    ahead = _dated_ahead(conn, last + timedelta(days=lookback + 1))
+    ahead_after = last + timedelta(days=lookback + 1)
+    ahead = _dated_ahead(conn, ahead_after)
     report = write_partitions(
         conn, table=LABELS, candidates="_label_candidates", partitions=days_between(first, last),
         rejected_lines="_label_rejected_lines",
@@ -60,7 +61,7 @@ def load_labels(
     )
     for path, example, count in ahead:
         progress(
-            f"{path}: {count} label(s) dated after {last + timedelta(days=lookback + 1)} (e.g. {example}), "
+            f"{path}: {count} label(s) dated after {ahead_after} (e.g. {example}), "
             "which no night has loaded yet: a mistyped date waits for its day and then decides the run; "
             "check them"
         )
@@ -76,7 +77,8 @@ def _dated_ahead(conn: duckdb.DuckDBPyConnection, after: date) -> list[tuple[str
     """
     return conn.execute(
         """
-        select c._source_file, 'line ' || min(c._line_number) || ': ' || strftime(min(c.labeled_at), '%Y-%m-%d'),
+        select c._source_file,
+            'line ' || min(c._line_number) || ': ' || strftime(arg_min(c.labeled_at, c._line_number), '%Y-%m-%d'),
             count(*)
         from _label_candidates c
         join _label_file_days f using (_source_file)
