@@ -54,6 +54,13 @@ def test_a_correction_and_an_evaluation_after_the_lookback_recompute_their_runs_
         # every run was built from its newest label and its latest evaluation: the model's stored
         # verdicts equal the ones relabels.py finds over all history, for all of them
         assert stale_run_days(conn) == []
+        # labels the night's window reads (from 11-19) that name runs no trace holds: the demo's
+        # truncated export line lost some labeled runs' spans
+        unknown = conn.execute(
+            "select count(*) from staging.stg_labels__reviews l where labeled_at >= ? "
+            "and not exists (select 1 from intermediate.int_runs_rolled_up r where r.run_id = l.run_id)",
+            [date(2026, 11, 19)],
+        ).fetchone()[0]
     before = {source: day_row(db_path, workflow) for source, (_, workflow) in runs.items()}
 
     # when the lead reviewer's correction to failure arrives in 11-22's label file, a failing
@@ -61,6 +68,7 @@ def test_a_correction_and_an_evaluation_after_the_lookback_recompute_their_runs_
     (home / "labels" / f"{NIGHT}.csv").write_text(
         "run_id,outcome,labeled_at,reviewer,rework_minutes,escalated,retry_of_run_id\n"
         f"{runs['label'][0]},failure,{NIGHT}T08:30:00Z,lead.reviewer,30,false,\n"
+        f"wr_never_traced,success,{NIGHT}T08:40:00Z,lead.reviewer,0,false,\n"
     )
     failed = {"gen_ai.evaluation.name": "task_completion", "gen_ai.evaluation.score.label": "fail"}
     at = unix_nanos(datetime(NIGHT.year, NIGHT.month, NIGHT.day, 8, 45, tzinfo=UTC))
@@ -68,8 +76,11 @@ def test_a_correction_and_an_evaluation_after_the_lookback_recompute_their_runs_
     write_lines(home / "traces" / f"evaluations-{NIGHT}.jsonl", [logs_data([evaluation])])
     outcome = run_job(home, NIGHT, NIGHT)
 
-    # then the night succeeded and recomputed 11-18 for those two runs
+    # then the night succeeded, warned of the label naming a run no trace holds, and recomputed 11-18 for
+    # those two runs
     assert outcome.success, outcome.failures
+    known_runs_check = "check intermediate/int_runs_rolled_up:assert_labels_name_known_runs"
+    assert f"{known_runs_check} warns: {unknown + 1} row(s)" in outcome.warnings
     assert outcome.recompute is not None
     assert outcome.recompute.days == [(STALE_DAY, 2)]
     assert outcome.recompute.run.success, outcome.recompute.run.failures
