@@ -95,10 +95,11 @@
 
 
 {#- SQL predicate for the deals a nightly run re-attributes: those that changed (edited, deleted,
-    reopened, re-associated: int_crm_deals.changed_at) since the window's start minus the lookback, and those that close within the attribution
-    window after a run the window recomputes (a late label or trace moves their split). `true`
+    reopened, re-associated: int_crm_deals.changed_at) since the window's start minus the lookback, those that close within the attribution
+    window after a run the window recomputes (a late label or trace moves their split), and those
+    whose USD amount the stored credits no longer carry (`deals_converted_otherwise`). `true`
     when the run has no window (a full build). -#}
-{% macro deal_needs_attribution(changed_at, closed_at) -%}
+{% macro deal_needs_attribution(changed_at, closed_at, deal_key='deal_key') -%}
     {%- set start = window_start() -%}
     {%- set end = window_end() -%}
     {%- if start is none or end is none -%}
@@ -107,8 +108,28 @@
         {%- set horizon = end + modules.datetime.timedelta(days=var('attribution_window_days') | int) -%}
         ({{ changed_at }} >= timestamp '{{ start.isoformat(sep=" ") }}'
         or ({{ closed_at }} >= timestamp '{{ start.isoformat(sep=" ") }}'
-            and {{ closed_at }} < timestamp '{{ horizon.isoformat(sep=" ") }}'))
+            and {{ closed_at }} < timestamp '{{ horizon.isoformat(sep=" ") }}')
+        or {{ deal_key }} in ({{ deals_converted_otherwise() }}))
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- Query of the deal keys whose revenue in USD (nothing unless the deal is won revenue) differs
+    from the amount their stored credits split: a rate added to or corrected in seeds/fx_rates.csv
+    converts a deal again (or for the first time, as assert_won_deals_convert_to_usd asks) without
+    moving its changed_at. Only deals in another currency than USD can convert otherwise; those
+    that are won revenue with no run to credit are re-read every night, and credit nothing again. -#}
+{% macro deals_converted_otherwise() -%}
+    select deals.deal_key
+    from {{ ref('int_crm_deals') }} as deals
+    left join (
+        select deal_key, max(deal_amount_usd) as deal_amount_usd
+        from {{ this }}
+        group by deal_key
+    ) as credited on deals.deal_key = credited.deal_key
+    where
+        deals.fx_status not in ('usd', 'no_amount')
+        and (case when deals.is_won_revenue then deals.amount_usd end) is distinct from credited.deal_amount_usd
 {%- endmacro %}
 
 

@@ -16,9 +16,11 @@
 
     Incremental: a nightly run deletes and recomputes only the deals `deal_needs_attribution`
     selects: deals that changed (edited, deleted, reopened, re-associated: int_crm_deals.changed_at)
-    since the window's start minus `lookback_days` (late edits of old deals included), and deals closing within the attribution window after a
-    recomputed run (late labels move their split). Work grows with those deals and the runs of
-    their 30-day windows, not with history. A full build recomputes everything.
+    since the window's start minus `lookback_days` (late edits of old deals included), deals closing within the attribution window after a
+    recomputed run (late labels move their split), and deals in another currency whose USD amount
+    is not what their credits split (a rate added to or corrected in seeds/fx_rates.csv). Work
+    grows with those deals and the runs of their 30-day windows, not with history. A full build
+    recomputes everything.
 -#}
 
 with
