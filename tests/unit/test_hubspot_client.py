@@ -15,7 +15,7 @@ from orchestration.demo.apis.hubspot import PRIMARY, UNLABELED, FakeHubSpot
 from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
 from orchestration.sources.hubspot.assets import hubspot_deals
-from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms
+from orchestration.sources.hubspot.client import HubSpotClient, HubSpotError, epoch_ms, parse_timestamp
 from orchestration.sources.hubspot.load import fetch_hubspot, sync_hubspot, write_hubspot
 from tests.unit.run_logs import materialize_logged
 from tests.unit.warehouse_lock import open_read_write_elsewhere
@@ -331,6 +331,16 @@ def test_epoch_ms_reads_a_naive_mark_as_utc_whatever_the_host_zone() -> None:
     assert epoch_ms(datetime(2026, 5, 1, 12, 0, 0, 999_999)) == 1_777_636_800_999
     # an aware one is converted
     assert epoch_ms(datetime(2026, 5, 1, 8, 0, tzinfo=timezone(timedelta(hours=-4)))) == 1_777_636_800_000
+
+
+@pytest.mark.usefixtures("new_york_host")
+def test_a_time_without_an_offset_is_utc_whatever_the_host_zone() -> None:
+    assert time.timezone != 0  # the host is not on UTC
+    # as the loader's SQL reads it: the sync's mark and its merge order agree with the stored times
+    assert parse_timestamp("2026-05-01T12:00:00.000") == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert parse_timestamp("2026-05-01T12:00:00.000Z") == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert parse_timestamp("2026-05-01T08:00:00-04:00") == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert parse_timestamp("1777636800000") == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.usefixtures("new_york_host")

@@ -14,7 +14,7 @@ from orchestration.demo.apis.salesforce import FakeOpportunity, FakeSalesforce
 from orchestration.demo.server import FakeApiServer, FakeResponse
 from orchestration.http import make_session
 from orchestration.sources.salesforce.assets import salesforce_opportunities
-from orchestration.sources.salesforce.client import SalesforceClient, SalesforceError, soql_datetime
+from orchestration.sources.salesforce.client import SalesforceClient, SalesforceError, parse_timestamp, soql_datetime
 from orchestration.sources.salesforce.load import sync_salesforce
 from tests.unit.run_logs import materialize_logged
 from tests.unit.warehouse_lock import open_read_write_elsewhere
@@ -132,6 +132,14 @@ def test_a_single_currency_org_is_not_asked_for_currency_iso_code() -> None:
     assert conn.execute(
         "select distinct currency_iso_code, org_currency_iso_code from raw.salesforce_opportunities"
     ).fetchall() == [(None, "EUR")]
+
+
+@pytest.mark.usefixtures("new_york_host")
+def test_a_datetime_without_an_offset_is_utc_whatever_the_host_zone() -> None:
+    assert time.timezone != 0  # the host is not on UTC
+    assert parse_timestamp("2026-05-15T12:00:00.000") == datetime(2026, 5, 15, 12, 0, tzinfo=UTC)
+    assert parse_timestamp("2026-05-15T08:00:00.000-0400") == datetime(2026, 5, 15, 12, 0, tzinfo=UTC)
+    assert parse_timestamp("2026-05-15T12:00:00.000+0000") == datetime(2026, 5, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.usefixtures("new_york_host")

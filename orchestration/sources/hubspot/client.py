@@ -49,12 +49,15 @@ def parse_timestamp(value: str) -> datetime:
 
     Search returns datetime properties as ISO strings, but HubSpot's API reference also shows them
     as epoch-millisecond strings (`"1572480000000"`, the form its filters take): both are read, so
-    neither quarantines a deal nor stalls the sync on a page it cannot date.
+    neither quarantines a deal nor stalls the sync on a page it cannot date. A time without an
+    offset is UTC, as the loader's SQL reads it: `astimezone` alone would take the host's zone and
+    move the sync's high-water mark by hours.
     """
     text = value.strip()
     if EPOCH_MS.fullmatch(text):
         return EPOCH + timedelta(milliseconds=int(text))
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -30,8 +30,12 @@ OPPORTUNITY_FIELDS = (
 
 
 def parse_timestamp(value: str) -> datetime:
-    """A Salesforce datetime (`2026-05-15T08:30:00.000+0000`, no colon in the offset) in UTC."""
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    """A Salesforce datetime (`2026-05-15T08:30:00.000+0000`, no colon in the offset) in UTC.
+
+    One without an offset is UTC, as the loader's SQL reads it, never the host's zone.
+    """
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def soql_datetime(moment: datetime) -> str:
