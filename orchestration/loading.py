@@ -28,6 +28,23 @@ log = logging.getLogger(__name__)
 # connection's TimeZone setting, which defaults to the host's zone.
 EXTRACTED_AT_SQL = "(now() at time zone 'UTC')"
 
+# A time that names its offset or zone: `…10:00Z`, `…10:00:00+02:00`, `…10:00 America/New_York`.
+ZONED_TIME = r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?[ ]*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$"
+
+
+def utc_timestamp_sql(text: str) -> str:
+    """SQL: the time `text` as a naive UTC timestamp, NULL when it is none; one without offset or zone is UTC.
+
+    Only a time that names its offset or zone goes through DuckDB's `timestamptz` cast: that cast
+    (DuckDB 1.5) reads the naive times after a named zone's row in that zone, so 23:30 of one file
+    became 04:30 of the next day after a row in America/New_York.
+    """
+    value = f"cast({text} as varchar)"
+    return (
+        f"case when regexp_matches({value}, '{ZONED_TIME}') "
+        f"then try_cast({value} as timestamptz) at time zone 'UTC' else try_cast({value} as timestamp) end"
+    )
+
 QUARANTINE_DDL = """
 create table if not exists raw.quarantine (
     source varchar not null,

@@ -1,7 +1,7 @@
 """The FOCUS source on real CSV and Parquet files: newest export wins, corrections restate their day."""
 
 import os
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -244,3 +244,32 @@ def test_parts_of_one_export_read_as_files_are_reported_not_lost_silently(tmp_pa
 def test_an_unknown_export_unit_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="AGENTLEDGER_FOCUS_EXPORT_UNIT is 'run'; it must be one of file, folder"):
         load_focus(duckdb.connect(), tmp_path, date(2026, 11, 20), date(2026, 11, 20), export_unit="run")
+
+
+def test_a_time_without_a_zone_is_utc_after_a_row_that_names_one(tmp_path: Path) -> None:
+    # given an export whose first row names its zone (midnight in New York is 05:00 UTC) and whose
+    # later rows give UTC times without an offset, a time alone and a date alone
+    folder = tmp_path / "billing"
+    named = row("2026-11-19", "1.00")
+    named["ChargePeriodStart"] = "2026-11-19T00:00:00 America/New_York"
+    named["ChargePeriodEnd"] = "2026-11-19T06:00:00Z"
+    naive = row("2026-11-19", "2.00", meter="Output Tokens")
+    naive["ChargePeriodStart"], naive["ChargePeriodEnd"] = "2026-11-19 21:00:00", "2026-11-19 23:59:59"
+    dated = row("2026-11-19", "4.00", meter="Cached Input Tokens")
+    dated["ChargePeriodStart"], dated["ChargePeriodEnd"] = "2026-11-19", "2026-11-20"
+    write_csv(folder / "google" / "export-1.csv", [named, naive, dated], mtime=1_000)
+    db = duckdb.connect()
+
+    # when 11-19..11-20 is loaded
+    load_focus(db, folder, date(2026, 11, 19), date(2026, 11, 20))
+
+    # then the zoned row converts to UTC, and the others stay on 11-19 at the times they give
+    # (DuckDB's timestamptz cast read them in New York: 21:00 became 02:00 of 11-20)
+    assert db.execute(
+        "select _partition_date, charge_period_start, charge_period_end, billed_cost "
+        "from raw.focus_charges order by billed_cost"
+    ).fetchall() == [
+        (date(2026, 11, 19), datetime(2026, 11, 19, 5), datetime(2026, 11, 19, 6), Decimal("1.0000000000")),
+        (date(2026, 11, 19), datetime(2026, 11, 19, 21), datetime(2026, 11, 19, 23, 59, 59), Decimal("2.0000000000")),
+        (date(2026, 11, 19), datetime(2026, 11, 19), datetime(2026, 11, 20), Decimal("4.0000000000")),
+    ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.loading import LoadReport, RawTable, ensure_table, write_partitions
+from orchestration.loading import LoadReport, RawTable, ensure_table, utc_timestamp_sql, write_partitions
 from orchestration.partitions import days_between
 from orchestration.sources.focus.client import FocusFile, discover_focus_files
 from orchestration.sources.focus.schemas import CHARGE_COLUMNS, FOCUS_COLUMNS, TIMESTAMP_COLUMNS, FocusChargeRaw
@@ -120,14 +120,15 @@ def _records_sql(present: list[str], fallback_day: date) -> str:
     for focus_name, (raw_name, _) in FOCUS_COLUMNS.items():
         value = f"r.{_quote(focus_name)}" if focus_name in present else "null::varchar"
         if raw_name in TIMESTAMP_COLUMNS:  # FOCUS times are UTC ISO 8601; honour an offset where one is given
-            value = f"coalesce(cast(try_cast({value} as timestamptz) at time zone 'UTC' as varchar), {value})"
+            value = f"coalesce(cast({utc_timestamp_sql(value)} as varchar), {value})"
         selected.append(f"{value} as {raw_name}")
     extra = [name for name in present if name not in FOCUS_COLUMNS and name not in INTERNAL]
     extra_json = (
         "json_object(" + ", ".join(f"{_literal(name)}, r.{_quote(name)}" for name in extra) + ")::varchar"
         if extra else "null::varchar"
     )
-    charge_day = "cast(cast(try_cast(r.\"ChargePeriodStart\" as timestamptz) at time zone 'UTC' as date) as varchar)"
+    charge_start = utc_timestamp_sql('r."ChargePeriodStart"')
+    charge_day = f"cast(cast({charge_start} as date) as varchar)"
     # CSV rows know their line in the file; a Parquet row's number is its row number in the file.
     file_line, file_line_end = ("coalesce(r._file_line, ", ")") if "_file_line" in present else ("", "")
     return f"""

@@ -25,6 +25,7 @@ from orchestration.loading import (
     read_high_water_mark,
     stage_text_records,
     upsert_records,
+    utc_timestamp_sql,
 )
 from orchestration.sources.hubspot.client import EPOCH_MS_PATTERN, HubSpotClient, parse_timestamp
 from orchestration.sources.hubspot.schemas import (
@@ -55,7 +56,7 @@ def _hubspot_timestamp(column: str) -> str:
     text = f"nullif(trim({column}), '')"
     return (
         f"case when regexp_full_match({text}, '{EPOCH_MS_PATTERN}') then make_timestamp({text}::bigint * 1000) "
-        f"else try_cast({text} as timestamptz) at time zone 'UTC' end"
+        f"else {utc_timestamp_sql(text)} end"
     )
 
 
@@ -80,9 +81,9 @@ with typed as (
         end as hs_is_closed_won,
         nullif(hs_lastmodifieddate, '') as modified_text,
         {_hubspot_timestamp('hs_lastmodifieddate')} as hs_lastmodifieddate,
-        try_cast(nullif(created_at, '') as timestamptz) at time zone 'UTC' as created_at,
+        {utc_timestamp_sql("nullif(created_at, '')")} as created_at,
         coalesce(lower(archived) = 'true', false) as archived,
-        try_cast(nullif(archived_at, '') as timestamptz) at time zone 'UTC' as archived_at,
+        {utc_timestamp_sql("nullif(archived_at, '')")} as archived_at,
         -- set by the fetch for a deal it read before the deal was merged away (`_apply_merges`)
         nullif(merged_into_id, '') as merged_into_id
     from _hubspot_deal_records

@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from orchestration.loading import utc_timestamp_sql
+
 FIELDS = ("run_id", "outcome", "labeled_at", "reviewer", "rework_minutes", "escalated", "retry_of_run_id")
 
 
@@ -132,8 +134,6 @@ def read_json_labels(path: Path) -> Iterator[dict[str, object]]:
         yield _unreadable(path, number, error)
 
 
-# A time that names its offset or zone: `…10:00Z`, `…10:00:00+02:00`, `…10:00 America/New_York`.
-ZONED_TIME = r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?[ ]*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$"
 
 TYPED_LABELS_SQL = """
 create or replace temp table _label_candidates as
@@ -147,13 +147,8 @@ with typed as (
         nullif(run_id, '') as run_id,
         lower(nullif(outcome, '')) as outcome,
         nullif(labeled_at, '') as labeled_at_text,
-        -- only a time with an offset or a zone is read as one: DuckDB's timestamptz cast reads the
-        -- naive times after a named zone's row in that zone (DuckDB 1.5), so a naive time is a timestamp
-        case
-            when regexp_matches(nullif(labeled_at, ''), '{zoned_time}')
-                then try_cast(nullif(labeled_at, '') as timestamptz) at time zone 'UTC'
-            else try_cast(nullif(labeled_at, '') as timestamp)
-        end as labeled_at,
+        -- only a time with an offset or a zone is read as one (orchestration.loading.utc_timestamp_sql)
+        {labeled_at} as labeled_at,
         nullif(reviewer, '') as reviewer,
         nullif(rework_minutes, '') as rework_minutes_text,
         try_cast(nullif(rework_minutes, '') as decimal(18, 4)) as rework_minutes,
@@ -185,4 +180,5 @@ from typed
 def type_labels(conn: duckdb.DuckDBPyConnection, fallback_day: str) -> None:
     """Turn the staged text records (`_label_records`) into typed `_label_candidates`."""
     conn.execute("set TimeZone = 'UTC'")
-    conn.execute(TYPED_LABELS_SQL.format(fallback_day=fallback_day, zoned_time=ZONED_TIME))
+    labeled_at = utc_timestamp_sql("nullif(labeled_at, '')")
+    conn.execute(TYPED_LABELS_SQL.format(fallback_day=fallback_day, labeled_at=labeled_at))

@@ -24,6 +24,7 @@ from orchestration.loading import (
     read_high_water_mark,
     stage_text_records,
     upsert_records,
+    utc_timestamp_sql,
 )
 from orchestration.sources.salesforce.client import SalesforceClient, parse_timestamp
 from orchestration.sources.salesforce.schemas import OPPORTUNITY_COLUMNS, SalesforceOpportunityRaw
@@ -40,7 +41,7 @@ FIELDS = (
     "is_won", "is_closed", "is_deleted", "last_modified_date", "system_modstamp",
 )
 
-TYPED_SQL = """
+TYPED_SQL = f"""
 create or replace temp table _salesforce_candidates as
 with typed as (
     select
@@ -60,9 +61,9 @@ with typed as (
         case lower(is_won) when 'true' then true when 'false' then false end as is_won,
         case lower(is_closed) when 'true' then true when 'false' then false end as is_closed,
         coalesce(lower(is_deleted) = 'true', false) as is_deleted,
-        try_cast(nullif(last_modified_date, '') as timestamptz) at time zone 'UTC' as last_modified_date,
+        {utc_timestamp_sql("nullif(last_modified_date, '')")} as last_modified_date,
         nullif(system_modstamp, '') as modstamp_text,
-        try_cast(nullif(system_modstamp, '') as timestamptz) at time zone 'UTC' as system_modstamp
+        {utc_timestamp_sql("nullif(system_modstamp, '')")} as system_modstamp
     from _salesforce_records
 )
 
