@@ -298,9 +298,30 @@ def roi_ranking(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, str]) -
         showlegend=False,
     )
     note = "Lift is attributed revenue minus the matched manual baseline's revenue."
+    upper = _roi_upper_bounds(conn, mart, c)
+    if upper:
+        named = ", ".join(f"{workflow} ({runs:,} runs)" for workflow, runs in upper)
+        note += (
+            f" An upper bound for {named}: runs with a call of unknown cost count only their known cost in the "
+            "CPST, so rank these once their models are priced."
+        )
     if unknown:
         note += f" Not enough data for an ROI: {', '.join(map(str, unknown))}."
     return Rendered(figure=figure, note=note)
+
+
+def _roi_upper_bounds(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, str]) -> list[tuple[str, int]]:
+    """Workflows whose all-time ROI is an upper bound, with their runs of unknown cost.
+
+    A snapshot published before `unpriced_runs` existed has none to name: its ROI chart still draws.
+    """
+    try:
+        return conn.execute(
+            f"select workflow, unpriced_runs from {quote_identifier(mart)} "
+            f"where {_ident(c, 'period')} = 'all' and unpriced_runs > 0 and roi is not null order by workflow"
+        ).fetchall()
+    except duckdb.BinderException:
+        return []
 
 
 def cache_savings(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, str]) -> Rendered:

@@ -195,6 +195,7 @@ class MartWorkflowRoi(pa.DataFrameModel):
     lift_ci_high_usd: Exact = pa.Field(nullable=True)
     median_sample_runs: int = pa.Field(ge=0)
     cost_per_successful_task_usd: Exact = pa.Field(nullable=True, ge=0)
+    unpriced_runs: int = pa.Field(ge=0)
     roi: Exact = pa.Field(nullable=True)
     roi_ci_low: Exact = pa.Field(nullable=True)
     roi_ci_high: Exact = pa.Field(nullable=True)

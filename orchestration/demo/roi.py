@@ -30,7 +30,7 @@ def roi_section(db_path: Path) -> str:
             select
                 workflow, attribution_model, cost_per_successful_task_usd, successful_runs,
                 runs_without_baseline, median_lift_per_run_usd, lift_ci_low_usd, lift_ci_high_usd,
-                median_sample_runs, roi, roi_ci_low, roi_ci_high
+                median_sample_runs, roi, roi_ci_low, roi_ci_high, unpriced_runs
             from marts.mart_workflow_roi
             where period = 'all' and successful_runs > 0
             order by roi desc nulls last, workflow
@@ -44,11 +44,16 @@ def roi_section(db_path: Path) -> str:
         return ""
     header = ("workflow", "CPST", "successes", "no baseline", "median lift [95% CI]", "ROI [95% CI]")
     table = [header]
-    for workflow, _, cpst, successes, unmatched, lift, lift_low, lift_high, _n, roi, roi_low, roi_high in rows:
+    upper_bounds = []
+    for row in rows:
+        workflow, _, cpst, successes, unmatched, lift, lift_low, lift_high, _n, roi, roi_low, roi_high, unpriced = row
         lift_text = _money(lift) + (f" [{_money(lift_low)}, {_money(lift_high)}]" if lift_low is not None else "")
         roi_text = _times(roi) + (f" [{_times(roi_low)}, {_times(roi_high)}]" if roi_low is not None else "")
         if roi is None and successes and unmatched == successes:
             roi_text = "no baseline"
+        elif roi is not None and unpriced:
+            roi_text = "≤ " + roi_text
+            upper_bounds.append(f"{workflow} ({unpriced:,} runs)")
         table.append((workflow, _money(cpst), f"{successes:,}", f"{unmatched:,}", lift_text, roi_text))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = [
@@ -60,6 +65,11 @@ def roi_section(db_path: Path) -> str:
         lines.append("  ".join(cells))
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
+    if upper_bounds:
+        lines.append(
+            f"\n≤: an upper bound, for runs with a call of unknown cost count only their known cost in the CPST: "
+            f"{', '.join(upper_bounds)}; price their models (seeds/price_overrides.csv) before ranking them"
+        )
     if flagged:
         lines.append(
             f"\n{flagged} won deal(s) left out of revenue: no USD rate in seeds/fx_rates.csv (a currency it "

@@ -24,8 +24,8 @@ ROI_COLUMNS = f"""
     workflow varchar, period varchar, period_start date, attribution_model varchar, successful_runs integer,
     runs_with_baseline integer, runs_without_baseline integer, attributed_revenue_usd {MONEY},
     baseline_revenue_usd {MONEY}, lift_usd {MONEY}, median_lift_per_run_usd {MONEY}, lift_ci_low_usd {MONEY},
-    lift_ci_high_usd {MONEY}, median_sample_runs integer, cost_per_successful_task_usd {MONEY}, roi {MONEY},
-    roi_ci_low {MONEY}, roi_ci_high {MONEY}
+    lift_ci_high_usd {MONEY}, median_sample_runs integer, cost_per_successful_task_usd {MONEY},
+    unpriced_runs integer, roi {MONEY}, roi_ci_low {MONEY}, roi_ci_high {MONEY}
 """
 
 # a month of 8 matched runs whose lift interval brackets its median: every ROI row below varies it
@@ -34,8 +34,8 @@ ROI_ROW = {
     "successful_runs": 8, "runs_with_baseline": 8, "runs_without_baseline": 0,
     "attributed_revenue_usd": "12.4", "baseline_revenue_usd": "7.6", "lift_usd": "4.8",
     "median_lift_per_run_usd": "0.6", "lift_ci_low_usd": "0.2", "lift_ci_high_usd": "0.9",
-    "median_sample_runs": 8, "cost_per_successful_task_usd": "0.5", "roi": "1.2", "roi_ci_low": "0.4",
-    "roi_ci_high": "1.8",
+    "median_sample_runs": 8, "cost_per_successful_task_usd": "0.5", "unpriced_runs": 0, "roi": "1.2",
+    "roi_ci_low": "0.4", "roi_ci_high": "1.8",
 }  # fmt: skip
 
 UNIT_ECONOMICS_COLUMNS = f"""

@@ -167,6 +167,27 @@ def test_unpriced_calls_are_counted_not_drawn_as_zero(tmp_path: Path) -> None:
     assert names == ["anthropic / claude-sonnet-4-5", "openai / gpt-5-mini"]
 
 
+def test_an_roi_over_a_lower_bound_cost_is_named_an_upper_bound(tmp_path: Path) -> None:
+    # given code_refactor's all-time ROI over a CPST that leaves out 135 runs' unpriced calls
+    roi = """
+        create table mart_workflow_roi as select * from (values
+            ('seo_audit', 'all', 'linear', 12.5::decimal(38, 10), 8.0::decimal(38, 10), 17.0::decimal(38, 10), 0),
+            ('code_refactor', 'all', 'linear', 106.9::decimal(38, 10), 105.5::decimal(38, 10),
+             116.4::decimal(38, 10), 135),
+            ('code_refactor', 'month', 'linear', 90.0::decimal(38, 10), null, null, 40)
+        ) as t(workflow, period, attribution_model, roi, roi_ci_low, roi_ci_high, unpriced_runs)
+    """
+    snapshot = snapshot_with(tmp_path, ["mart_workflow_roi"], {"mart_workflow_roi": roi})
+
+    summary = write_report(snapshot, tmp_path / "report.html")
+
+    # then the chart says which ROI is only an upper bound, and why
+    section = next(s for s in summary.sections if s.spec.id == "roi_ranking")
+    assert section.status == "chart"
+    assert "An upper bound for code_refactor (135 runs): runs with a call of unknown cost" in section.note
+    assert "seo_audit" not in section.note
+
+
 def test_no_snapshot_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no snapshot at .*agentledger run"):
         write_report(tmp_path / "marts.duckdb", tmp_path / "report.html")

@@ -9,7 +9,8 @@
     the horizon is the dbt run's start (`revenue_known_until` sets it). The median lift carries the distribution-free 95% order-statistic interval
     (NULL under 6 runs; n = median_sample_runs). ROI = median lift ÷ the period's cost per
     successful task, taken from mart_unit_economics (the same number the CPST mart publishes), and
-    its interval is the lift interval over that CPST.
+    its interval is the lift interval over that CPST. A period with runs of unknown cost
+    (`unpriced_runs`) has only a lower bound for its CPST, so its ROI is an upper bound.
 -#}
 
 {%- set revenue_known_until = var('revenue_known_until', none) or run_started_at.strftime('%Y-%m-%d %H:%M:%S') %}
@@ -120,6 +121,7 @@ final as (
 
         -- return on cost
         unit_economics.cost_per_successful_task_usd,
+        unit_economics.unpriced_runs,
         {{ divide_exact('with_interval.median_lift_per_run_usd', 'unit_economics.cost_per_successful_task_usd') }}
             as roi,
         {{ divide_exact('with_interval.lift_ci_low_usd', 'unit_economics.cost_per_successful_task_usd') }}
