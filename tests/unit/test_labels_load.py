@@ -220,3 +220,29 @@ def test_labels_an_undated_file_dates_far_ahead_are_told_not_waited_for_in_silen
     # then the night's label loads and the far one is counted and named with its file and line
     assert (report.loaded, report.extra["labels_dated_ahead"]) == (1, 1)
     assert said[-1].startswith(f"{labels / 'labels.csv'}: 1 label(s) dated after 2026-11-24 (e.g. line 3: 2062-11-20)")
+
+
+def test_labels_of_an_undated_file_before_the_window_no_run_loaded_are_told(tmp_path: Path, conn) -> None:
+    # given 11-15 loaded from its dated file, then an undated corrections file dropped in later that
+    # repeats that label and corrects another run of 11-15
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-15.csv").write_text(HEADER + "wr_1,success,2026-11-15T10:00:00Z,ana,,,\n")
+    load_labels(conn, labels, date(2026, 11, 15), date(2026, 11, 15))
+    (labels / "corrections.csv").write_text(
+        HEADER + "wr_1,success,2026-11-15T10:00:00Z,ana,,,\n" + "wr_2,failure,2026-11-15T11:00:00Z,lead,20,,\n"
+        + "wr_3,success,2026-11-20T09:00:00Z,ana,,,\n"
+    )
+    said: list[str] = []
+
+    # when the night of 11-20 reads it
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20), progress=said.append)
+
+    # then the night's label loads, and the correction no run will load is counted and named
+    assert (report.loaded, report.extra["labels_before_window_not_loaded"]) == (1, 1)
+    assert said[-1].startswith(
+        f"{labels / 'corrections.csv'}: 1 label(s) of 2026-11-15..2026-11-15 (e.g. line 3: wr_2), before this run's"
+    )
+    # and a run of 11-15 loads it
+    load_labels(conn, labels, date(2026, 11, 15), date(2026, 11, 15))
+    assert conn.execute("select count(*) from raw.labels_reviews where run_id = 'wr_2'").fetchone()[0] == 1

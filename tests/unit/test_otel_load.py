@@ -1220,3 +1220,42 @@ def test_spans_a_rotated_file_holds_that_the_active_file_loaded_before_are_not_q
     write_lines(traces / "traces-2026-11-26T02-00-00.000.jsonl", [traces_data([span(3)])])
     spans, _ = load_traces(conn, traces, date(2026, 11, 26), date(2026, 11, 26))
     assert (spans.received, spans.loaded, spans.quarantined) == (1, 0, 1)
+
+
+def test_an_undated_files_spans_no_run_loads_are_named_and_its_bad_span_quarantined_once(
+    tmp_path: Path, conn
+) -> None:
+    # given the Collector's undated active file, copied in late: a span of 11-18 (before the window,
+    # which the warehouse lacks), one of 11-18 it holds already, two of 11-20, one dated 2099, and
+    # one whose start time is 0
+    traces = tmp_path / "traces"
+    held = traces / "2026" / "11" / "18" / "agent.jsonl"
+    write_lines(held, [traces_data([span(7, trace="b", start_ns=T0 - 2 * DAY_NS, end_ns=T0 - 2 * DAY_NS + 9)])])
+    load_traces(conn, traces, date(2026, 11, 18), date(2026, 11, 18))
+    held.unlink()
+    far = unix_nanos(datetime(2099, 11, 20, 10, 0, tzinfo=UTC))
+    write_lines(traces / "active.jsonl", [traces_data([
+        span(1, trace="b", start_ns=T0 - 2 * DAY_NS, end_ns=T0 - 2 * DAY_NS + 9),
+        span(7, trace="b", start_ns=T0 - 2 * DAY_NS, end_ns=T0 - 2 * DAY_NS + 9),
+        span(2), span(3),
+        span(4, start_ns=far, end_ns=far + 9),
+        span(5, start_ns=0, end_ns=9),
+    ])])
+    messages: list[str] = []
+
+    # when 11-20 runs, then 11-21
+    spans, _ = load_traces(conn, traces, DAY, DAY, progress=messages.append)
+    load_traces(conn, traces, date(2026, 11, 21), date(2026, 11, 21))
+
+    # then the window's spans load, and the night names the 11-18 span nobody loaded and the 2099 one
+    assert spans.loaded == 2
+    assert (spans.extra["undated_spans_not_loaded"], spans.extra["undated_spans_dated_ahead"]) == (1, 1)
+    named = [m for m in messages if m.startswith(str(traces / "active.jsonl"))]
+    assert len(named) == 2
+    assert "1 span(s) of 2026-11-18, before this run's days, that the warehouse does not hold" in named[0]
+    assert "backfill --start 2026-11-18 --end 2026-11-18" in named[0]
+    assert "1 span(s) dated 2099-11-20, more than the trace lookback" in named[1]
+    # and the bad span is quarantined once, under the last night that read it, not once per night
+    assert conn.execute(
+        "select _partition_date, record_key from raw.quarantine where _source_file like '%active.jsonl'"
+    ).fetchall() == [(date(2026, 11, 21), "1/1/6")]

@@ -48,6 +48,7 @@ def load_labels(
     orphans = _set_aside_rows_no_partition_loads(conn)
     ahead_after = last + timedelta(days=lookback + 1)
     ahead = _dated_ahead(conn, ahead_after)
+    unloaded = _undated_before_no_night_loaded(conn, first)
     report = write_partitions(
         conn, table=LABELS, candidates="_label_candidates", partitions=days_between(first, last),
         rejected_lines="_label_rejected_lines",
@@ -56,6 +57,7 @@ def load_labels(
     report.extra["labels_of_other_days"] = len(records) - report.received
     report.extra["labels_no_partition_loads"] = orphans
     report.extra["labels_dated_ahead"] = sum(count for _, _, count in ahead)
+    report.extra["labels_before_window_not_loaded"] = sum(count for *_, count in unloaded)
     progress(
         f"{len(records)} label rows from {report.extra['files']} files for {first}..{last}: {report.counts()}"
     )
@@ -65,7 +67,51 @@ def load_labels(
             "which no night has loaded yet: a mistyped date waits for its day and then decides the run; "
             "check them"
         )
+    for path, example, earliest, latest, count in unloaded:
+        progress(
+            f"{path}: {count} label(s) of {earliest}..{latest} (e.g. {example}), before this run's days, that the "
+            "warehouse does not hold: a file with no date in its name loads only the days of the runs that read it, "
+            f"so run those days again to load them (agentledger backfill --start {earliest} --end {latest})"
+        )
     return report
+
+
+def _undated_before_no_night_loaded(conn: duckdb.DuckDBPyConnection, first: date) -> list[tuple]:
+    """Per undated file, its labels of days before `first` that `raw.labels_reviews` lacks: named, not lost in silence.
+
+    Every night reads an undated file for its own days only. Its labels of earlier days reached the
+    warehouse by those days' runs if the file was there then; the others (a corrections file
+    dropped in later) load only if their days run again. Rows: (file, example, first day, last day, labels).
+    """
+    if not conn.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [LABELS.name]
+    ).fetchone()[0]:
+        held = "select null::date as _partition_date, null::varchar as run_id, null::timestamp as labeled_at, " \
+            "null::varchar as outcome where false"
+    else:
+        held = f"select _partition_date, run_id, labeled_at, outcome from {LABELS.qualified}"
+    return conn.execute(
+        f"""
+        with held as ({held})
+        select
+            c._source_file,
+            'line ' || min(c._line_number) || ': ' || arg_min(c.run_id, c._line_number),
+            min(c._partition_date),
+            max(c._partition_date),
+            count(*)
+        from _label_candidates c
+        join _label_file_days f using (_source_file)
+        where f.loads_to is null and c._partition_date < ? and c._reject_reason is null
+            and not exists (
+                select 1 from held h
+                where h._partition_date = c._partition_date and h.run_id = c.run_id
+                    and h.labeled_at = c.labeled_at and h.outcome = c.outcome
+            )
+        group by c._source_file
+        order by c._source_file
+        """,
+        [first],
+    ).fetchall()
 
 
 def _dated_ahead(conn: duckdb.DuckDBPyConnection, after: date) -> list[tuple[str, str, int]]:

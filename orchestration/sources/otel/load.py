@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -164,6 +164,8 @@ def _load(
         parse.rejected_spans(conn, SET_ASIDE, first, last)
         # lines that never became spans, once for the window (a lookback file's belong to its day)
         conn.execute(f"delete from _otel_rejected_lines where not ({in_window})")
+        undated = [str(trace_file.path) for trace_file in files if trace_file.day is None]
+        unloaded = _undated_spans_no_night_loads(conn, undated, first, last, lookback_days)
         spans_report = _publish_spans(conn, days, in_window)
         spans_report.extra["spans_of_other_days"] += other_days
         # evaluation records older than their file's lookback, kept under the file's day
@@ -192,6 +194,21 @@ def _load(
             "keep_content": keep_content,
         }
     )
+    spans_report.extra["undated_spans_not_loaded"] = sum(row[4] for row in unloaded if row[1] == "before")
+    spans_report.extra["undated_spans_dated_ahead"] = sum(row[4] for row in unloaded if row[1] == "ahead")
+    for path, side, earliest, latest, count in unloaded:
+        days_named = f"{earliest}" if earliest == latest else f"{earliest}..{latest}"
+        if side == "before":
+            progress(
+                f"{path}: {count} span(s) of {days_named}, before this run's days, that the warehouse does not "
+                "hold: a file with no date in its path loads only the days of the runs that read it, so run "
+                f"those days again to load them (agentledger backfill --start {earliest} --end {latest})"
+            )
+        else:
+            progress(
+                f"{path}: {count} span(s) dated {days_named}, more than the trace lookback and a day after this "
+                "run's last day: they wait for a run of their day (a clock or a timestamp that is wrong?); check them"
+            )
     evaluations_report = evaluations.finish()
     evaluations_report.extra["other_log_records_ignored"] = counts["other_log_records"]
     evaluations_report.extra["evaluations_under_file_day"] = late_evaluations
@@ -219,6 +236,46 @@ def _insert_neighbouring_spans(
     return conn.execute(f"select count(*) from {neighbouring} where not ({in_window})").fetchone()[0]
 
 
+def _undated_spans_no_night_loads(
+    conn: duckdb.DuckDBPyConnection, undated: list[str], first: date, last: date, lookback_days: int
+) -> list[tuple[str, str, date, date, int]]:
+    """Per file with no date in its path: its valid spans that no run is about to load, before or ahead of the window.
+
+    Every night reads such a file (the Collector's active file) for its own days only. Its spans of
+    earlier days reached the warehouse by those days' nights if the file was there then; the ones
+    the warehouse lacks (the file was copied in later, or those nights failed) load only if their
+    days run again. Its spans dated beyond the next nights' reach wait for their day in silence (a
+    wrong clock, a mistyped time). Neither kind reaches raw.otel_spans or the quarantine here, so
+    they are named (file, days, count). Rows: (file, 'before' or 'ahead', first day, last day, spans).
+    """
+    if not undated:
+        return []
+    return conn.execute(
+        f"""
+        select
+            s._source_file,
+            case when s._partition_date < ? then 'before' else 'ahead' end as side,
+            min(s._partition_date),
+            max(s._partition_date),
+            count(*)
+        from {SET_ASIDE} as s
+        where
+            s._source_file in (select unnest(?::varchar[]))
+            and s._reject_reason is null
+            and (
+                s._partition_date > ?
+                or (s._partition_date < ? and not exists (
+                    select 1 from raw.otel_spans as r
+                    where r._partition_date = s._partition_date and r.trace_id = s.trace_id and r.span_id = s.span_id
+                ))
+            )
+        group by all
+        order by 1, 2 desc
+        """,
+        [first, undated, last + timedelta(days=lookback_days + 1), first],
+    ).fetchall()
+
+
 def _publish_spans(conn: duckdb.DuckDBPyConnection, days: list[date], in_window: str) -> LoadReport:
     """Quarantine the window's rejects and put its valid spans in `raw.otel_spans` (in the open transaction)."""
     report = LoadReport(table=SPANS.qualified, partitions=days)
@@ -235,12 +292,22 @@ def _publish_spans(conn: duckdb.DuckDBPyConnection, days: list[date], in_window:
     report.extra["spans_of_other_days"] = other_days
 
     conn.execute(f"delete from raw.quarantine where entity = ? and {in_window}", [SPANS.name])
-    # A line read again by a later run (an undated file) is quarantined once, not per run.
+    # A line or span read again by a later run (an undated file) is quarantined once, not per run.
     conn.execute(
         """
         delete from raw.quarantine q where q.entity = ? and exists (
             select 1 from _otel_rejected_lines l
             where l._source_file = q._source_file and l._line_number = q._line_number
+        )
+        """,
+        [SPANS.name],
+    )
+    conn.execute(
+        """
+        delete from raw.quarantine q where q.entity = ? and exists (
+            select 1 from _otel_rejected_spans s
+            where s._source_file = q._source_file and s._line_number = q._line_number
+                and q.record_key = s._resource_index || '/' || s._scope_index || '/' || s._span_index
         )
         """,
         [SPANS.name],
