@@ -11,7 +11,13 @@ database_prices as (
 
 override_prices as (
 
-    select * from {{ ref('price_overrides') }}
+    -- times of day load as text (seeds/_seeds__prices.yml: a bare UTC time, checked there)
+    select
+        * replace (
+            cast(trim(cast(time_of_day_from as varchar)) as time) as time_of_day_from,
+            cast(trim(cast(time_of_day_to as varchar)) as time) as time_of_day_to
+        )
+    from {{ ref('price_overrides') }}
 
 ),
 
