@@ -27,7 +27,7 @@ import pandera.polars as pa
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from orchestration import pandera_sql
+from orchestration import pandera_sql, share_failures
 from orchestration.loading import VALIDATION_CHUNK_ROWS, describe_failures, reason_family
 from orchestration.partitions import run_window_days
 from orchestration.settings import get_settings
@@ -254,16 +254,7 @@ class PanderaGate:
             "window": where,
         }
         if self.quarantine_entity is not None:
-            lost = quarantine_count(conn, self.quarantine_entity, self.relation, where)
-            metadata["quarantined"] = lost.rows + lost.lines
-            metadata["quarantined_lines"] = lost.lines
-            metadata["quarantine_share"] = round(lost.share, 6)
-            limit = max_quarantine_share()
-            if lost.share > limit:
-                share_failure = (
-                    f"{lost.describe()} ({lost.share:.1%}) > AGENTLEDGER_MAX_QUARANTINE_SHARE={limit:.1%}; "
-                    f"see raw.quarantine where entity = '{self.quarantine_entity}'"
-                )
+            share_failure = self._share_failure(conn, self.quarantine_entity, window, where, metadata)
         summary = result.summary()
         if share_failure:
             summary = share_failure + ("\n" + summary if summary else "")
@@ -288,6 +279,70 @@ class PanderaGate:
             metadata=metadata,
             description=None if passed else summary[:2000],
         )
+
+    def _share_failure(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        entity: str,
+        window: tuple[date, date] | None,
+        where: str,
+        metadata: dict[str, object],
+    ) -> str | None:
+        """Why the window, or a window that failed on an earlier run (`share_failures`), lost too much; None if neither.
+
+        A window that fails is recorded; later runs check it again until it passes.
+        """
+        lost = quarantine_count(conn, entity, self.relation, where)
+        metadata["quarantined"] = lost.rows + lost.lines
+        metadata["quarantined_lines"] = lost.lines
+        metadata["quarantine_share"] = round(lost.share, 6)
+        limit = max_quarantine_share()
+        failures = []
+        if lost.share > limit:
+            failures.append(
+                f"{lost.describe()} ({lost.share:.1%}) > AGENTLEDGER_MAX_QUARANTINE_SHARE={limit:.1%}; "
+                f"{share_failures.where_lost(conn, entity, where)}; see raw.quarantine where entity = '{entity}'"
+            )
+        if self.date_column is not None and window is not None:
+            current = share_failures.FailedWindow(window[0] - timedelta(days=self.lookback_days), window[1])
+            earlier = self._earlier_failures(conn, entity, self.date_column, current, limit)
+            if failures:
+                share_failures.record(conn, entity, current, lost.share)
+            else:
+                share_failures.clear(conn, entity, current)
+            if earlier:
+                metadata["earlier_failed_windows"] = len(earlier)
+            failures += earlier
+        return "\n".join(failures) or None
+
+    def _earlier_failures(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        entity: str,
+        date_column: str,
+        current: share_failures.FailedWindow,
+        limit: float,
+    ) -> list[str]:
+        """Check again, each on its own, the windows of this table that failed on earlier runs; clear those that pass.
+
+        The current window is left out: this run's own verdict on it stands.
+        """
+        messages = []
+        for failed in share_failures.recorded(conn, entity):
+            if failed == current:
+                continue
+            where = failed.predicate(date_column)
+            lost = quarantine_count(conn, entity, self.relation, where)
+            if lost.share <= limit:
+                share_failures.clear(conn, entity, failed)
+                continue
+            messages.append(
+                f"{failed.first_day}..{failed.last_day} failed this gate on an earlier run and still does: "
+                f"{lost.describe()} ({lost.share:.1%}); {share_failures.where_lost(conn, entity, where)}. "
+                "The models later nights rebuild would publish what those days hold: repair their input and run "
+                "them again, or run them with AGENTLEDGER_MAX_QUARANTINE_SHARE raised to accept the loss"
+            )
+        return messages
 
     def as_asset_check(self) -> dg.AssetChecksDefinition:
         """The gate as its own step, for assets whose body cannot run it (the dbt models)."""
