@@ -123,8 +123,12 @@
     select deals.deal_key
     from {{ ref('int_crm_deals') }} as deals
     left join (
+        -- the credits of deals in another currency only: the aggregate stays as small as they are
         select deal_key, max(deal_amount_usd) as deal_amount_usd
         from {{ this }}
+        where deal_key in (
+            select deal_key from {{ ref('int_crm_deals') }} where fx_status not in ('usd', 'no_amount')
+        )
         group by deal_key
     ) as credited on deals.deal_key = credited.deal_key
     where
