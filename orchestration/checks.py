@@ -290,8 +290,14 @@ class PanderaGate:
     ) -> str | None:
         """Why the window, or a window that failed on an earlier run (`share_failures`), lost too much; None if neither.
 
-        A window that fails is recorded; later runs check it again until it passes.
+        A window that fails is recorded; later runs check it again until it passes. The days of a
+        loss accepted earlier count only when they are the run's own days, not its lookback.
         """
+        dated = self.date_column is not None and window is not None
+        accepted = share_failures.accepted_days(conn, entity) if dated else []
+        if dated:
+            accepted = [day for day in accepted if not window[0] <= day <= window[1]]
+            where = share_failures.without_days(where, self.date_column, accepted)
         lost = quarantine_count(conn, entity, self.relation, where)
         metadata["quarantined"] = lost.rows + lost.lines
         metadata["quarantined_lines"] = lost.lines
@@ -303,13 +309,11 @@ class PanderaGate:
                 f"{lost.describe()} ({lost.share:.1%}) > AGENTLEDGER_MAX_QUARANTINE_SHARE={limit:.1%}; "
                 f"{share_failures.where_lost(conn, entity, where)}; see raw.quarantine where entity = '{entity}'"
             )
-        if self.date_column is not None and window is not None:
+        if dated:
             current = share_failures.FailedWindow(window[0] - timedelta(days=self.lookback_days), window[1])
-            earlier = self._earlier_failures(conn, entity, self.date_column, current, limit)
+            earlier = self._earlier_failures(conn, entity, self.date_column, current, limit, accepted)
             if failures:
-                share_failures.record(conn, entity, current, lost.share)
-            else:
-                share_failures.clear(conn, entity, current)
+                share_failures.record(conn, entity, current, lost.share, limit)
             if earlier:
                 metadata["earlier_failed_windows"] = len(earlier)
             failures += earlier
@@ -322,23 +326,30 @@ class PanderaGate:
         date_column: str,
         current: share_failures.FailedWindow,
         limit: float,
+        accepted: list[date],
     ) -> list[str]:
-        """Check again, each on its own, the windows of this table that failed on earlier runs; clear those that pass.
+        """Check again, each on its own, the windows of this table that failed on earlier runs.
 
-        The current window is left out: this run's own verdict on it stands.
+        One that passes is cleared if the limit is not above the one it failed at (it was
+        repaired), or, at a raised limit, if this run's window covers it: its days are then
+        accepted. One that passes only at a raised limit this run does not cover stays recorded.
         """
         messages = []
         for failed in share_failures.recorded(conn, entity):
-            if failed == current:
-                continue
-            where = failed.predicate(date_column)
+            where = share_failures.without_days(failed.window.predicate(date_column), date_column, accepted)
             lost = quarantine_count(conn, entity, self.relation, where)
             if lost.share <= limit:
-                share_failures.clear(conn, entity, failed)
+                if limit <= failed.limit:
+                    share_failures.clear(conn, entity, failed.window)
+                elif current.covers(failed.window):
+                    share_failures.clear(conn, entity, failed.window)
+                    share_failures.accept(conn, entity, failed.window)
                 continue
+            if failed.window == current:
+                continue  # this run's own verdict on it stands
             messages.append(
-                f"{failed.first_day}..{failed.last_day} failed this gate on an earlier run and still does: "
-                f"{lost.describe()} ({lost.share:.1%}); {share_failures.where_lost(conn, entity, where)}. "
+                f"{failed.window.first_day}..{failed.window.last_day} failed this gate on an earlier run and still "
+                f"does: {lost.describe()} ({lost.share:.1%}); {share_failures.where_lost(conn, entity, where)}. "
                 "The models later nights rebuild would publish what those days hold: repair their input and run "
                 "them again, or run them with AGENTLEDGER_MAX_QUARANTINE_SHARE raised to accept the loss"
             )

@@ -302,8 +302,8 @@ def roi_ranking(conn: duckdb.DuckDBPyConnection, mart: str, c: dict[str, str]) -
     if upper:
         named = ", ".join(f"{workflow} ({runs:,} runs)" for workflow, runs in upper)
         note += (
-            f" An upper bound for {named}: runs with a call of unknown cost count only their known cost in the "
-            "CPST, so rank these once their models are priced."
+            f" Overstated (nearer 0 in truth) for {named}: runs with a call of unknown cost count only their known "
+            "cost in the CPST, so rank these once their models are priced."
         )
     if unknown:
         note += f" Not enough data for an ROI: {', '.join(map(str, unknown))}."

@@ -52,7 +52,8 @@ def roi_section(db_path: Path) -> str:
         if roi is None and successes and unmatched == successes:
             roi_text = "no baseline"
         elif roi is not None and unpriced:
-            roi_text = "≤ " + roi_text
+            # the true CPST is higher: a positive ROI is at most this, a negative one at least this
+            roi_text = ("≤ " if roi >= 0 else "≥ ") + roi_text
             upper_bounds.append(f"{workflow} ({unpriced:,} runs)")
         table.append((workflow, _money(cpst), f"{successes:,}", f"{unmatched:,}", lift_text, roi_text))
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -67,8 +68,9 @@ def roi_section(db_path: Path) -> str:
             lines.append("  ".join("-" * w for w in widths))
     if upper_bounds:
         lines.append(
-            f"\n≤: an upper bound, for runs with a call of unknown cost count only their known cost in the CPST: "
-            f"{', '.join(upper_bounds)}; price their models (seeds/price_overrides.csv) before ranking them"
+            f"\n≤, ≥: overstated, nearer 0 in truth, for runs with a call of unknown cost count only their known "
+            f"cost in the CPST: {', '.join(upper_bounds)}; price their models (seeds/price_overrides.csv) before "
+            "ranking them"
         )
     if flagged:
         lines.append(

@@ -1,5 +1,6 @@
 """A raw window that lost too much fails every later run's gate until it is repaired, checked on its own."""
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -90,14 +91,31 @@ def test_a_day_that_failed_its_gate_fails_the_later_nights_until_it_is_repaired(
     assert conn.execute("select count(*) from raw.quarantine_share_failures").fetchone()[0] == 0
 
 
-def test_a_run_with_the_limit_raised_accepts_the_loss_and_clears_it(conn, monkeypatch: pytest.MonkeyPatch) -> None:
-    # given the night of 12-03 failed
+def test_a_run_with_the_limit_raised_accepts_that_loss_for_good_and_no_other(
+    conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the nights of 12-01 and of 12-03 failed (12-01 lost 2 lines too)
+    conn.execute(
+        "insert into raw.quarantine values ('spans', date '2026-12-01', 'traces/2026-12-01.jsonl', 11, 'line', 'cut'), "
+        "('spans', date '2026-12-01', 'traces/2026-12-01.jsonl', 12, 'line', 'cut')"
+    )
+    assert not night(conn, "2026-12-01").passed
     assert not night(conn, "2026-12-03").passed
 
-    # when 12-03 is run again with the limit raised, then the next night at the default limit
+    # when 12-03's days are run again with the limit raised (the loss is accepted), then the next nights
     monkeypatch.setenv("AGENTLEDGER_MAX_QUARANTINE_SHARE", "0.2")
-    assert night(conn, "2026-12-03").passed
+    accepted = night(conn, "2026-12-03")
+    assert accepted.passed, accepted.description
     monkeypatch.setenv("AGENTLEDGER_MAX_QUARANTINE_SHARE", "0.05")
+    after = night(conn, "2026-12-04")
 
-    # then nothing holds the later nights back
-    assert night(conn, "2026-12-05").passed
+    # then the night after it, whose lookback holds 12-03, passes on its own window and stays
+    # unrecorded, but 12-01's window, which nobody accepted or repaired, still fails it
+    assert after.metadata["quarantine_share"].value == 0
+    assert not after.passed
+    assert after.description.startswith("2026-11-30..2026-12-01 failed this gate on an earlier run")
+    assert conn.execute("select first_day, last_day from raw.quarantine_share_failures").fetchall() == [
+        (date(2026, 11, 30), date(2026, 12, 1))
+    ]
+    # and a run of the accepted day itself at the default limit judges it anew
+    assert not night(conn, "2026-12-03").passed

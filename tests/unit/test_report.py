@@ -167,7 +167,7 @@ def test_unpriced_calls_are_counted_not_drawn_as_zero(tmp_path: Path) -> None:
     assert names == ["anthropic / claude-sonnet-4-5", "openai / gpt-5-mini"]
 
 
-def test_an_roi_over_a_lower_bound_cost_is_named_an_upper_bound(tmp_path: Path) -> None:
+def test_an_roi_over_a_lower_bound_cost_is_named_overstated(tmp_path: Path) -> None:
     # given code_refactor's all-time ROI over a CPST that leaves out 135 runs' unpriced calls
     roi = """
         create table mart_workflow_roi as select * from (values
@@ -184,7 +184,7 @@ def test_an_roi_over_a_lower_bound_cost_is_named_an_upper_bound(tmp_path: Path) 
     # then the chart says which ROI is only an upper bound, and why
     section = next(s for s in summary.sections if s.spec.id == "roi_ranking")
     assert section.status == "chart"
-    assert "An upper bound for code_refactor (135 runs): runs with a call of unknown cost" in section.note
+    assert "Overstated (nearer 0 in truth) for code_refactor (135 runs): runs with a call of unknown" in section.note
     assert "seo_audit" not in section.note
 
 

@@ -10,7 +10,7 @@
     (NULL under 6 runs; n = median_sample_runs). ROI = median lift ÷ the period's cost per
     successful task, taken from mart_unit_economics (the same number the CPST mart publishes), and
     its interval is the lift interval over that CPST. A period with runs of unknown cost
-    (`unpriced_runs`) has only a lower bound for its CPST, so its ROI is an upper bound.
+    (`unpriced_runs`) has only a lower bound for its CPST, so its ROI is overstated (nearer 0 in truth).
 -#}
 
 {%- set revenue_known_until = var('revenue_known_until', none) or run_started_at.strftime('%Y-%m-%d %H:%M:%S') %}
