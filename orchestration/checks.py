@@ -294,9 +294,10 @@ class PanderaGate:
         loss accepted earlier count only when they are the run's own days, not its lookback.
         """
         dated = self.date_column is not None and window is not None
-        accepted = share_failures.accepted_days(conn, entity) if dated else []
+        accepted: list[date] = []
         if dated:
-            accepted = [day for day in accepted if not window[0] <= day <= window[1]]
+            share_failures.ensure(conn)
+            accepted = [day for day in share_failures.accepted_days(conn, entity) if not window[0] <= day <= window[1]]
             where = share_failures.without_days(where, self.date_column, accepted)
         lost = quarantine_count(conn, entity, self.relation, where)
         metadata["quarantined"] = lost.rows + lost.lines

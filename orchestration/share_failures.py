@@ -68,9 +68,13 @@ class Recorded:
     limit: float
 
 
+def ensure(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the two tables (and the failures' `share_limit`, added after them) where missing."""
+    conn.execute(DDL)
+
+
 def recorded(conn: duckdb.DuckDBPyConnection, entity: str) -> list[Recorded]:
     """The failed windows of `entity` no run has cleared, oldest first."""
-    conn.execute(DDL)
     rows = conn.execute(
         f"select first_day, last_day, min(coalesce(share_limit, 0)) from {RELATION} where entity = ? "
         "group by 1, 2 order by 1, 2",
@@ -81,7 +85,6 @@ def recorded(conn: duckdb.DuckDBPyConnection, entity: str) -> list[Recorded]:
 
 def record(conn: duckdb.DuckDBPyConnection, entity: str, window: FailedWindow, share: float, limit: float) -> None:
     """Remember a window that failed, once, with the limit it failed at."""
-    conn.execute(DDL)
     clear(conn, entity, window)
     conn.execute(
         f"insert into {RELATION} (entity, first_day, last_day, share, failed_at, share_limit) "
@@ -92,7 +95,6 @@ def record(conn: duckdb.DuckDBPyConnection, entity: str, window: FailedWindow, s
 
 def clear(conn: duckdb.DuckDBPyConnection, entity: str, window: FailedWindow) -> None:
     """Forget a window that passes now."""
-    conn.execute(DDL)
     conn.execute(
         f"delete from {RELATION} where entity = ? and first_day = ? and last_day = ?",
         [entity, window.first_day, window.last_day],
@@ -101,7 +103,6 @@ def clear(conn: duckdb.DuckDBPyConnection, entity: str, window: FailedWindow) ->
 
 def accept(conn: duckdb.DuckDBPyConnection, entity: str, window: FailedWindow) -> None:
     """Remember the days of a window whose loss a run at a raised limit accepted."""
-    conn.execute(DDL)
     conn.execute(
         f"delete from {ACCEPTED} where entity = ? and day between ? and ?",
         [entity, window.first_day, window.last_day],
@@ -115,7 +116,6 @@ def accept(conn: duckdb.DuckDBPyConnection, entity: str, window: FailedWindow) -
 
 def accepted_days(conn: duckdb.DuckDBPyConnection, entity: str) -> list[date]:
     """The days of `entity` whose loss was accepted."""
-    conn.execute(DDL)
     rows = conn.execute(f"select distinct day from {ACCEPTED} where entity = ? order by 1", [entity]).fetchall()
     return [row[0] for row in rows]
 
