@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.loading import LoadReport, RawTable, stage_text_records, write_partitions
+from orchestration.loading import LoadReport, RawTable, ensure_table, stage_text_records, write_partitions
 from orchestration.partitions import days_between
 from orchestration.settings import get_settings
 from orchestration.sources.labels.client import discover_label_files
@@ -83,16 +83,10 @@ def _undated_before_no_night_loaded(conn: duckdb.DuckDBPyConnection, first: date
     warehouse by those days' runs if the file was there then; the others (a corrections file
     dropped in later) load only if their days run again. Rows: (file, example, first day, last day, labels).
     """
-    if not conn.execute(
-        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [LABELS.name]
-    ).fetchone()[0]:
-        held = "select null::date as _partition_date, null::varchar as run_id, null::timestamp as labeled_at, " \
-            "null::varchar as outcome where false"
-    else:
-        held = f"select _partition_date, run_id, labeled_at, outcome from {LABELS.qualified}"
+    ensure_table(conn, LABELS)  # the write below would create it anyway
     return conn.execute(
         f"""
-        with held as ({held})
+        with held as (select _partition_date, run_id, labeled_at, outcome from {LABELS.qualified})
         select
             c._source_file,
             'line ' || min(c._line_number) || ': ' || arg_min(c.run_id, c._line_number),
