@@ -152,7 +152,9 @@ class MartProviderReconciliation(pa.DataFrameModel):
     traced_tokens: int = pa.Field(ge=0)
     reported_tokens: int = pa.Field(nullable=True, ge=0)
     priority_tier_tokens: int = pa.Field(ge=0)
-    rack_cost_usd: Exact = pa.Field(ge=0)
+    traced_calls: int = pa.Field(ge=0)
+    unpriced_calls: int = pa.Field(ge=0)
+    rack_cost_usd: Exact = pa.Field(nullable=True, ge=0)
     billed_cost_usd: Exact = pa.Field(nullable=True)
     billed_factor: Exact = pa.Field(nullable=True)
     untraced_spend_usd: Exact = pa.Field(nullable=True)
@@ -165,6 +167,12 @@ class MartProviderReconciliation(pa.DataFrameModel):
             pl.col("untraced_spend_usd").is_null()
             | (pl.col("untraced_spend_usd") <= pl.max_horizontal(pl.col("billed_cost_usd"), pl.lit(0)))
         )
+
+    @pa.dataframe_check
+    def rack_cost_is_missing_only_where_no_call_is_priced(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """A model whose traced calls all lack a price has no rack cost (never $0); any other row has one."""
+        none_priced = (pl.col("traced_calls") > 0) & (pl.col("unpriced_calls") == pl.col("traced_calls"))
+        return data.lazyframe.select(pl.col("rack_cost_usd").is_null() == none_priced)
 
     @pa.dataframe_check
     def no_provider_data_means_no_provider_figures(cls, data: pa.PolarsData) -> pl.LazyFrame:

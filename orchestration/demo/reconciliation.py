@@ -65,7 +65,7 @@ def findings(conn: duckdb.DuckDBPyConnection) -> list[tuple[Decimal, str]]:
     for provider, day, gap, rack in conn.execute(
         """
         select provider, usage_date, 100 * (sum(reported_tokens) - sum(traced_tokens)) / sum(reported_tokens),
-               sum(rack_cost_usd)
+               coalesce(sum(rack_cost_usd), 0)
         from marts.mart_provider_reconciliation
         group by all having bool_or(status = 'traced_higher') and sum(reported_tokens) > 0
             and sum(traced_tokens) > sum(reported_tokens) * 1.02

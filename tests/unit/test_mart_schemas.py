@@ -12,6 +12,7 @@ from orchestration.schemas import (
     MartAgentOverhead,
     MartCacheSavings,
     MartModelMix,
+    MartProviderReconciliation,
     MartReasoningEffort,
     MartRoutingRecommendations,
     MartUnitEconomics,
@@ -404,3 +405,30 @@ def test_cache_shares_are_both_known_or_both_unknown(conn: duckdb.DuckDBPyConnec
 
     assert result.failing_rows == 1
     assert result.sample[0]["workflow"] == "code_review"
+
+
+def test_only_a_model_none_of_whose_calls_is_priced_lacks_a_rack_cost(conn: duckdb.DuckDBPyConnection) -> None:
+    # given a self-hosted model with no price: $0 of rack cost (as published before), then unknown;
+    # a model with one of two calls priced and no rack cost; and a priced model at $1.2
+    conn.execute(
+        f"""
+        create table reconciliation as select * from (values
+            ('vllm', date '2026-11-20', 'acme-coder', 20, null, 0, 2, 2, 0::{MONEY}, null::{MONEY}, null::{MONEY},
+             null::{MONEY}, 'no_provider_data'),
+            ('vllm', date '2026-11-21', 'acme-coder', 20, null, 0, 2, 2, null::{MONEY}, null::{MONEY}, null::{MONEY},
+             null::{MONEY}, 'no_provider_data'),
+            ('cohere', date '2026-11-20', 'command-ft', 40, 40, 0, 2, 1, null::{MONEY}, 0.2::{MONEY}, null::{MONEY},
+             0::{MONEY}, 'ok'),
+            ('cohere', date '2026-11-20', 'command-r-plus', 420, 420, 0, 1, 0, 1.2::{MONEY}, 1.2::{MONEY}, 1::{MONEY},
+             0::{MONEY}, 'ok')
+        ) as t(provider, usage_date, model, traced_tokens, reported_tokens, priority_tier_tokens, traced_calls,
+               unpriced_calls, rack_cost_usd, billed_cost_usd, billed_factor, untraced_spend_usd, status)
+        """
+    )
+
+    # when they are validated
+    result = validate_relation(conn, "reconciliation", MartProviderReconciliation)
+
+    # then the $0 row and the partly priced row without a cost fail
+    assert result.failing_rows == 2
+    assert {(row["usage_date"].day, row["model"]) for row in result.sample} == {(20, "acme-coder"), (20, "command-ft")}

@@ -172,7 +172,11 @@ joined as (
         coalesce(reported.priority_tier_tokens, 0) as priority_tier_tokens,
 
         -- money
-        coalesce(traced.rack_cost_usd, {{ money(0) }}) as rack_cost_usd,
+        -- a model none of whose traced calls has a price has no rack cost to show: NULL, never $0
+        case
+            when traced.traced_calls > 0 and traced.unpriced_calls = traced.traced_calls then null
+            else coalesce(traced.rack_cost_usd, {{ money(0) }})
+        end as rack_cost_usd,
         case when provider_days.has_cost_report then coalesce(billed.billed_cost_usd, {{ money(0) }}) end
             as billed_cost_usd,
         coalesce(billed.uncached_input_usd, {{ money(0) }}) as billed_uncached_input_usd,
@@ -285,11 +289,13 @@ final as (
             when reported_tokens is not null and traced_tokens > 0 then 'traced_higher'
             -- no tokens on either side (or no usage report): compare money
             when billed_cost_usd is null then 'traced_higher'
+            -- (a rack cost no call prices counts as nothing against the bill)
             when
-                abs(billed_cost_usd - rack_cost_usd) * 100
-                <= {{ var('reconciliation_tolerance_pct') }} * greatest(abs(billed_cost_usd), abs(rack_cost_usd))
+                abs(billed_cost_usd - coalesce(rack_cost_usd, 0)) * 100
+                <= {{ var('reconciliation_tolerance_pct') }}
+                * greatest(abs(billed_cost_usd), abs(coalesce(rack_cost_usd, 0)))
                 then 'ok'
-            when billed_cost_usd > rack_cost_usd then 'provider_higher'
+            when billed_cost_usd > coalesce(rack_cost_usd, 0) then 'provider_higher'
             else 'traced_higher'
         end as status,
 
