@@ -75,13 +75,17 @@ class FctWorkflowRuns(pa.DataFrameModel):
     cost_usd: Exact = pa.Field(ge=0)
     llm_calls: int = pa.Field(ge=0)
     unpriced_calls: int = pa.Field(ge=0)
+    quarantined_spans: int = pa.Field(nullable=True, ge=0)
     rework_minutes: Exact = pa.Field(ge=0)
     fully_priced: bool = pa.Field()
 
     @pa.dataframe_check
     def fully_priced_means_no_unpriced_calls(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        """`fully_priced` and `unpriced_calls` must agree."""
-        return data.lazyframe.select(pl.col("fully_priced") == (pl.col("unpriced_calls") == 0))
+        """`fully_priced` agrees with `unpriced_calls` and `quarantined_spans` (NULL: built before it was counted)."""
+        return data.lazyframe.select(
+            pl.col("fully_priced")
+            == ((pl.col("unpriced_calls") == 0) & (pl.col("quarantined_spans").fill_null(0) == 0))
+        )
 
     class Config:
         coerce = True

@@ -51,6 +51,16 @@ runs_begun_before as (
 ),
 {% endif %}
 
+quarantined_spans as (
+
+    select * from {{ ref('stg_otel__quarantined_spans') }}
+    where trace_id is not null
+    {% if is_incremental() %}
+        and {{ in_window('_partition_date', pad_days=run_pad_days()) }}
+    {% endif %}
+
+),
+
 evaluations as (
 
     select * from {{ ref('stg_otel__eval_events') }}
@@ -119,6 +129,39 @@ call_rollup as (
         ) filter (where cost_usd > 0 and model is not null) as model_set
     from calls
     group by run_id
+
+),
+
+traces_with_quarantined_spans as (
+
+    select
+        trace_id,
+        count(*) as spans
+    from quarantined_spans
+    group by trace_id
+
+),
+
+runs_of_those_traces as (
+
+    select distinct
+        spans.run_id,
+        spans.trace_id
+    from spans
+    semi join traces_with_quarantined_spans as traces on spans.trace_id = traces.trace_id
+
+),
+
+quarantine_rollup as (
+
+    -- spans the raw gate stopped in a run's traces: the run is published without them, so its cost
+    -- and calls are short (a trace two runs share counts against both: which one lost it is unknown)
+    select
+        runs_of_those_traces.run_id,
+        cast(sum(traces.spans) as bigint) as quarantined_spans
+    from runs_of_those_traces
+    inner join traces_with_quarantined_spans as traces on runs_of_those_traces.trace_id = traces.trace_id
+    group by runs_of_those_traces.run_id
 
 ),
 
@@ -203,6 +246,7 @@ runs as (
         coalesce(call_rollup.failed_calls, 0) as failed_calls,
         coalesce(call_rollup.failed_calls_without_usage, 0) as failed_calls_without_usage,
         coalesce(call_rollup.unpriced_calls, 0) as unpriced_calls,
+        coalesce(quarantine_rollup.quarantined_spans, 0) as quarantined_spans,
         coalesce(call_rollup.models_used, 0) as models_used,
         call_rollup.model_set,
 
@@ -213,15 +257,17 @@ runs as (
         coalesce(call_rollup.output_tokens, 0) as output_tokens,
         coalesce(call_rollup.reasoning_tokens, 0) as reasoning_tokens,
 
-        -- money: the priced calls' cost; `fully_priced` says whether that is all of it
+        -- money: the priced calls' cost; `fully_priced` says whether that is all of it (no call
+        -- without a price, no span of its traces quarantined)
         coalesce(call_rollup.cost_usd, {{ money(0) }}) as cost_usd,
         coalesce(call_rollup.no_cache_cost_usd, {{ money(0) }}) as no_cache_cost_usd,
-        coalesce(call_rollup.unpriced_calls, 0) = 0 as fully_priced
+        coalesce(call_rollup.unpriced_calls, 0) = 0 and quarantine_rollup.run_id is null as fully_priced
 
     from span_rollup
     left join call_rollup on span_rollup.run_id = call_rollup.run_id
     left join latest_labels on span_rollup.run_id = latest_labels.run_id
     left join evaluation_outcomes on span_rollup.run_id = evaluation_outcomes.run_id
+    left join quarantine_rollup on span_rollup.run_id = quarantine_rollup.run_id
     left join workflows on span_rollup.workflow = workflows.workflow
 
 ),

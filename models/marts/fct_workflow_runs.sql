@@ -105,6 +105,7 @@ final as (
         runs.llm_calls,
         runs.failed_calls,
         runs.unpriced_calls,
+        runs.quarantined_spans,
         runs.agents,
         runs.tool_calls,
         cast(runs.total_tokens as bigint) as total_tokens,

@@ -56,10 +56,11 @@ def test_a_gate_names_the_failing_rows(tmp_path: Path) -> None:
         conn.execute(
             """
             create table runs as select * from (values
-                ('r1', 'seo_audit', date '2026-11-20', 'success', 1.5::decimal(38, 10), 2, 0, 0::decimal(18, 4), true),
-                ('r2', 'seo_audit', date '2026-11-20', 'maybe', -1::decimal(38, 10), 2, 1, 0::decimal(18, 4), true)
-            ) as t(run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, rework_minutes,
-                   fully_priced)
+                ('r1', 'seo_audit', date '2026-11-20', 'success', 1.5::decimal(38, 10), 2, 0, 0, 0::decimal(18, 4),
+                 true),
+                ('r2', 'seo_audit', date '2026-11-20', 'maybe', -1::decimal(38, 10), 2, 1, 0, 0::decimal(18, 4), true)
+            ) as t(run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, quarantined_spans,
+                   rework_minutes, fully_priced)
             """
         )
         # when

@@ -212,8 +212,8 @@ def test_a_reader_holding_the_snapshot_keeps_its_view_while_a_nightly_run_replac
 
 # --- a failed marts gate leaves the previous snapshot untouched ----------------------------------
 
-GOOD_RUN = "('r1', 'seo_audit', date '2026-11-20', 'success', 1.5::decimal(38, 10), 2, 0, 0::decimal(18, 4), true)"
-BAD_RUN = "('r2', 'seo_audit', date '2026-11-20', 'maybe', -1::decimal(38, 10), 2, 1, 0::decimal(18, 4), true)"
+GOOD_RUN = "('r1', 'seo_audit', date '2026-11-20', 'success', 1.5::decimal(38, 10), 2, 0, 0, 0::decimal(18, 4), true)"
+BAD_RUN = "('r2', 'seo_audit', date '2026-11-20', 'maybe', -1::decimal(38, 10), 2, 1, 0, 0::decimal(18, 4), true)"
 
 
 def publish_graph(rows: list[str]) -> list:
@@ -227,8 +227,8 @@ def publish_graph(rows: list[str]) -> list:
             conn.execute(
                 "create or replace table marts.fct_workflow_runs as select * from (values "
                 + ", ".join(rows)
-                + ") as t(run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, rework_minutes,"
-                " fully_priced)"
+                + ") as t(run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, quarantined_spans,"
+                " rework_minutes, fully_priced)"
             )
 
     gate = pandera_gate(asset_key=key, relation="marts.fct_workflow_runs", model=FctWorkflowRuns)

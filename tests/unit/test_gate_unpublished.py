@@ -10,7 +10,10 @@ from orchestration.partitions import PARTITION_TAG
 from orchestration.schemas import FctWorkflowRuns
 from orchestration.unpublished import clear_builds, record_build
 
-COLUMNS = "run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, rework_minutes, fully_priced"
+COLUMNS = (
+    "run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, quarantined_spans, rework_minutes, "
+    "fully_priced"
+)
 GATE = PanderaGate(
     asset_key=dg.AssetKey(["marts", "fct_workflow_runs"]),
     relation="marts.fct_workflow_runs",
@@ -27,8 +30,8 @@ def test_an_unpublished_bad_day_fails_every_night_naming_why_until_it_is_publish
     conn.execute("create schema marts")
     conn.execute(
         f"create table marts.fct_workflow_runs as select * from (values "
-        "('r1', 'seo_audit', date '2026-12-20', 'success', 1.5::decimal(38, 10), 2, 0, 0::decimal(18, 4), true), "
-        "('r2', 'seo_audit', date '2026-11-02', 'maybe', 1.5::decimal(38, 10), 2, 0, 0::decimal(18, 4), true)"
+        "('r1', 'seo_audit', date '2026-12-20', 'success', 1.5::decimal(38, 10), 2, 0, 0, 0::decimal(18, 4), true), "
+        "('r2', 'seo_audit', date '2026-11-02', 'maybe', 1.5::decimal(38, 10), 2, 0, 0, 0::decimal(18, 4), true)"
         f") as t({COLUMNS})"
     )
     record_build(conn, date(2026, 11, 2), date(2026, 11, 2), "an old day's run")

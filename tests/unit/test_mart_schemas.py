@@ -73,8 +73,9 @@ def test_a_negative_cost_under_a_dollar_fails_the_runs_gate(conn: duckdb.DuckDBP
     conn.execute(
         """
         create table runs as select * from (values
-            ('r1', 'seo_audit', date '2026-11-20', 'success', -0.4::decimal(38, 10), 2, 0, 0::decimal(18, 4), true)
-        ) as t(run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, rework_minutes, fully_priced)
+            ('r1', 'seo_audit', date '2026-11-20', 'success', -0.4::decimal(38, 10), 2, 0, 0, 0::decimal(18, 4), true)
+        ) as t(run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, quarantined_spans,
+               rework_minutes, fully_priced)
         """
     )
 
@@ -84,6 +85,29 @@ def test_a_negative_cost_under_a_dollar_fails_the_runs_gate(conn: duckdb.DuckDBP
     # then it fails on the cost
     assert result.failing_rows == 1
     assert "cost_usd" in result.summary()
+
+
+def test_a_run_that_lost_a_span_to_quarantine_is_not_fully_priced(conn: duckdb.DuckDBPyConnection) -> None:
+    # given a run short of a quarantined span but marked fully priced, the same run marked right, and
+    # a run built before spans were counted (NULL)
+    conn.execute(
+        """
+        create table runs as select * from (values
+            ('r1', 'seo_audit', date '2026-11-20', 'success', 0.4::decimal(38, 10), 2, 0, 1, 0::decimal(18, 4), true),
+            ('r2', 'seo_audit', date '2026-11-20', 'success', 0.4::decimal(38, 10), 2, 0, 1, 0::decimal(18, 4), false),
+            ('r3', 'seo_audit', date '2026-11-20', 'success', 0.4::decimal(38, 10), 2, 0, null, 0::decimal(18, 4), true)
+        ) as t(run_id, workflow, run_date, outcome, cost_usd, llm_calls, unpriced_calls, quarantined_spans,
+               rework_minutes, fully_priced)
+        """
+    )
+
+    # when they are validated
+    result = validate_relation(conn, "runs", FctWorkflowRuns)
+
+    # then only the first fails, on the flag
+    assert result.failing_rows == 1
+    assert result.sample[0]["run_id"] == "r1"
+    assert "fully_priced_means_no_unpriced_calls" in result.summary()
 
 
 def test_cache_savings_must_be_the_exact_difference(conn: duckdb.DuckDBPyConnection) -> None:
