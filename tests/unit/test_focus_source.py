@@ -176,6 +176,26 @@ def test_a_row_in_another_currency_is_quarantined_with_the_reason(tmp_path: Path
     assert "billing_currency" in reason and "EUR" in reason
 
 
+def test_usage_given_back_outside_a_correction_is_quarantined_naming_the_field(tmp_path: Path) -> None:
+    # given a credit consuming -1,000 tokens, and a correction giving 1,000 back (a restated day)
+    folder = tmp_path / "billing"
+    rows = [row("2026-11-20", "1.00"), row("2026-11-20", "-0.50", ConsumedQuantity="-1000", ChargeCategory="Credit"),
+            row("2026-11-20", "-0.25", ConsumedQuantity="-1000", charge_class="Correction")]
+    write_csv(folder / "export.csv", rows, 1_000)
+    db = duckdb.connect()
+
+    # when the day is loaded
+    report = load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the credit is quarantined with its line and field, and the correction loads
+    assert (report.received, report.loaded, report.quarantined) == (3, 2, 1)
+    quarantined = "select _line_number, reason from raw.quarantine where entity = 'focus_charges'"
+    line, reason = db.execute(quarantined).fetchone()
+    assert line == 3 and "consumed_quantity" in reason
+    assert sorted(loaded(db)) == [(date(2026, 11, 20), Decimal("-0.25"), "Correction", False),
+                                  (date(2026, 11, 20), Decimal("1"), None, False)]
+
+
 def test_the_log_line_says_received_loaded_and_quarantined(tmp_path: Path) -> None:
     # given an export with a row in another currency (quarantined)
     folder = tmp_path / "billing"

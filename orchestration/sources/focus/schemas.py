@@ -76,6 +76,16 @@ class FocusChargeRaw(pa.DataFrameModel):
     charge_category: str = pa.Field(isin=CHARGE_CATEGORIES)
     charge_class: str = pa.Field(nullable=True, isin=["Correction"])
     provider_name: str = pa.Field(str_length={"min_value": 1})
+    consumed_quantity: Annotated[pl.Decimal, 38, 10] = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def consumed_quantity_is_negative_only_in_a_correction(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """Usage is consumed, never given back, except where a correction restates an earlier row."""
+        return data.lazyframe.select(
+            pl.col("consumed_quantity").is_null()
+            | (pl.col("consumed_quantity") >= 0)
+            | (pl.col("charge_class") == "Correction").fill_null(False)
+        )
 
     @pa.dataframe_check
     def period_ends_after_it_starts(cls, data: pa.PolarsData) -> pl.LazyFrame:
