@@ -410,6 +410,23 @@ def test_a_span_exported_again_in_the_next_days_file_is_quarantined_as_a_duplica
     assert reason == f"duplicate export of span {1:016x} (first seen in {first_copy} line 1)"
 
 
+def test_a_file_named_gz_that_is_not_gzip_is_quarantined_and_the_day_loads(tmp_path: Path, conn) -> None:
+    # given a day's file, a zero-byte .jsonl.gz (a writer just opened it) and a .jsonl.gz never compressed
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20" / "traces.jsonl", [traces_data([span(1), span(2)])])
+    (traces / "2026-11-20" / "opened.jsonl.gz").write_bytes(b"")
+    (traces / "2026-11-20" / "plain.jsonl.gz").write_bytes(json.dumps(traces_data([span(3)])).encode() + b"\n")
+
+    # when the day is loaded
+    spans, _ = load_traces(conn, traces, DAY, DAY)
+
+    # then the day's spans load, the empty file holds nothing and the plain one is quarantined whole
+    assert (spans.received, spans.loaded, spans.quarantined) == (3, 2, 1)
+    file, line, reason = conn.execute("select _source_file, _line_number, reason from raw.quarantine").fetchone()
+    assert (file.endswith("plain.jsonl.gz"), line) == (True, 1)
+    assert reason.startswith("file is named .gz but is not gzip-compressed")
+
+
 def test_a_load_that_fails_on_a_later_day_leaves_the_raw_tables_as_they_were(tmp_path: Path, conn) -> None:
     # given a loaded day, then a reload of two days whose second day's file is not gzip at all
     traces = tmp_path / "traces"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -35,6 +36,7 @@ EVAL_EVENTS = RawTable(
     sql_row_checks=EVAL_EVENT_ROW_CHECKS_SQL,
 )
 SET_ASIDE = "raw._loading_otel_spans"
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def chunk_by_day(files: list[TraceFile], last: date) -> list[tuple[str, list[Path]]]:
@@ -81,11 +83,13 @@ def load_traces(
         The span report and the evaluation-event report (received, loaded, quarantined, reasons).
     """
     files = discover_trace_files(traces_dir, first, last, lookback_days)
-    chunks = chunk_by_day(files, last)
+    chunks, not_gzip = _set_apart_files_not_gzip(chunk_by_day(files, last))
     progress(f"{len(files)} trace/log files for {first}..{last} in {len(chunks)} chunks")
+    for _, path in not_gzip:
+        progress(f"{path}: named .gz but not gzip-compressed: quarantined whole, the other files load")
     load = partial(
         _load, conn, files, chunks, first, last, keep_content=keep_content, lookback_days=lookback_days,
-        progress=progress,
+        progress=progress, not_gzip=not_gzip,
     )
     try:
         return load(invalid_lines=[])
@@ -100,6 +104,50 @@ def load_traces(
         return load(invalid_lines=invalid_lines)
     except parse.InvalidUtf8Error as error:
         raise _cannot_skip(error) from None
+
+
+def _set_apart_files_not_gzip(
+    chunks: list[tuple[str, list[Path]]],
+) -> tuple[list[tuple[str, list[Path]]], list[tuple[str, Path]]]:
+    """The chunks without their `.gz` files that are no gzip stream, and those files with their chunk's day.
+
+    DuckDB's reader stops a whole chunk on one such file (a file named .gz that was never compressed, a
+    zero-byte file a writer has just opened), and with it the day's every file. An empty one holds no
+    line and is left out, as an empty `.jsonl` reads as none; any other is quarantined whole (`_load`).
+    """
+    kept: list[tuple[str, list[Path]]] = []
+    not_gzip: list[tuple[str, Path]] = []
+    for day, paths in chunks:
+        readable = []
+        for path in paths:
+            if path.name.endswith(".gz"):
+                with path.open("rb") as stream:
+                    head = stream.read(len(GZIP_MAGIC))
+                if head != GZIP_MAGIC:
+                    if head:
+                        not_gzip.append((day, path))
+                    continue
+            readable.append(path)
+        if readable:
+            kept.append((day, readable))
+    return kept, not_gzip
+
+
+def _quarantine_files_not_gzip(conn: duckdb.DuckDBPyConnection, not_gzip: list[tuple[str, Path]]) -> None:
+    """Quarantine each file of `not_gzip` as one unreadable line (the gate's share counts it as such)."""
+    if not not_gzip:
+        return
+    conn.executemany(
+        "insert into _otel_rejected_lines values (?::date, ?, 1, 'line', ?, ?)",
+        [
+            (
+                day, str(path), json.dumps({"withheld": "the file was not read", "bytes": path.stat().st_size}),
+                "file is named .gz but is not gzip-compressed: none of it was read (compress it, or rename it "
+                "without .gz, and run its day again)",
+            )
+            for day, path in not_gzip
+        ],
+    )
 
 
 def _cannot_skip(error: parse.InvalidUtf8Error) -> ValueError:
@@ -121,6 +169,7 @@ def _load(
     lookback_days: int,
     progress: Callable[[str], None],
     invalid_lines: list[invalid_utf8.InvalidLine],
+    not_gzip: list[tuple[str, Path]],
 ) -> tuple[LoadReport, LoadReport]:
     days = days_between(first, last)
     in_window = f"_partition_date between date '{first}' and date '{last}'"
@@ -135,7 +184,8 @@ def _load(
         parse.create_work_tables(conn, SET_ASIDE)
         day_of_file = {path: day for day, paths in chunks for path in paths}
         invalid_utf8.quarantine_invalid_lines(conn, invalid_lines, day_of_file, keep_content)
-        lines, other_days = len(invalid_lines), 0
+        _quarantine_files_not_gzip(conn, not_gzip)
+        lines, other_days = len(invalid_lines) + len(not_gzip), 0
         dated = {trace_file.path for trace_file in files if trace_file.day is not None}
         for number, (day, paths) in enumerate(chunks, start=1):
             dated_paths = [path for path in paths if path in dated]
