@@ -857,7 +857,7 @@ def test_a_span_whose_token_count_is_not_a_whole_number_is_quarantined_naming_th
     # the counts add up and the good spans keep their values as sent
     assert (spans.received, spans.loaded, spans.quarantined) == (8, 3, 5)
     reasons = dict(conn.execute("select record_key, reason from raw.quarantine").fetchall())
-    prefix = "token count is not a whole number >= 0: "
+    prefix = "token count is not a whole number from 0 to 9.2e18: "
     assert sorted(reasons.values()) == sorted([
         prefix + "gen_ai.usage.input_tokens (got -50)",
         prefix + "gen_ai.usage.output_tokens (got abc)",
@@ -927,7 +927,7 @@ def test_a_bad_token_count_in_the_vercel_provider_metadata_is_quarantined_and_nu
     # then the three bad counts are quarantined, each named by its path and value; the rest load
     assert (spans.received, spans.loaded, spans.quarantined) == (9, 6, 3)
     reasons = sorted(row[0] for row in conn.execute("select reason from raw.quarantine").fetchall())
-    prefix = f"token count is not a whole number >= 0: {PROVIDER_METADATA_ATTRIBUTE} "
+    prefix = f"token count is not a whole number from 0 to 9.2e18: {PROVIDER_METADATA_ATTRIBUTE} "
     assert reasons == sorted([
         prefix + "$.anthropic.cacheCreationInputTokens (got -5)",
         prefix + "$.bedrock.usage.cacheReadInputTokens (got 12.5)",

@@ -952,7 +952,7 @@ def _insert_spans(
                 typed.source_reason,
                 -- one pass of the regular expression picks both (a second `contains` cost 0.15 s per 1.15M spans)
                 case when regexp_matches(typed.attributes, '{SUSPECT_TOKEN_COUNT_OR_METADATA}') then coalesce(
-                    'token count is not a whole number >= 0: ' || coalesce(
+                    'token count is not a whole number from 0 to 9.2e18: ' || coalesce(
                         otlp_bad_token_count(typed.attributes),
                         otlp_bad_metadata_token_count(typed.attributes ->> '$."{PROVIDER_METADATA_ATTRIBUTE}"')
                     ),
