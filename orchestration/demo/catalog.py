@@ -781,7 +781,14 @@ _RATE_KINDS = ("uncached", "cache_read", "write_5m", "write_1h", "output")
 RATE_CARD_AT = datetime(2026, 1, 15, 20, 0)
 
 
-@lru_cache(maxsize=4)
+def rate_card_of_half_hour(started_ns: int) -> datetime:
+    """The rate card's day at the UTC half hour a call started in: prices by time of day (DeepSeek's peak and
+    off-peak hours) change on the half hour, so the call pays what the price book charges at its own time."""
+    seconds_of_day = started_ns // 1_000_000_000 % 86_400
+    return RATE_CARD_AT.replace(hour=seconds_of_day // 3600, minute=30 if seconds_of_day % 3600 >= 1800 else 0)
+
+
+@lru_cache(maxsize=64)
 def rate_card(at: datetime = RATE_CARD_AT) -> dict[str, tuple[tuple[float, ...], tuple[float, ...]]]:
     """USD per token for each priced model: (below the long-context tier, above it), at `at`.
 
@@ -817,9 +824,13 @@ def rate_card(at: datetime = RATE_CARD_AT) -> dict[str, tuple[tuple[float, ...],
     return card
 
 
-def call_cost(call: LLMCall) -> float:
-    """Rack-rate USD of one call (0 for an unpriced model), the long-context tier applied to the whole call."""
-    rates = rate_card().get(call.model)
+def call_cost(call: LLMCall, started_ns: int | None = None) -> float:
+    """Rack-rate USD of one call (0 for an unpriced model), the long-context tier applied to the whole call.
+
+    At the rates of the half hour it started in when given (the demo's truth of a run's cost), else of
+    `RATE_CARD_AT` (planning a workflow's cost, where a few cents of DeepSeek's peak hours do not matter).
+    """
+    rates = rate_card(RATE_CARD_AT if started_ns is None else rate_card_of_half_hour(started_ns)).get(call.model)
     if rates is None:
         return 0.0
     r = rates[1] if call.input_total > LONG_CONTEXT_THRESHOLD else rates[0]

@@ -499,7 +499,7 @@ class RunEmitter:
                 if self.convention == SEMCONV and model.provider == "anthropic" and rng.random() < SDK_DUPLICATE_SHARE:
                     spans.append(self._sdk_copy(rng, ctx, span, model, step, response_model, resp_id))
                 llm_calls += 1
-                cost += call_cost(step)
+                cost += call_cost(step, t)
                 usage.append(
                     (model.provider, model.name, step.uncached, step.cache_read, step.write_5m, step.write_1h,
                      step.output, step.reasoning)

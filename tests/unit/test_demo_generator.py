@@ -518,3 +518,23 @@ def test_calibrated_medians_land_on_their_targets():
     assert WORKFLOWS["email_triage"].target_median_cost_usd == 0.07
     assert WORKFLOWS["seo_audit"].target_median_cost_usd == 4.20
     assert WORKFLOWS["competitor_analysis"].target_median_cost_usd == 12.40
+
+
+def test_the_truth_of_a_call_s_cost_is_priced_at_the_half_hour_it_started_in() -> None:
+    # given one DeepSeek call (peak 00:30-16:30 UTC, off-peak otherwise) and one Claude call (no hours)
+    deepseek = LLMCall("deepseek-chat", uncached=1_000_000, output=1_000_000)
+    claude = LLMCall("claude-sonnet-4-5", uncached=1_000_000, output=1_000_000)
+    day = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp()) * 10**9
+    at = {hh_mm: day + (int(hh_mm[:2]) * 3600 + int(hh_mm[3:]) * 60) * 10**9
+          for hh_mm in ("00:29", "00:30", "14:05", "16:29", "16:30", "23:59")}  # fmt: skip
+
+    # when each is priced at those times
+    deepseek_costs = {hh_mm: round(call_cost(deepseek, ns), 6) for hh_mm, ns in at.items()}
+
+    # then DeepSeek pays its peak price from 00:30 to 16:30 and its off-peak price otherwise, as the price
+    # book says; a model without hours pays the same at every time
+    peak, off_peak = deepseek_costs["14:05"], deepseek_costs["23:59"]
+    assert peak > off_peak
+    assert deepseek_costs == {"00:29": off_peak, "00:30": peak, "14:05": peak, "16:29": peak, "16:30": off_peak,
+                              "23:59": off_peak}  # fmt: skip
+    assert len({round(call_cost(claude, ns), 9) for ns in at.values()}) == 1
