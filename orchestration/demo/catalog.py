@@ -782,8 +782,11 @@ RATE_CARD_AT = datetime(2026, 1, 15, 20, 0)
 
 
 def rate_card_of_half_hour(started_ns: int) -> datetime:
-    """The rate card's day at the UTC half hour a call started in: prices by time of day (DeepSeek's peak and
-    off-peak hours) change on the half hour, so the call pays what the price book charges at its own time."""
+    """The rate card's day at the UTC half hour a call started in.
+
+    Prices by time of day (DeepSeek's peak and off-peak hours) change on the half hour, so the call pays
+    what the price book charges at its own time.
+    """
     seconds_of_day = started_ns // 1_000_000_000 % 86_400
     return RATE_CARD_AT.replace(hour=seconds_of_day // 3600, minute=30 if seconds_of_day % 3600 >= 1800 else 0)
 
