@@ -59,6 +59,27 @@ def test_labels_load_from_csv_and_json_lines_with_bad_rows_quarantined(tmp_path:
     assert reasons[2] == "line is not a JSON object"
 
 
+def test_a_csv_cut_off_mid_write_quarantines_its_short_last_row(tmp_path: Path, conn) -> None:
+    # given a file whose writer stopped inside the last row's rework minutes (66 → 6)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_text(
+        HEADER
+        + "wr_1,failure,2026-11-20T10:00:00Z,ana,66,false,\n"
+        + "wr_2,failure,2026-11-20T11:00:00Z,ana,6"
+    )
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the cut row is quarantined naming the fields it lacks, not loaded as 6 minutes
+    assert (report.received, report.loaded, report.quarantined) == (2, 1, 1)
+    assert conn.execute("select run_id, rework_minutes from raw.labels_reviews").fetchall() == [("wr_1", 66)]
+    line, reason = conn.execute("select _line_number, reason from raw.quarantine").fetchone()
+    assert (line, reason) == (3, "row has 2 fewer fields than the header (no escalated, retry_of_run_id): cut off, "
+                                 "or a field left out without its delimiter")
+
+
 def test_a_byte_order_mark_at_the_start_of_a_csv_or_json_lines_file_is_dropped(tmp_path: Path, conn) -> None:
     # given an Excel "CSV UTF-8" export (a BOM, CRLF line ends) and JSON-lines files that start
     # with a BOM, one gzipped

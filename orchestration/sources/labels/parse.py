@@ -60,6 +60,10 @@ def _unreadable(path: Path, line_number: int, error: Exception) -> dict[str, obj
     }
 
 
+# What csv.DictReader gives a field a short row does not reach (None would pass for an empty field).
+_MISSING = object()
+
+
 def _delimiter(header: str) -> str:
     """The delimiter that splits the header into the most label fields: `,`, or Excel's `;` or a tab.
 
@@ -81,14 +85,17 @@ def read_csv_labels(path: Path) -> Iterator[dict[str, object]]:
         with _open_text(path) as handle:
             header = handle.readline()
             delimiter = _delimiter(header)
-            reader = csv.DictReader(itertools.chain([header], handle), delimiter=delimiter)
+            reader = csv.DictReader(itertools.chain([header], handle), delimiter=delimiter, restval=_MISSING)
             if reader.fieldnames is None:
                 return
             reader.fieldnames = [_shown(name.strip().lower()) for name in reader.fieldnames]
             for row in reader:
                 line_number = reader.line_num
                 extra = row.pop(None, None)
-                record: dict[str, object] = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+                missing = [name for name, value in row.items() if value is _MISSING]
+                record: dict[str, object] = {
+                    k: (v.strip() if isinstance(v, str) else None) for k, v in row.items()
+                }
                 minutes = record.get("rework_minutes")
                 if delimiter == ";" and isinstance(minutes, str) and _DECIMAL_COMMA.fullmatch(minutes):
                     record["rework_minutes"] = minutes.replace(",", ".")
@@ -97,6 +104,12 @@ def read_csv_labels(path: Path) -> Iterator[dict[str, object]]:
                     record["_parse_error"] = NOT_UTF8
                 elif extra:
                     record["_parse_error"] = f"row has {len(extra)} more fields than the header"
+                elif missing:
+                    # a file cut off mid-write ends in such a row: its last field read short (66 → 6)
+                    record["_parse_error"] = (
+                        f"row has {len(missing)} fewer fields than the header (no {', '.join(missing)}): "
+                        "cut off, or a field left out without its delimiter"
+                    )
                 record["_source_file"] = str(path)
                 record["_line_number"] = line_number
                 yield record
