@@ -1,11 +1,14 @@
 """FOCUS exports with ragged lines: the line is quarantined with its file, line and reason; the others load."""
 
+import os
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from orchestration.sources.focus.load import load_focus
+from orchestration.sources.focus.load import IncompleteExportError, load_focus
 
 HEADER = ["BilledCost", "BillingCurrency", "BillingAccountId", "BillingPeriodStart", "BillingPeriodEnd",
           "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "ChargeClass", "ServiceCategory",
@@ -56,3 +59,41 @@ def test_ragged_lines_are_quarantined_with_file_and_line_and_the_other_rows_load
     # and reloading replaces the quarantine rows, it does not add copies
     load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20))
     assert db.execute("select count(*) from raw.quarantine where entity = 'focus_charges'").fetchone() == (2,)
+
+
+def test_an_export_cut_off_mid_write_fails_the_load_and_leaves_the_older_one(tmp_path: Path) -> None:
+    # given a complete export of 10 rows, loaded, then a re-export (a newer file) cut off inside its 4th row
+    folder = tmp_path / "billing"
+    folder.mkdir()
+    complete = "\n".join([",".join(HEADER), *(good_line(n) for n in range(1, 11))]) + "\n"
+    (folder / "export-1.csv").write_text(complete)
+    db = duckdb.connect()
+    load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20))
+    cut = complete[: complete.index(good_line(4)) + good_line(4).index(',"2026-11-01')]  # after 3 fields
+    newer = folder / "export-2.csv"
+    newer.write_text(cut)
+    os.utime(newer, (os.stat(folder / "export-1.csv").st_mtime + 60,) * 2)
+
+    # when the day is loaded again
+    with pytest.raises(IncompleteExportError, match=f"{newer} line 5: the file ends in a line cut off mid-write"):
+        load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the older export's 10 rows stand; once the export is whole, it wins
+    assert db.execute("select count(*), sum(billed_cost) from raw.focus_charges").fetchone() == (10, Decimal("0.55"))
+    newer.write_text(complete.replace('"0.01"', '"1.01"'))
+    load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20))
+    assert db.execute("select count(*), sum(billed_cost) from raw.focus_charges").fetchone() == (10, Decimal("1.55"))
+
+
+def test_a_short_last_line_of_a_file_that_ends_its_lines_is_a_bad_row(tmp_path: Path) -> None:
+    # given an export whose last line is short of columns but ends in a line end (written whole)
+    folder = tmp_path / "billing"
+    folder.mkdir()
+    (folder / "export.csv").write_text("\n".join([",".join(HEADER), good_line(1), "1.00,USD,acct-1"]) + "\n")
+    db = duckdb.connect()
+
+    # when
+    report = load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then it is quarantined and the other row loads
+    assert (report.received, report.loaded, report.quarantined) == (2, 1, 1)

@@ -61,6 +61,7 @@ def _read_csv_file(conn: duckdb.DuckDBPyConnection, path: str, index: int) -> st
         from {table} c order by c._file_row
         """
     )
+    _check_not_cut_off(conn, path, table, f"{errors}_lines")
     conn.execute(
         f"""
         insert into _focus_rejected_lines
@@ -71,6 +72,36 @@ def _read_csv_file(conn: duckdb.DuckDBPyConnection, path: str, index: int) -> st
     conn.execute(f"drop table if exists {errors}_scan")
     conn.execute(f"drop table if exists {errors}_lines")
     return table
+
+
+class IncompleteExportError(ValueError):
+    """A FOCUS file ends in a line cut off mid-write: it holds part of an export."""
+
+
+def _check_not_cut_off(conn: duckdb.DuckDBPyConnection, path: str, rows: str, rejected_lines: str) -> None:
+    """Fail on a CSV export whose last line is short of columns and has no line end: one still being written.
+
+    Read as it is, its rows would win over the complete older export of the days it holds (the newest
+    export wins), and the rows it has not reached yet would be lost in silence. A short line inside a
+    file, or at the end of one that ends its lines, is a bad row: quarantined, the rest loads.
+    """
+    if path.endswith(".gz"):
+        return  # a gzip stream cut off mid-write fails DuckDB's read of it
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return
+        handle.seek(-1, 2)
+        if handle.read(1) == b"\n":
+            return
+    last_rejected = conn.execute(f"select max(line) from {rejected_lines}").fetchone()[0]
+    last_row = conn.execute(f"select max(_file_line) from {rows}").fetchone()[0]
+    if last_rejected is not None and (last_row is None or last_rejected > last_row):
+        raise IncompleteExportError(
+            f"{path} line {last_rejected}: the file ends in a line cut off mid-write (too few columns, no line "
+            "end), so it holds part of an export, which would supersede the complete one before it; nothing "
+            "was loaded from the FOCUS exports: let the export finish (or export again), then run the day again"
+        )
 
 
 def _read_files(conn: duckdb.DuckDBPyConnection, files: list[FocusFile]) -> None:
