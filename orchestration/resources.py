@@ -97,11 +97,34 @@ class WarehouseResource(DuckDBResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the warehouse, closed when the block ends, however it ends."""
-        with super().get_connection() as conn:
+        with ExitStack() as stack:
+            try:
+                conn = stack.enter_context(super().get_connection())
+            except duckdb.Error as error:
+                raise held_warehouse_error(error, self.database) from None
             try:
                 yield conn
             finally:
                 conn.close()  # a second close (by dagster-duckdb, on success) does nothing
+
+
+def held_warehouse_error(error: duckdb.Error, database: str) -> duckdb.Error:
+    """`error` with what to do when another process holds the warehouse's lock; any other error as it is.
+
+    The run's start-up check finds a holder at the start only. A reader that opens the warehouse
+    between two steps makes the next step wait out dagster-duckdb's retries (~100 s) and fail with
+    DuckDB's hint to open the file read-only, which is no help to the run.
+    """
+    message = str(error)
+    if "lock" not in message.lower():
+        return error
+    holder = message.split(". However")[0]
+    return type(error)(
+        f"the warehouse {database} is held by another process ({holder}): a process that opens the warehouse "
+        "while a run uses it (BI tools read the published snapshot marts.duckdb, never the warehouse), or a "
+        "dbt build left running by a run killed with SIGKILL; close it or let it end, then run the same "
+        "command again (every load is idempotent)"
+    )
 
 
 def make_resources(settings: Settings) -> dict[str, object]:

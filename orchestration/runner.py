@@ -172,8 +172,9 @@ def check_inputs_and_warehouse(settings: Settings) -> None:
         # DuckDB's message names the file and, for a lock, the process that holds it
         raise RuntimeError(
             f"the warehouse cannot be opened for writing: {error}. Close the process that holds it (BI tools "
-            f"read the published snapshot {settings.snapshot_path}, never the warehouse), or set AGENTLEDGER_DB "
-            "to a file this user can write, and run again"
+            f"read the published snapshot {settings.snapshot_path}, never the warehouse; a dbt process is the "
+            "build of a run killed with SIGKILL, which ends by itself), or set AGENTLEDGER_DB to a file this "
+            "user can write, and run again"
         ) from None
 
 
