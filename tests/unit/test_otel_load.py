@@ -351,6 +351,22 @@ def test_a_days_spans_are_read_from_files_dated_a_day_before_it_to_its_lookback_
     assert found == ["2026-11-19.jsonl", "2026-11-20.jsonl", "2026-11-21.jsonl", "live.jsonl"]
 
 
+def test_a_trace_file_whose_suffix_is_not_lower_case_is_named_not_skipped_in_silence(tmp_path: Path, conn) -> None:
+    # given a day's file and one exported as .JSONL
+    traces = tmp_path / "traces"
+    write_lines(traces / "2026-11-20" / "a.jsonl", [traces_data([span(1)])])
+    write_lines(traces / "2026-11-20" / "b.JSONL", [traces_data([span(2)])])
+    messages: list[str] = []
+
+    # when the day is loaded
+    spans, _ = load_traces(conn, traces, DAY, DAY, progress=messages.append)
+
+    # then the other file loads and the run names the one it did not read
+    assert spans.loaded == 1
+    assert any(m.startswith("1 file(s) not read, their suffix not in lower case") and m.endswith(
+        f"e.g. {traces / '2026-11-20' / 'b.JSONL'}: rename them to load them") for m in messages)
+
+
 def test_a_span_with_a_duplicated_attribute_key_is_quarantined(tmp_path: Path, conn) -> None:
     # given one good span and one whose attribute list names a key twice (a MAP cannot hold it)
     document = traces_data([span(1), span(2)])

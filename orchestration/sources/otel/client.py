@@ -43,7 +43,9 @@ def date_in_path(relative_path: str) -> date | None:
     return None
 
 
-def discover_trace_files(traces_dir: Path, first: date, last: date, lookback_days: int = 1) -> list[TraceFile]:
+def discover_trace_files(
+    traces_dir: Path, first: date, last: date, lookback_days: int = 1, misnamed: list[Path] | None = None
+) -> list[TraceFile]:
     """List the files under `traces_dir` that may hold spans started on `first..last`.
 
     Args:
@@ -51,6 +53,8 @@ def discover_trace_files(traces_dir: Path, first: date, last: date, lookback_day
         first: First day of the window (UTC).
         last: Last day of the window, inclusive.
         lookback_days: How many days after `last` a file may be dated and still hold its spans.
+        misnamed: Collects the files not read for a suffix in other case (`.JSONL`): the reader
+            tells gzip by the lower-case `.gz`, so they are named to the operator, not guessed at.
 
     Returns:
         Files in a stable order (by path): undated ones, and dated ones from `LEAD_DAYS` before
@@ -68,6 +72,8 @@ def discover_trace_files(traces_dir: Path, first: date, last: date, lookback_day
     files = []
     for path in sorted(traces_dir.rglob("*")):
         if not path.is_file() or not path.name.endswith(TRACE_FILE_SUFFIXES):
+            if path.name.lower().endswith(TRACE_FILE_SUFFIXES) and path.is_file() and misnamed is not None:
+                misnamed.append(path)
             continue
         day = date_in_path(str(path.relative_to(traces_dir)))
         if day is None or earliest <= day <= latest:

@@ -21,7 +21,7 @@ from orchestration.loading import (
 )
 from orchestration.partitions import days_between
 from orchestration.sources.otel import invalid_utf8, parse
-from orchestration.sources.otel.client import TraceFile, discover_trace_files
+from orchestration.sources.otel.client import TRACE_FILE_SUFFIXES, TraceFile, discover_trace_files
 from orchestration.sources.otel.schemas import (
     EVAL_EVENT_COLUMNS,
     EVAL_EVENT_ROW_CHECKS_SQL,
@@ -82,9 +82,15 @@ def load_traces(
     Returns:
         The span report and the evaluation-event report (received, loaded, quarantined, reasons).
     """
-    files = discover_trace_files(traces_dir, first, last, lookback_days)
+    misnamed: list[Path] = []
+    files = discover_trace_files(traces_dir, first, last, lookback_days, misnamed)
     chunks, not_gzip = _set_apart_files_not_gzip(chunk_by_day(files, last))
     progress(f"{len(files)} trace/log files for {first}..{last} in {len(chunks)} chunks")
+    if misnamed:
+        progress(
+            f"{len(misnamed)} file(s) not read, their suffix not in lower case (trace files end in "
+            f"{', '.join(TRACE_FILE_SUFFIXES)}), e.g. {misnamed[0]}: rename them to load them"
+        )
     for _, path in not_gzip:
         progress(f"{path}: named .gz but not gzip-compressed: quarantined whole, the other files load")
     load = partial(
