@@ -1,5 +1,6 @@
 {#-
-    One row per span the raw gate quarantined for a bad field, with the trace it belonged to.
+    One row per span the raw gate quarantined for a bad field, with the trace it belonged to (not
+    the second copy of a span exported twice: its first copy loaded).
 
     The run that span was part of is published without it: its cost and calls are short of what it
     spent. int_runs_rolled_up counts these spans per run and takes such a run's cost for a lower
@@ -13,7 +14,10 @@ with
 quarantined as (
 
     select * from {{ source('otel', 'quarantine') }}
-    where source = 'otel' and entity = 'otel_spans' and record_key <> 'line'
+    where
+        source = 'otel' and entity = 'otel_spans' and record_key <> 'line'
+        -- a second copy of a span the run holds (a Collector retry) takes nothing from it
+        and not starts_with(reason, 'duplicate export of span ')
 
 ),
 
