@@ -76,8 +76,30 @@ def test_a_csv_cut_off_mid_write_quarantines_its_short_last_row(tmp_path: Path, 
     assert (report.received, report.loaded, report.quarantined) == (2, 1, 1)
     assert conn.execute("select run_id, rework_minutes from raw.labels_reviews").fetchall() == [("wr_1", 66)]
     line, reason = conn.execute("select _line_number, reason from raw.quarantine").fetchone()
-    assert (line, reason) == (3, "row has 2 fewer fields than the header (no escalated, retry_of_run_id): cut off, "
-                                 "or a field left out without its delimiter")
+    assert (line, reason) == (3, "the file ends in a row of 2 fewer fields than the header (no escalated, "
+                                 "retry_of_run_id) and no line end: cut off mid-write")
+
+
+def test_a_row_that_leaves_out_its_empty_trailing_fields_loads(tmp_path: Path, conn) -> None:
+    # given rows that end their line without the delimiters of their empty last fields (older Excel),
+    # the last one with no line end but all of its fields
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_text(
+        HEADER
+        + "wr_1,failure,2026-11-20T10:00:00Z,ana,66,false\n"
+        + "wr_2,success,2026-11-20T11:00:00Z,ana\r\n"
+        + "wr_3,success,2026-11-20T12:00:00Z,ana,,,wr_0"
+    )
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then all three load, the fields they leave out empty
+    assert (report.received, report.loaded, report.quarantined) == (3, 3, 0)
+    assert conn.execute(
+        "select run_id, rework_minutes, escalated, retry_of_run_id from raw.labels_reviews order by run_id"
+    ).fetchall() == [("wr_1", 66, False, None), ("wr_2", None, None, None), ("wr_3", None, None, "wr_0")]
 
 
 def test_a_byte_order_mark_at_the_start_of_a_csv_or_json_lines_file_is_dropped(tmp_path: Path, conn) -> None:

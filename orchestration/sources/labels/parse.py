@@ -64,6 +64,13 @@ def _unreadable(path: Path, line_number: int, error: Exception) -> dict[str, obj
 _MISSING = object()
 
 
+def _remembering_last(lines: Iterator[str], last: list[str]) -> Iterator[str]:
+    """`lines`, keeping the latest one read in `last[0]`: the csv reader's row ended on it."""
+    for line in lines:
+        last[0] = line
+        yield line
+
+
 def _delimiter(header: str) -> str:
     """The delimiter that splits the header into the most label fields: `,`, or Excel's `;` or a tab.
 
@@ -85,7 +92,10 @@ def read_csv_labels(path: Path) -> Iterator[dict[str, object]]:
         with _open_text(path) as handle:
             header = handle.readline()
             delimiter = _delimiter(header)
-            reader = csv.DictReader(itertools.chain([header], handle), delimiter=delimiter, restval=_MISSING)
+            last_line = [header]
+            reader = csv.DictReader(
+                _remembering_last(itertools.chain([header], handle), last_line), delimiter=delimiter, restval=_MISSING
+            )
             if reader.fieldnames is None:
                 return
             reader.fieldnames = [_shown(name.strip().lower()) for name in reader.fieldnames]
@@ -104,11 +114,12 @@ def read_csv_labels(path: Path) -> Iterator[dict[str, object]]:
                     record["_parse_error"] = NOT_UTF8
                 elif extra:
                     record["_parse_error"] = f"row has {len(extra)} more fields than the header"
-                elif missing:
-                    # a file cut off mid-write ends in such a row: its last field read short (66 → 6)
+                elif missing and not last_line[0].endswith(("\n", "\r")):
+                    # a file cut off mid-write ends in such a row, its last field read short (66 → 6); a
+                    # short row that ends its line is whole (Excel leaves out empty trailing fields)
                     record["_parse_error"] = (
-                        f"row has {len(missing)} fewer fields than the header (no {', '.join(missing)}): "
-                        "cut off, or a field left out without its delimiter"
+                        f"the file ends in a row of {len(missing)} fewer fields than the header (no "
+                        f"{', '.join(missing)}) and no line end: cut off mid-write"
                     )
                 record["_source_file"] = str(path)
                 record["_line_number"] = line_number
