@@ -97,3 +97,17 @@ def test_a_short_last_line_of_a_file_that_ends_its_lines_is_a_bad_row(tmp_path: 
 
     # then it is quarantined and the other row loads
     assert (report.received, report.loaded, report.quarantined) == (2, 1, 1)
+
+
+def test_a_last_line_of_too_many_columns_with_no_line_end_is_a_bad_row(tmp_path: Path) -> None:
+    # given an export whose last line has two fields too many and no line end (whole, but wrong)
+    folder = tmp_path / "billing"
+    folder.mkdir()
+    (folder / "export.csv").write_text("\n".join([",".join(HEADER), good_line(1), good_line(2) + ",extra,fields"]))
+    db = duckdb.connect()
+
+    # when
+    report = load_focus(db, folder, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then it is quarantined and the other row loads: only a line short of columns is a cut
+    assert (report.received, report.loaded, report.quarantined) == (2, 1, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -74,6 +75,10 @@ def _read_csv_file(conn: duckdb.DuckDBPyConnection, path: str, index: int) -> st
     return table
 
 
+# DuckDB's reason for a line of the wrong number of columns.
+_COLUMN_COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
 class IncompleteExportError(ValueError):
     """A FOCUS file ends in a line cut off mid-write: it holds part of an export."""
 
@@ -94,9 +99,13 @@ def _check_not_cut_off(conn: duckdb.DuckDBPyConnection, path: str, rows: str, re
         handle.seek(-1, 2)
         if handle.read(1) == b"\n":
             return
-    last_rejected = conn.execute(f"select max(line) from {rejected_lines}").fetchone()[0]
+    last_rejected, reason = conn.execute(
+        f"select line, reason from {rejected_lines} order by line desc limit 1"
+    ).fetchone() or (None, "")
     last_row = conn.execute(f"select max(_file_line) from {rows}").fetchone()[0]
-    if last_rejected is not None and (last_row is None or last_rejected > last_row):
+    columns = _COLUMN_COUNTS.search(reason)
+    too_few = columns is not None and int(columns.group(2)) < int(columns.group(1))
+    if last_rejected is not None and too_few and (last_row is None or last_rejected > last_row):
         raise IncompleteExportError(
             f"{path} line {last_rejected}: the file ends in a line cut off mid-write (too few columns, no line "
             "end), so it holds part of an export, which would supersede the complete one before it; nothing "
