@@ -116,8 +116,8 @@ def held_warehouse_error(error: duckdb.Error, database: str) -> duckdb.Error:
     DuckDB's hint to open the file read-only, which is no help to the run.
     """
     message = str(error)
-    if "lock" not in message.lower():
-        return error
+    if "Could not set lock on file" not in message:
+        return error  # a corrupt file's "… in block at …" is no lock
     holder = message.split(". However")[0]
     return type(error)(
         f"the warehouse {database} is held by another process ({holder}): a process that opens the warehouse "

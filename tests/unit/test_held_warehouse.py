@@ -40,5 +40,10 @@ def test_a_lock_held_by_a_reader_names_it_and_the_way_on(tmp_path: Path) -> None
 
 
 def test_an_error_that_is_no_lock_is_passed_on_as_it_is() -> None:
-    error = duckdb.IOException("IO Error: Cannot open file: permission denied")
-    assert held_warehouse_error(error, "w.duckdb") is error
+    for error in (
+        duckdb.IOException("IO Error: Cannot open file: permission denied"),
+        duckdb.IOException(
+            "IO Error: Corrupt database file: computed checksum does not match in block at location 12288"
+        ),
+    ):
+        assert held_warehouse_error(error, "w.duckdb") is error
