@@ -13,9 +13,9 @@ with
 
 quarantined as (
 
-    select * from {{ source('otel', 'quarantine') }}
+    select * from {{ source('otel', 'otel_quarantined_spans') }}
     where
-        source = 'otel' and entity = 'otel_spans' and record_key <> 'line'
+        record_key <> 'line'
         -- a second copy of a span the run holds (a Collector retry) takes nothing from it
         and not starts_with(reason, 'duplicate export of span ')
 

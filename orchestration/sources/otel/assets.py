@@ -1,4 +1,4 @@
-"""Dagster assets of the trace source: `raw/otel_spans` and `raw/otel_eval_events`."""
+"""Dagster assets of the trace source: `raw/otel_spans`, `raw/otel_eval_events` and `raw/otel_quarantined_spans`."""
 
 from datetime import timedelta
 
@@ -19,6 +19,7 @@ from orchestration.sources.otel.schemas import (
 
 SPANS_KEY = dg.AssetKey(["raw", "otel_spans"])
 EVAL_EVENTS_KEY = dg.AssetKey(["raw", "otel_eval_events"])
+QUARANTINED_SPANS_KEY = dg.AssetKey(["raw", "otel_quarantined_spans"])
 
 spans_gate = PanderaGate(
     asset_key=SPANS_KEY,
@@ -74,6 +75,13 @@ def check_trace_lookback(trace_lookback_days: int) -> None:
             kinds={"duckdb", "opentelemetry"},
             description="One row per gen_ai.evaluation.result event (span event or log record) of the day.",
         ),
+        dg.AssetSpec(
+            QUARANTINED_SPANS_KEY,
+            group_name="extract",
+            kinds={"duckdb", "opentelemetry"},
+            description="The spans and trace lines this source quarantined (a view of raw.quarantine), with "
+            "file, line and reason: the runs of a quarantined span's trace are published as lower bounds.",
+        ),
     ],
     partitions_def=daily_partitions,
     backfill_policy=single_run,
@@ -108,6 +116,7 @@ def otel_traces(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     )
     yield dg.MaterializeResult(asset_key=SPANS_KEY, metadata=spans.as_metadata())
     yield dg.MaterializeResult(asset_key=EVAL_EVENTS_KEY, metadata=evaluations.as_metadata())
+    yield dg.MaterializeResult(asset_key=QUARANTINED_SPANS_KEY, metadata={"quarantined": spans.quarantined})
     yield from gates
 
 
