@@ -19,11 +19,18 @@ def conn(tmp_path: Path):
     connection.close()
 
 
-def test_labels_load_from_csv_and_json_lines_with_bad_rows_quarantined(tmp_path: Path, conn) -> None:
-    # given
+def csv_of_the_20th(tmp_path: Path, text: str) -> Path:
+    """A labels folder holding `2026-11-20.csv` with `text`."""
     labels = tmp_path / "labels"
     labels.mkdir()
-    (labels / "2026-11-20.csv").write_text(
+    (labels / "2026-11-20.csv").write_text(text)
+    return labels
+
+
+def test_labels_load_from_csv_and_json_lines_with_bad_rows_quarantined(tmp_path: Path, conn) -> None:
+    # given
+    labels = csv_of_the_20th(
+        tmp_path,
         HEADER
         + "wr_1,success,2026-11-20T10:00:00Z,ana,,false,\n"
         + "wr_2,Failure,2026-11-20T11:00:00+02:00,ana,30,true,wr_0\n"  # case and offset normalized
@@ -61,9 +68,8 @@ def test_labels_load_from_csv_and_json_lines_with_bad_rows_quarantined(tmp_path:
 
 def test_a_csv_cut_off_mid_write_quarantines_its_short_last_row(tmp_path: Path, conn) -> None:
     # given a file whose writer stopped inside the last row's rework minutes (66 → 6)
-    labels = tmp_path / "labels"
-    labels.mkdir()
-    (labels / "2026-11-20.csv").write_text(
+    labels = csv_of_the_20th(
+        tmp_path,
         HEADER
         + "wr_1,failure,2026-11-20T10:00:00Z,ana,66,false,\n"
         + "wr_2,failure,2026-11-20T11:00:00Z,ana,6"
@@ -83,9 +89,8 @@ def test_a_csv_cut_off_mid_write_quarantines_its_short_last_row(tmp_path: Path, 
 def test_a_row_that_leaves_out_its_empty_trailing_fields_loads(tmp_path: Path, conn) -> None:
     # given rows that end their line without the delimiters of their empty last fields (older Excel),
     # the last one with no line end but all of its fields
-    labels = tmp_path / "labels"
-    labels.mkdir()
-    (labels / "2026-11-20.csv").write_text(
+    labels = csv_of_the_20th(
+        tmp_path,
         HEADER
         + "wr_1,failure,2026-11-20T10:00:00Z,ana,66,false\n"
         + "wr_2,success,2026-11-20T11:00:00Z,ana\r\n"
@@ -168,9 +173,8 @@ def test_a_label_lands_in_the_partition_of_the_day_it_was_written(tmp_path: Path
 
 def test_the_log_line_says_received_loaded_and_quarantined(tmp_path: Path, conn) -> None:
     # given a day's label file with one good row and one that is not a timestamp
-    labels = tmp_path / "labels"
-    labels.mkdir()
-    (labels / "2026-11-20.csv").write_text(
+    labels = csv_of_the_20th(
+        tmp_path,
         HEADER + "wr_1,success,2026-11-20T10:00:00Z,ana,,false,\n" + "wr_2,failure,yesterday,ana,,,\n"
     )
     messages: list[str] = []
@@ -223,9 +227,8 @@ def test_a_line_that_is_not_utf8_or_a_corrupt_gzip_quarantines_itself_not_the_lo
 def test_decimal_comma_minutes_trimmed_json_values_and_naive_times_after_a_named_zone(tmp_path: Path, conn) -> None:
     # given Excel's ";" CSV with 7,5 minutes (its decimal comma); a JSON line with padded values;
     # and a naive time after one that names its zone (DuckDB read such a time in that zone)
-    labels = tmp_path / "labels"
-    labels.mkdir()
-    (labels / "2026-11-20.csv").write_text(
+    labels = csv_of_the_20th(
+        tmp_path,
         (HEADER + "wr_1,failure,2026-11-20 10:00:00,ana,7,5,,\n").replace(",", ";").replace("7;5", "7,5")
     )
     (labels / "2026-11-20.jsonl").write_text(
