@@ -456,3 +456,63 @@ def test_only_a_model_none_of_whose_calls_is_priced_lacks_a_rack_cost(conn: duck
     # then the $0 row and the partly priced row without a cost fail
     assert result.failing_rows == 2
     assert {(row["usage_date"].day, row["model"]) for row in result.sample} == {(20, "acme-coder"), (20, "command-ft")}
+
+
+RUNS_VIEW = """
+    create view runs as
+    select
+        'r' || i as run_id, 'seo_audit' as workflow, date '2026-11-20' as run_date, 'success' as outcome,
+        any_value(cost)::decimal(38, 10) as cost_usd, count(*) as llm_calls, 0 as unpriced_calls,
+        0 as quarantined_spans, 0::decimal(18, 4) as rework_minutes, true as fully_priced
+    from calls
+    group by i
+"""
+
+
+def test_a_gate_checks_every_row_of_a_view_once_whatever_its_order(conn: duckdb.DuckDBPyConnection) -> None:
+    # given 200k runs rolled up by a view, whose row order changes from query to query, one in 10
+    # costing -$1 (paged with limit/offset, some rows were read twice and others never)
+    conn.execute("create table calls as select i, if(i % 10 = 0, -1, 1) as cost from range(200000) r(i)")
+    conn.execute(RUNS_VIEW)
+
+    # when they are validated in chunks of 5,000
+    result = validate_relation(conn, "runs", FctWorkflowRuns, chunk_rows=5000)
+
+    # then every row was checked once: exactly the 20,000 negative runs fail
+    assert result.rows_checked == 200_000
+    assert result.failing_rows == 20_000
+    assert result.reasons == {"cost_usd: greater_than_or_equal_to(0)": 20_000}
+
+
+def test_a_gate_finds_a_duplicate_key_in_different_chunks(conn: duckdb.DuckDBPyConnection) -> None:
+    # given 10 runs, the first and the last with the same id, validated in chunks of 4
+    conn.execute("create table calls as select case when i = 9 then 0 else i end as i, 1 as cost from range(10) r(i)")
+    conn.execute(RUNS_VIEW.replace("group by i", "group by i, rowid"))
+
+    # when they are validated
+    result = validate_relation(conn, "runs", FctWorkflowRuns, chunk_rows=4)
+
+    # then both copies fail, named by their key
+    assert result.rows_checked == 10
+    assert result.failing_rows == 2
+    assert result.reasons == {"run_id: not unique": 2}
+    assert result.sample == [{"run_id": "r0", "_failure": "run_id: not unique (2 rows)"}]
+
+
+def test_a_mart_key_must_be_unique_in_one_chunk_too(conn: duckdb.DuckDBPyConnection) -> None:
+    # given a workflow-month of cache savings listed twice
+    row = "('seo_audit', date '2026-11-01', 3, 0, 3.5, 6.0, 2.5, 41.6666666667, 0.5517241379, 0.2068965517, 'saving')"
+    conn.execute(
+        f"""
+        create table typed as select * replace (actual_cost_usd::decimal(38, 10) as actual_cost_usd,
+            no_cache_cost_usd::decimal(38, 10) as no_cache_cost_usd, savings_usd::decimal(38, 10) as savings_usd)
+        from (values {row}, {row}) as t(workflow, month, runs, unpriced_runs, actual_cost_usd, no_cache_cost_usd,
+            savings_usd, cpst_reduction_pct, cache_read_share, cache_write_share, cache_benefit)
+        """
+    )
+
+    # when it is validated
+    result = validate_relation(conn, "typed", MartCacheSavings)
+
+    # then both rows fail on the mart's key
+    assert result.reasons == {"workflow, month: not unique": 2}
