@@ -16,6 +16,7 @@ import duckdb
 from orchestration.demo.economics import cache_savings_findings, routing_findings
 from orchestration.demo.findings import findings_section
 from orchestration.demo.reconciliation import reconciliation_section
+from orchestration.run_history import DAGSTER_YAML_HEADER
 from orchestration.settings import Settings
 
 MARKER = ".agentledger-demo"
@@ -68,7 +69,7 @@ def prepare_home(home: Path) -> None:
     """Make `home` a clean demo home, refusing to touch a folder that holds someone's real data."""
     home.mkdir(parents=True, exist_ok=True)
     marker = home / MARKER
-    holds_data = any((home / name).exists() for name in DEMO_OUTPUTS)
+    holds_data = any((home / name).exists() for name in DEMO_OUTPUTS if not _unused_dagster_home(home / name))
     if holds_data and not marker.exists():
         raise RuntimeError(
             f"{home} holds data that the demo did not create; point AGENTLEDGER_HOME at an empty folder "
@@ -81,6 +82,19 @@ def prepare_home(home: Path) -> None:
         elif path.exists():
             path.unlink()
     marker.write_text("This folder was written by `agentledger demo` and is rewritten by it.\n")
+
+
+def _unused_dagster_home(path: Path) -> bool:
+    """A `dagster` folder with no run history in it: empty, or holding only agentledger's `dagster.yaml`.
+
+    `make test` creates the folder and `make dev` writes the file before any run, so a fresh clone
+    where either ran first would otherwise refuse `make demo`, taking them for someone's data.
+    """
+    if path.name != "dagster" or not path.is_dir():
+        return False
+    entries = list(path.iterdir())
+    config = path / "dagster.yaml"
+    return entries == [] or (entries == [config] and config.read_text().startswith(DAGSTER_YAML_HEADER))
 
 
 def _money(value: Decimal | None, places: int = 4) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.demo.run import DEMO_LOCATIONS, MARKER, check_demo_locations, prepare_home
+from orchestration.run_history import ensure_dagster_yaml
 from orchestration.settings import Settings
 
 
@@ -58,6 +59,31 @@ def test_a_home_holding_data_the_demo_did_not_write_is_refused(tmp_path: Path, n
     with pytest.raises(RuntimeError, match="did not create"):
         prepare_home(tmp_path)
     assert (tmp_path / name).read_text() == "real data"
+
+
+def test_a_dagster_home_without_run_history_is_not_data(tmp_path: Path) -> None:
+    # given a fresh clone's home after `make test` (an empty dagster folder) or `make dev` (agentledger's
+    # dagster.yaml and nothing else), and a dagster.yaml the user wrote
+    (tmp_path / "empty" / "dagster").mkdir(parents=True)
+    ensure_dagster_yaml(tmp_path / "configured" / "dagster")
+    (tmp_path / "own" / "dagster").mkdir(parents=True)
+    (tmp_path / "own" / "dagster" / "dagster.yaml").write_text("run_storage: {}\n")
+    # when / then the first two become demo homes, the third is refused
+    prepare_home(tmp_path / "empty")
+    prepare_home(tmp_path / "configured")
+    assert (tmp_path / "empty" / MARKER).exists() and (tmp_path / "configured" / MARKER).exists()
+    with pytest.raises(RuntimeError, match="did not create"):
+        prepare_home(tmp_path / "own")
+
+
+def test_a_dagster_home_with_run_history_is_data(tmp_path: Path) -> None:
+    # given agentledger's dagster.yaml beside the run history a UI run wrote
+    ensure_dagster_yaml(tmp_path / "dagster")
+    (tmp_path / "dagster" / "history").mkdir()
+    # when / then it is refused
+    with pytest.raises(RuntimeError, match="did not create"):
+        prepare_home(tmp_path)
+    assert (tmp_path / "dagster" / "history").exists()
 
 
 def test_a_demo_home_is_cleared_and_marked(tmp_path: Path) -> None:
