@@ -80,9 +80,9 @@ def _report_run(outcome: object, first: date, last: date) -> int:
         return 0
     days = ", ".join(day.isoformat() for day, _ in recompute.days)
     if recompute.run.success:
-        print(f"recompute run {recompute.run.run_id} for {days} (late label corrections): succeeded")
+        print(f"recompute run {recompute.run.run_id} for {days} (late labels or evaluations): succeeded")
         return 0
-    print(f"recompute run {recompute.run.run_id} for {days} (late label corrections): FAILED", file=sys.stderr)
+    print(f"recompute run {recompute.run.run_id} for {days} (late labels or evaluations): FAILED", file=sys.stderr)
     for failure in recompute.run.failures:
         print(f"  - {failure}", file=sys.stderr)
     return 1

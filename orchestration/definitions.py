@@ -1,6 +1,6 @@
 """The Dagster code location: sources, dbt models, gates, the jobs, the schedule and the sensor.
 
-The recompute job rebuilds past days a late label correction made stale; the sensor starts it.
+The recompute job rebuilds past days a late label or evaluation made stale; the sensor starts it.
 """
 
 import dagster as dg

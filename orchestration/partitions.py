@@ -20,7 +20,7 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
-# On a recompute run (late label corrections): the first day whose new findings may be alerted,
+# On a recompute run (late labels or evaluations): the first day whose new findings may be alerted,
 # the night's own window (with dbt's lookback); the older days it rebuilds have been alerted on.
 ALERTS_FROM_TAG = "agentledger/alerts_from"
 

@@ -179,7 +179,7 @@ def check_inputs_and_warehouse(settings: Settings) -> None:
 
 
 def recompute_stale_days(settings: Settings, first: date, last: date) -> RecomputeOutcome | None:
-    """Run the `recompute` job over the days a late label made stale; None when there are none.
+    """Run the `recompute` job over the days a late label or evaluation made stale; None when there are none.
 
     A warehouse that cannot be read for the check (another process holds it) is reported and
     skipped: the check looks back a week of nights more than the loads reach
@@ -195,7 +195,7 @@ def recompute_stale_days(settings: Settings, first: date, last: date) -> Recompu
         stale = night_stale_run_days(settings, first, last, DBT_LOOKBACK_DAYS)
     except duckdb.Error as error:
         print(
-            f"could not check for late label corrections ({type(error).__name__}: the warehouse is held by another "
+            f"could not check for late labels or evaluations ({type(error).__name__}: the warehouse is held by another "
             "process?); the next run checks again",
             file=sys.stderr,
             flush=True,
@@ -206,7 +206,7 @@ def recompute_stale_days(settings: Settings, first: date, last: date) -> Recompu
     listed = ", ".join(f"{day} ({runs} run{'s' if runs != 1 else ''})" for day, runs in stale)
     tags = recompute_tags([day for day, _ in stale], first, last)
     print(
-        f"late label corrections for runs older than dbt's lookback: {listed}; recomputing "
+        f"late labels or evaluations for runs older than dbt's lookback: {listed}; recomputing "
         f"{tags[RANGE_START_TAG]}..{tags[RANGE_END_TAG]}",
         flush=True,
     )

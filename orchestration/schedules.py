@@ -1,4 +1,4 @@
-"""The nightly job and its 02:00 UTC schedule; the recompute job for days a late label made stale."""
+"""The nightly job and its 02:00 UTC schedule; the recompute job for days a late label or evaluation made stale."""
 
 from datetime import date, timedelta
 
@@ -18,7 +18,7 @@ nightly_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
-# What a late label changes: the dbt models and everything built from them (gates, the published
+# What a late label or evaluation changes: the dbt models and everything built from them (gates, the published
 # snapshot, alerts); the extracts of those days are already loaded and are not read again.
 RECOMPUTE_SELECTION = dg.AssetSelection.groups("seeds", "transform", "marts").downstream()
 
@@ -26,7 +26,7 @@ recompute_job = dg.define_asset_job(
     name="recompute",
     selection=RECOMPUTE_SELECTION,
     description="Rebuild the dbt models and what depends on them for past days, without extracting again: "
-    "the days whose runs a late label correction made stale.",
+    "the days whose runs a late label or evaluation made stale.",
     executor_def=dg.in_process_executor,
 )
 
@@ -59,7 +59,7 @@ def recompute_tags(stale_days: list[date], night_first: date, night_last: date) 
     monitored_jobs=[nightly_job],
     request_job=recompute_job,
     name="relabeled_runs_sensor",
-    description="After a nightly run: recompute the past days whose runs a later label corrected "
+    description="After a nightly run: recompute the past days whose runs a later label or evaluation corrected "
     "(later than dbt's lookback re-reads).",
     default_status=dg.DefaultSensorStatus.RUNNING,
 )

@@ -231,7 +231,8 @@ def _run_demo(settings: Settings, *, first: date, end_date: date, days: int, see
         return 1
     if outcome.recompute is not None and not outcome.recompute.run.success:
         days = ", ".join(day.isoformat() for day, _ in outcome.recompute.days)
-        print(f"the demo's recompute run for {days} (late label corrections) failed ({outcome.recompute.run.run_id}):")
+        run_id = outcome.recompute.run.run_id
+        print(f"the demo's recompute run for {days} (late labels or evaluations) failed ({run_id}):")
         for failure in outcome.recompute.run.failures:
             print(f"  - {failure}")
         return 1

@@ -41,7 +41,7 @@ def test_a_failed_recompute_fails_the_demo(
     # then
     out = capsys.readouterr().out
     assert code == 1
-    assert "recompute run for 2026-11-10 (late label corrections) failed (again)" in out
+    assert "recompute run for 2026-11-10 (late labels or evaluations) failed (again)" in out
     assert "  - step dbt failed: boom" in out
 
 
