@@ -21,7 +21,7 @@ from pydantic import PrivateAttr
 
 from orchestration.partitions import run_window_days
 from orchestration.run_lock import run_lock
-from orchestration.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, PROJECT_ROOT, Settings
+from orchestration.settings import PROJECT_ROOT, Settings
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 
@@ -48,15 +48,6 @@ def put_dbt_on_path() -> None:
     executable = Path(dbt_executable())
     if shutil.which("dbt") is None and executable.is_absolute():
         os.environ["PATH"] = os.pathsep.join([str(executable.parent), os.environ.get("PATH", "")])
-
-
-def duckdb_memory_limit() -> str:
-    """DuckDB's memory limit for the loaders and dbt (AGENTLEDGER_DUCKDB_MEMORY_LIMIT, default 2500MB).
-
-    Past it DuckDB spills to disk instead of growing: a backfill's memory stays flat whatever its
-    size (DuckDB's own default, 80% of RAM, let one staging query of a 4M-span backfill reach 10.5 GB).
-    """
-    return os.environ.get("AGENTLEDGER_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
 class WarehouseResource(DuckDBResource):
@@ -134,7 +125,7 @@ def make_resources(settings: Settings) -> dict[str, object]:
     settings.export_for_dbt()
     return {
         "duckdb": WarehouseResource(
-            database=dg.EnvVar("AGENTLEDGER_DB"), connection_config={"memory_limit": duckdb_memory_limit()}
+            database=dg.EnvVar("AGENTLEDGER_DB"), connection_config={"memory_limit": settings.duckdb_memory_limit}
         ),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     }
