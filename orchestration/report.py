@@ -554,8 +554,7 @@ SECTIONS: list[SectionSpec] = [
     SectionSpec(
         id="spend_by_category", title="Spend by category over time", mart="mart_spend_by_category",
         columns={
-            "month": ("month", "period_start"), "category": ("cost_category", "category", "spend_category"),
-            "spend": ("spend_usd", "cost_usd", "total_cost_usd"),
+            "month": ("month",), "category": ("cost_category",), "spend": ("cost_usd",),
         },
         build=spend_by_category,
         what="Spend split into fixed, variable and investment work, from the workflow catalog.",
