@@ -69,7 +69,10 @@ def routing_findings(db_path: Path, top: int = 5) -> str:
             select
                 workflow, current_route, recommended_route, current_route_cost_per_successful_task_usd,
                 recommended_cost_per_successful_task_usd, current_route_success_rate, recommended_success_rate,
-                recommended_labeled_runs, monthly_saving_usd, window_start, window_end
+                recommended_labeled_runs, monthly_saving_usd,
+                -- a demo shorter than the window has runs from its own first day only
+                greatest(window_start, (select min(run_date) from marts.fct_workflow_runs)) as window_start,
+                window_end
             from marts.mart_routing_recommendations
             where recommendation = 'switch'
             order by monthly_saving_usd desc, workflow
