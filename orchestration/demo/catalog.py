@@ -32,8 +32,6 @@ OPENINFERENCE = "openinference"  # Arize OpenInference (llm.token_count.*)
 OPENAI_V2_LEGACY = "openai_v2_legacy"  # opentelemetry-instrumentation-openai-v2, default mode
 CONVENTIONS = (SEMCONV, OPENLLMETRY_LEGACY, OPENINFERENCE, OPENAI_V2_LEGACY)
 
-EFFORTS = ("low", "medium", "high")
-
 
 # ---------------------------------------------------------------------------------------------
 # Models
@@ -774,7 +772,6 @@ def accounts_for(workflow: Workflow) -> tuple[list[str], list[float]]:
 # Rack-rate prices, from genai-prices (the pipeline's own source), for calibration and summaries
 # ---------------------------------------------------------------------------------------------
 LONG_CONTEXT_THRESHOLD = 200_000
-_RATE_KINDS = ("uncached", "cache_read", "write_5m", "write_1h", "output")
 
 
 # After o3's June 2025 cut; DeepSeek off-peak hours.

@@ -35,7 +35,7 @@ import csv
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -359,8 +359,3 @@ def _write_baselines(path: Path, rows: list[tuple[str, str, date, Decimal, Decim
         writer.writerow(["account_id", "workflow", "engagement_date", "strategist_hours", "hourly_rate_usd"])
         for account_id, workflow, day, hours, rate in sorted(rows, key=lambda r: (r[2], r[0], r[1])):
             writer.writerow([account_id, workflow, day.isoformat(), hours, rate])
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A naive UTC datetime made aware, for rendering in an API's format."""
-    return moment.replace(tzinfo=UTC)
