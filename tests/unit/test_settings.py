@@ -5,7 +5,9 @@ import re
 from pathlib import Path
 
 import duckdb
+import jinja2
 import pytest
+import yaml
 
 from orchestration.settings import Settings
 
@@ -117,3 +119,28 @@ def test_dbt_gets_the_revenue_horizon_as_checked(
     assert os.environ.get("AGENTLEDGER_REVENUE_KNOWN_UNTIL") == exported
     if exported is not None:
         assert duckdb.sql(f"select timestamp '{exported}'").fetchone()[0] is not None
+
+
+@pytest.mark.parametrize("environment", [{}, {"AGENTLEDGER_HOME": "elsewhere"}])
+def test_dbt_falls_back_to_the_files_and_limit_the_settings_use(
+    environment: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given no setting but perhaps the home (a hand `dbt` command: agentledger's own runs export the
+    # resolved paths), in a working directory
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env(environment)
+    jinja = jinja2.Environment(autoescape=False)  # noqa: S701 (YAML and SQL, not HTML)
+    jinja.globals["env_var"] = lambda name, default=None: environment.get(name, default)
+    project = Path(__file__).resolve().parents[2]
+
+    # when dbt's fallbacks are rendered: the profile, and the baselines model's file
+    profile = yaml.safe_load(jinja.from_string((project / "profiles.yml").read_text()).render())
+    output = profile["agentledger"]["outputs"]["dev"]
+    model = (project / "models/staging/baselines/stg_baselines__engagements.sql").read_text()
+    expression = re.search(r"set baselines_file = (.+?) -%\}", model).group(1)
+    baselines_file = jinja.from_string("{{ " + expression + " }}").render()
+
+    # then they name the warehouse, memory limit and baselines file the pipeline uses
+    assert Path(output["path"]).resolve() == settings.db_path
+    assert output["settings"]["memory_limit"] == settings.duckdb_memory_limit
+    assert Path(baselines_file).resolve() == settings.baselines_file
