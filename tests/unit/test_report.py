@@ -50,7 +50,7 @@ MARTS_SQL = {
             (date '2026-10-01', 'fixed', 100.0::decimal(38, 10)),
             (date '2026-10-01', 'variable', 300.0::decimal(38, 10)),
             (date '2026-11-01', 'investment', 50.0::decimal(38, 10))
-        ) as t(month, category, spend_usd)
+        ) as t(month, cost_category, cost_usd)
     """,
     "mart_provider_reconciliation": """
         create table mart_provider_reconciliation as select * from (values
