@@ -108,19 +108,6 @@
 {%- endmacro %}
 
 
-{#- Lower end of the Wilson score interval of a proportion `successes` / `trials`. -#}
-{% macro wilson_lower(successes, trials, z) -%}
-    (
-        (
-            {{ successes }} / {{ trials }} + {{ z }} * {{ z }} / (2.0 * {{ trials }})
-            - {{ z }} * sqrt(
-                ({{ successes }} / {{ trials }}) * (1 - {{ successes }} / {{ trials }}) / {{ trials }}
-                + {{ z }} * {{ z }} / (4.0 * {{ trials }} * {{ trials }})
-            )
-        ) / (1 + {{ z }} * {{ z }} / {{ trials }})
-    )
-{%- endmacro %}
-
 
 {#- The columns every finding model yields, in the order the mart unions them. -#}
 {% macro finding_columns() -%}

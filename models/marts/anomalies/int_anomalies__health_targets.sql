@@ -117,13 +117,13 @@ breaches as (
         evaluation_days.evaluated_on,
         rates.*,
         rates.counted_runs / rates.labeled_runs as rate,
-        {{ wilson_lower('rates.counted_runs', 'rates.labeled_runs', var('anomaly_confidence_z')) }} as rate_lower
+        {{ wilson_bound('rates.counted_runs', 'rates.labeled_runs', -1, var('anomaly_confidence_z')) }} as rate_lower
     from evaluation_days
     inner join rates
         on
             evaluation_days.workflow = rates.workflow
             and rates.judged_month = cast(date_trunc('month', evaluation_days.evaluated_on) - interval 1 month as date)
-    where {{ wilson_lower('rates.counted_runs', 'rates.labeled_runs', var('anomaly_confidence_z')) }} > rates.max_rate
+    where {{ wilson_bound('rates.counted_runs', 'rates.labeled_runs', -1, var('anomaly_confidence_z')) }} > rates.max_rate
 
 ),
 
