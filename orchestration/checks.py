@@ -210,9 +210,11 @@ def quarantine_count(conn: duckdb.DuckDBPyConnection, entity: str, relation: str
     A trace line is an export batch of tens to hundreds of spans: counted as one row, a day whose
     lines were cut in half would pass the share with most of its spans lost. A labels line is one
     row, so there a line counts 1. The rows per line are counted only when a line was lost.
+    A span's second copy (a Collector retry, a file copied twice) is quarantined, but its first
+    copy loaded: nothing was lost, and counted it stopped nights whose every span had loaded.
     """
     rows, lines = conn.execute(
-        "select count(*) filter (where record_key is distinct from 'line'), "
+        f"select count(*) filter (where record_key is distinct from 'line' and {share_failures.NOT_A_SECOND_COPY}), "
         f"count(*) filter (where record_key = 'line') from raw.quarantine where entity = ? and {where}",
         [entity],
     ).fetchone()

@@ -24,6 +24,10 @@ import duckdb
 
 from orchestration.loading import EXTRACTED_AT_SQL
 
+# Not a loss: the quarantine rows of a record's later copies, whose first copy loaded
+# (`otel.parse.mark_duplicate_spans`).
+NOT_A_SECOND_COPY = "reason not like 'duplicate export of span %'"
+
 RELATION = "raw.quarantine_share_failures"
 ACCEPTED = "raw.quarantine_share_accepted"
 
@@ -133,7 +137,8 @@ def where_lost(conn: duckdb.DuckDBPyConnection, entity: str, where: str, limit: 
     rows = conn.execute(
         "select _partition_date, _source_file, count(*) filter (where record_key = 'line'), "
         "count(*) filter (where record_key is distinct from 'line') "
-        f"from raw.quarantine where entity = ? and {where} group by 1, 2 order by 3 desc, 4 desc, 1, 2 limit {limit}",
+        f"from raw.quarantine where entity = ? and {where} and {NOT_A_SECOND_COPY} "
+        f"group by 1, 2 order by 3 desc, 4 desc, 1, 2 limit {limit}",
         [entity],
     ).fetchall()
     parts = [

@@ -67,3 +67,18 @@ def test_a_window_of_nothing_but_lost_lines_counts_each_as_one(conn) -> None:
     lost = quarantine_count(conn, "otel_spans", "raw.otel_spans", "_partition_date = date '2026-12-05'")
 
     assert (lost.quarantined, lost.loaded, lost.share) == (3, 0, 1.0)
+
+
+def test_a_second_copy_of_a_loaded_span_is_no_loss(conn) -> None:
+    # given 200 spans exported twice (their first copies are among the 1,000 loaded) and 3 bad spans
+    conn.execute(
+        "insert into raw.quarantine select 'otel_spans', date '2026-12-04', '1/1/' || i, "
+        "'duplicate export of span ' || i || ' (first seen in f.jsonl line 1)' from range(200) t(i)"
+    )
+    quarantine(conn, "1/1/7", 3)
+
+    # when
+    lost = quarantine_count(conn, "otel_spans", "raw.otel_spans", WINDOW)
+
+    # then only the 3 bad spans are lost, of 1,003 spans received once (16.9% counting the copies)
+    assert (lost.quarantined, lost.share) == (3, pytest.approx(3 / 1003))
