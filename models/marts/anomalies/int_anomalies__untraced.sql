@@ -1,9 +1,7 @@
 {{
     config(
         schema='intermediate',
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_evaluated_days() }}",
+        materialized='table',
     )
 }}
 
@@ -16,7 +14,9 @@
     so reported once per episode; the finding's `subject` is the provider, its workflow NULL.
     Severity high at twice the tolerance. A provider-day with no usage report or no cost data has
     no untraced spend to judge and is silent.
-    Reads: the reconciliation rows of the evaluated days.
+    Reads: every reconciliation row (a table of provider x day x model, small). A bill can be
+    restated arbitrarily far back (a FOCUS Correction billed in a later period reaches the day it
+    corrects), so no window of days can be trusted to hold every day whose verdict changed.
 -#}
 
 with
@@ -30,9 +30,7 @@ reconciliation as (
         billed_cost_usd,
         untraced_spend_usd
     from {{ ref('mart_provider_reconciliation') }}
-    where
-        {{ anomaly_window('usage_date') }}
-        and untraced_spend_usd is not null
+    where untraced_spend_usd is not null
 
 ),
 

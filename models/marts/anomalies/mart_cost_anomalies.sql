@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        pre_hook="{{ delete_window('detected_on', upper=false) }}",
+        pre_hook="{{ delete_incremental_rows(in_window('detected_on', upper=false) ~ \" or anomaly_type = 'untraced_spend'\") }}",
     )
 }}
 
@@ -52,7 +52,8 @@ conditions as (
         select
             {{ finding_columns() }}
         from {{ ref(model) }}
-        where {{ anomaly_window('detected_on', cooldowns=2) }}
+        -- untraced_spend: every provider-day (a bill is restated arbitrarily far back)
+        where {{ 'true' if model == 'int_anomalies__untraced' else anomaly_window('detected_on', cooldowns=2) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -148,7 +149,7 @@ final as (
         evidence_start_date
 
     from new_findings
-    where {{ in_window('detected_on', upper=false) }}
+    where {{ in_window('detected_on', upper=false) }} or anomaly_type = 'untraced_spend'
 
 )
 
