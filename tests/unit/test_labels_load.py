@@ -66,6 +66,29 @@ def test_labels_load_from_csv_and_json_lines_with_bad_rows_quarantined(tmp_path:
     assert reasons[2] == "line is not a JSON object"
 
 
+def test_rework_minutes_below_zero_or_above_a_week_are_quarantined(tmp_path: Path, conn) -> None:
+    # given a reviewer's typo (-300 minutes), a week to the minute, and a minute more
+    labels = csv_of_the_20th(
+        tmp_path,
+        HEADER
+        + "wr_1,failure,2026-11-20T10:00:00Z,ana,-300,false,\n"
+        + "wr_2,failure,2026-11-20T10:00:00Z,ana,10080,false,\n"
+        + "wr_3,failure,2026-11-20T10:00:00Z,ana,10081,false,\n",
+    )
+
+    # when
+    report = load_labels(conn, labels, date(2026, 11, 20), date(2026, 11, 20))
+
+    # then the week loads; the others are quarantined by the raw gate, naming the field, and never
+    # reach staging (a negative rework there failed a dbt test and stopped the night's build)
+    assert (report.received, report.loaded, report.quarantined) == (3, 1, 2)
+    reasons = dict(
+        conn.execute("select _line_number, reason from raw.quarantine where entity = 'labels_reviews'").fetchall()
+    )
+    assert sorted(reasons) == [2, 4]
+    assert all(reason.startswith("rework_minutes: ") for reason in reasons.values())
+
+
 def test_a_csv_cut_off_mid_write_quarantines_its_short_last_row(tmp_path: Path, conn) -> None:
     # given a file whose writer stopped inside the last row's rework minutes (66 → 6)
     labels = csv_of_the_20th(
