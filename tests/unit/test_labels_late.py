@@ -1,5 +1,6 @@
 """Labels of days no partition loads are quarantined once with the reason; those another partition loads are not."""
 
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -128,3 +129,38 @@ def test_a_fixed_line_leaves_no_quarantine_row_behind_whichever_windows_read_its
     # then no quarantine row is left, and both labels are loaded
     assert quarantined(conn) == {}
     assert sorted(r[0] for r in conn.execute("select run_id from raw.labels_reviews").fetchall()) == ["wr_1", "wr_2"]
+
+
+def test_a_dated_file_written_after_its_last_run_is_named_with_the_days_to_run_again(tmp_path: Path, conn) -> None:
+    # given the nights of 11-19..11-21 loaded 2026-11-20.csv (lookback 1: read by the runs of 11-18..11-21)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "2026-11-20.csv").write_text(HEADER + "wr_1,failure,2026-11-20T10:00:00Z,ana,30,false,\n")
+    load_labels(conn, labels, date(2026, 11, 19), date(2026, 11, 21), lookback_days=1)
+    # and a week later its corrected export is dropped in beside it, dated as the original
+    time.sleep(0.01)
+    corrected = labels / "2026-11-20.v2.csv"
+    corrected.write_text(HEADER + "wr_1,success,2026-11-20T10:00:00Z,ana,0,false,\n")
+    (labels / "2026-11-27.csv").write_text(HEADER + "wr_2,success,2026-11-27T10:00:00Z,ana,0,false,\n")
+
+    # when the night of 11-27 runs
+    messages: list[str] = []
+    report = load_labels(conn, labels, date(2026, 11, 27), date(2026, 11, 27), messages.append, lookback_days=1)
+
+    # then it names the corrected file (and not the original, loaded after it was written) with the
+    # days whose runs read it
+    assert report.extra["files_changed_after_their_runs"] == 1
+    named = [message for message in messages if "written after the last run" in message]
+    assert named == [
+        f"{corrected}: written after the last run that reads it (files dated 2026-11-20 are read by the runs of "
+        "2026-11-18..2026-11-21), so no night loads it: run those days again to load it "
+        "(agentledger backfill --start 2026-11-18 --end 2026-11-21)"
+    ]
+
+    # and once those days run again it loads and is named no more
+    load_labels(conn, labels, date(2026, 11, 18), date(2026, 11, 21), lookback_days=1)
+    outcomes = conn.execute("select outcome from raw.labels_reviews where run_id = 'wr_1' order by 1").fetchall()
+    assert outcomes == [("failure",), ("success",)]
+    messages.clear()
+    report = load_labels(conn, labels, date(2026, 11, 27), date(2026, 11, 27), messages.append, lookback_days=1)
+    assert report.extra["files_changed_after_their_runs"] == 0

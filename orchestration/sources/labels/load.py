@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -11,7 +11,7 @@ import duckdb
 from orchestration.loading import LoadReport, RawTable, ensure_table, stage_text_records, write_partitions
 from orchestration.partitions import days_between
 from orchestration.settings import get_settings
-from orchestration.sources.labels.client import discover_label_files
+from orchestration.sources.labels.client import CSV_SUFFIXES, JSON_SUFFIXES, discover_label_files
 from orchestration.sources.labels.parse import FIELDS, read_csv_labels, read_json_labels, type_labels
 from orchestration.sources.labels.schemas import LABEL_COLUMNS, ReviewLabelRaw
 from orchestration.sources.otel.client import date_in_path
@@ -49,6 +49,7 @@ def load_labels(
     ahead_after = last + timedelta(days=lookback + 1)
     ahead = _dated_ahead(conn, ahead_after)
     unloaded = _undated_before_no_night_loaded(conn, first)
+    missed = _dated_files_changed_after_their_runs(conn, labels_dir, first, lookback)
     report = write_partitions(
         conn, table=LABELS, candidates="_label_candidates", partitions=days_between(first, last),
         rejected_lines="_label_rejected_lines",
@@ -58,6 +59,7 @@ def load_labels(
     report.extra["labels_no_partition_loads"] = orphans
     report.extra["labels_dated_ahead"] = sum(count for _, _, count in ahead)
     report.extra["labels_before_window_not_loaded"] = sum(count for *_, count in unloaded)
+    report.extra["files_changed_after_their_runs"] = len(missed)
     progress(
         f"{len(records)} label rows from {report.extra['files']} files for {first}..{last}: {report.counts()}"
     )
@@ -73,7 +75,63 @@ def load_labels(
             "warehouse does not hold: a file with no date in its name loads only the days of the runs that read it, "
             f"so run those days again to load them (agentledger backfill --start {earliest} --end {latest})"
         )
+    for path, loads_from, loads_to in missed:
+        progress(
+            f"{path}: written after the last run that reads it (files dated {loads_to - timedelta(days=lookback)} "
+            f"are read by the runs of {loads_from}..{loads_to}), so no night loads it: run those days again to load "
+            f"it (agentledger backfill --start {loads_from} --end {loads_to})"
+        )
     return report
+
+
+def _dated_files_changed_after_their_runs(
+    conn: duckdb.DuckDBPyConnection, labels_dir: Path, first: date, lookback: int
+) -> list[tuple[Path, date, date]]:
+    """Dated files no run from `first` on reads, written after their days were last loaded: named, not ignored.
+
+    A file dated D is read by the runs of D-1-lookback..D+lookback only (`discover_label_files`). One
+    dropped in later, such as a corrected export `2026-11-21.v2.csv` a week on, reached no night,
+    while a rebuild loads it: the runs' labels and a rebuild's differed in silence. A file counts as
+    written after its runs when it was modified after the last load of any of those days; days no
+    run ever loaded (history before the first night) are a backfill's to load, not named here.
+    Rows: (file, first day, last day) to run again.
+    """
+    reach = first - timedelta(days=lookback)
+    files = []
+    for path in sorted(labels_dir.rglob("*")):
+        if not path.is_file() or not path.name.endswith(CSV_SUFFIXES + JSON_SUFFIXES):
+            continue
+        day = date_in_path(str(path.relative_to(labels_dir)))
+        if day is not None and day < reach:
+            modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
+            files.append((str(path), day - timedelta(days=1 + lookback), day + timedelta(days=lookback), modified))
+    if not files:
+        return []
+    ensure_table(conn, LABELS)
+    conn.execute(
+        "create or replace temp table _label_old_files "
+        "(path varchar, loads_from date, loads_to date, modified timestamp)"
+    )
+    conn.executemany("insert into _label_old_files values (?, ?, ?, ?)", files)
+    missed = conn.execute(
+        f"""
+        with loaded_days as (
+            select _partition_date, max(_extracted_at) as loaded_at
+            from {LABELS.qualified}
+            where _partition_date <= (select max(loads_to) from _label_old_files)
+            group by _partition_date
+        )
+
+        select f.path, f.loads_from, f.loads_to
+        from _label_old_files f
+        left join loaded_days d on d._partition_date between f.loads_from and f.loads_to
+        group by all
+        having max(f.modified) > max(d.loaded_at)
+        order by f.path
+        """
+    ).fetchall()
+    conn.execute("drop table _label_old_files")
+    return [(Path(path), loads_from, loads_to) for path, loads_from, loads_to in missed]
 
 
 def _undated_before_no_night_loaded(conn: duckdb.DuckDBPyConnection, first: date) -> list[tuple]:
