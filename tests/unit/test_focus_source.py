@@ -293,3 +293,34 @@ def test_a_time_without_a_zone_is_utc_after_a_row_that_names_one(tmp_path: Path)
         (date(2026, 11, 19), datetime(2026, 11, 19, 21), datetime(2026, 11, 19, 23, 59, 59), Decimal("2.0000000000")),
         (date(2026, 11, 19), datetime(2026, 11, 19), datetime(2026, 11, 20), Decimal("4.0000000000")),
     ]
+
+
+def test_a_restatement_of_a_day_before_the_window_is_named_with_the_days_to_run_again(tmp_path: Path) -> None:
+    # given November to date loaded by the night of 11-10 (its window 11-01..11-10)
+    folder = tmp_path / "billing"
+    write_csv(folder / "google" / "export-1.csv", [row(f"2026-11-{d:02d}", "5.00") for d in range(1, 11)], mtime=1_000)
+    db = duckdb.connect()
+    load_focus(db, folder, date(2026, 11, 1), date(2026, 11, 10))
+
+    # when the next month-to-date export repeats the older days, but restates 11-02 and 11-03
+    restated = {2: "4.00", 3: "4.50"}
+    write_csv(folder / "google" / "export-2.csv",
+              [row(f"2026-11-{d:02d}", restated.get(d, "5.00")) for d in range(1, 20)], mtime=2_000)
+    warnings: list[str] = []
+    report = load_focus(db, folder, date(2026, 11, 12), date(2026, 11, 19), warn=warnings.append)
+
+    # then the window loads, and the two older days (only they: the repeated ones are unchanged) are
+    # named with the backfill that loads them
+    assert report.extra["restated_days_before_window"] == 2
+    assert warnings == [
+        f"FOCUS Google Cloud: the newest exports (e.g. {folder / 'google' / 'export-2.csv'}) restate 2 charge "
+        "day(s) of 2026-11-02..2026-11-03, before this run's window (2026-11-12 on: "
+        "AGENTLEDGER_PROVIDER_LOOKBACK_DAYS), which no night reloads: run them again to load them "
+        "(agentledger backfill --start 2026-11-02 --end 2026-11-03)"
+    ]
+
+    # and once those days are loaded again, nothing is named
+    load_focus(db, folder, date(2026, 11, 2), date(2026, 11, 3))
+    warnings.clear()
+    report = load_focus(db, folder, date(2026, 11, 12), date(2026, 11, 19), warn=warnings.append)
+    assert (report.extra["restated_days_before_window"], warnings) == (0, [])

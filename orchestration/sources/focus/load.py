@@ -287,6 +287,15 @@ def load_focus(
             f"{rows} × {file}" for file, rows in list(superseded_files.items())[:10]
         )
     progress(f"{len(files)} FOCUS files for {first}..{last}: {report.counts()}, superseded {superseded}")
+    restated = _restated_before_the_window(conn, window_first)
+    report.extra["restated_days_before_window"] = sum(days for *_, days in restated)
+    for provider, earliest, latest, example, days in restated:
+        (warn or progress)(
+            f"FOCUS {provider}: the newest exports (e.g. {example}) restate {days} charge day(s) of "
+            f"{earliest}..{latest}, before this run's window ({window_first} on: AGENTLEDGER_PROVIDER_LOOKBACK_DAYS), "
+            f"which no night reloads: run them again to load them (agentledger backfill --start {earliest} "
+            f"--end {latest})"
+        )
     if likely_parts:
         report.extra["likely_parts_of_one_export"] = "\n".join(likely_parts[:10])
         (warn or progress)(
@@ -296,6 +305,56 @@ def load_focus(
             "in a folder of its own and set AGENTLEDGER_FOCUS_EXPORT_UNIT=folder"
         )
     return report
+
+
+def _restated_before_the_window(conn: duckdb.DuckDBPyConnection, window_first: date) -> list[tuple]:
+    """Charge days before the window whose newest export differs from the rows loaded: named, not ignored.
+
+    A night writes its window and the provider lookback only; a re-export restating an older day (a
+    credit applied weeks on) reached no night, while a rebuild loaded it. Exports that repeat the
+    month to date hold the older days unchanged, so days are compared by content (rows, billed cost,
+    consumed quantity per provider, account, billing period and day), never by file; a day the
+    warehouse holds nothing of (history before the first night) is a backfill's to load, not named.
+    Rows: (provider, first day, last day, an export, days).
+    """
+    key = "provider_name, billing_account_id, billing_period_start, _partition_date"
+    summary = "count(*) as rows, sum(billed_cost) as billed, sum(consumed_quantity) as consumed"
+    return conn.execute(
+        f"""
+        with exported as (
+            select {key}, {summary}, min(_source_file) as example
+            from _focus_candidates
+            where _reject_reason is null and _partition_date < ?
+            group by all
+        ),
+
+        held as (
+            select {key}, {summary}
+            from {FOCUS.qualified}
+            where _partition_date < ?
+            group by all
+        ),
+
+        restated as (
+            select exported.*
+            from exported
+            inner join held
+                on held.provider_name is not distinct from exported.provider_name
+                and held.billing_account_id is not distinct from exported.billing_account_id
+                and held.billing_period_start is not distinct from exported.billing_period_start
+                and held._partition_date = exported._partition_date
+            where held.rows <> exported.rows
+                or held.billed is distinct from exported.billed
+                or held.consumed is distinct from exported.consumed
+        )
+
+        select provider_name, min(_partition_date), max(_partition_date), min(example), count(distinct _partition_date)
+        from restated
+        group by provider_name
+        order by provider_name
+        """,
+        [window_first, window_first],
+    ).fetchall()
 
 
 def _restated_by_the_exports(conn: duckdb.DuckDBPyConnection, owned_rows: str | None) -> str:
