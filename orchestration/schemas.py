@@ -189,6 +189,8 @@ class MartProviderReconciliation(pa.DataFrameModel):
     class Config:
         coerce = True
         unique = ["provider", "usage_date", "model"]
+
+
 class MartWorkflowRoi(pa.DataFrameModel):
     """One workflow-period of ROI: runs add up, revenue is not negative, intervals bracket medians."""
 

@@ -8,6 +8,7 @@ import pytest
 
 from orchestration.checks import validate_relation
 from orchestration.schemas import (
+    FctLlmCalls,
     FctWorkflowRuns,
     MartAgentOverhead,
     MartCacheSavings,
@@ -456,6 +457,63 @@ def test_only_a_model_none_of_whose_calls_is_priced_lacks_a_rack_cost(conn: duck
     # then the $0 row and the partly priced row without a cost fail
     assert result.failing_rows == 2
     assert {(row["usage_date"].day, row["model"]) for row in result.sample} == {(20, "acme-coder"), (20, "command-ft")}
+
+
+def test_a_reconciliation_row_beyond_its_bill_or_marked_without_provider_data_fails(
+    conn: duckdb.DuckDBPyConnection,
+) -> None:
+    # given a priced row whose untraced spend ($2) is more than its bill ($1.5), a row marked
+    # `no_provider_data` that carries a bill, one that carries reported tokens, and two right rows
+    conn.execute(
+        f"""
+        create table reconciliation as select * from (values
+            ('p', date '2026-11-20', 'over', 10, 10, 0, 1, 0, 1::{MONEY}, 1.5::{MONEY}, null::{MONEY},
+             2::{MONEY}, 'provider_higher'),
+            ('p', date '2026-11-20', 'billed', 10, null, 0, 1, 0, 1::{MONEY}, 1::{MONEY}, null::{MONEY},
+             null::{MONEY}, 'no_provider_data'),
+            ('p', date '2026-11-20', 'reported', 10, 10, 0, 1, 0, 1::{MONEY}, null::{MONEY}, null::{MONEY},
+             null::{MONEY}, 'no_provider_data'),
+            ('p', date '2026-11-20', 'untraced', 10, 10, 0, 1, 0, 1::{MONEY}, 1.5::{MONEY}, null::{MONEY},
+             1.5::{MONEY}, 'provider_higher'),
+            ('p', date '2026-11-20', 'silent', 10, null, 0, 1, 0, 1::{MONEY}, null::{MONEY}, null::{MONEY},
+             null::{MONEY}, 'no_provider_data')
+        ) as t(provider, usage_date, model, traced_tokens, reported_tokens, priority_tier_tokens, traced_calls,
+               unpriced_calls, rack_cost_usd, billed_cost_usd, billed_factor, untraced_spend_usd, status)
+        """
+    )
+
+    # when they are validated
+    result = validate_relation(conn, "reconciliation", MartProviderReconciliation)
+
+    # then the first three fail, each on its own check
+    assert result.reasons == {
+        "row check untraced_spend_is_part_of_the_bill failed": 1,
+        "row check no_provider_data_means_no_provider_figures failed": 2,
+    }
+    assert {row["model"] for row in result.sample} == {"over", "billed", "reported"}
+
+
+def test_a_call_that_needs_a_price_has_no_cost_and_reasons_within_its_output(conn: duckdb.DuckDBPyConnection) -> None:
+    # given a call with no price but a $0 cost, one reasoning over more tokens than it output, and a right one
+    conn.execute(
+        f"""
+        create table calls as select * from (values
+            ('c1', 'r', 'w', timestamp '2026-11-20 10:00:00', 100, 0, 0, 10, 0, 0::{MONEY}, 0::{MONEY}, true),
+            ('c2', 'r', 'w', timestamp '2026-11-20 10:00:00', 100, 0, 0, 10, 11, 1::{MONEY}, 1::{MONEY}, false),
+            ('c3', 'r', 'w', timestamp '2026-11-20 10:00:00', 100, 0, 0, 10, 10, null::{MONEY}, null::{MONEY}, true)
+        ) as t(call_id, run_id, workflow, started_at, uncached_input_tokens, cache_read_tokens, cache_write_tokens,
+               output_tokens, reasoning_tokens, cost_usd, no_cache_cost_usd, needs_price)
+        """
+    )
+
+    # when they are validated
+    result = validate_relation(conn, "calls", FctLlmCalls)
+
+    # then the first two fail, each on its own check
+    assert result.reasons == {
+        "row check unpriced_calls_have_no_cost failed": 1,
+        "row check reasoning_is_part_of_output failed": 1,
+    }
 
 
 RUNS_VIEW = """
