@@ -96,19 +96,16 @@ def validate_relation(
     for key in unique_keys:
         columns = ", ".join(key)
         duplicates = conn.execute(
-            f"select {columns}, count(*) as copies from {relation} where {where} "
-            f"group by all having count(*) > 1 order by copies desc limit 10"
+            f"select {columns}, count(*) as copies, sum(count(*)) over () as rows from {relation} where {where} "
+            f"group by {columns} having count(*) > 1 order by copies desc limit 10"
         ).fetchall()
         if not duplicates:
             continue
-        rows = conn.execute(
-            f"select coalesce(sum(copies), 0) from (select count(*) as copies from {relation} where {where} "
-            f"group by {columns} having count(*) > 1)"
-        ).fetchone()[0]
+        rows = int(duplicates[0][-1])
         reason = f"{columns}: not unique"
         reasons[reason] += rows
         failing += rows
-        for *values, copies in duplicates[: max(0, 10 - len(sample))]:
+        for *values, copies, _ in duplicates[: max(0, 10 - len(sample))]:
             sample.append({**dict(zip(key, values, strict=True)), "_failure": f"{reason} ({copies} rows)"})
     return GateResult(rows_checked=total, failing_rows=failing, reasons=reasons, sample=sample)
 
