@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
@@ -102,9 +102,14 @@ def _dated_files_changed_after_their_runs(
         if not path.is_file() or not path.name.endswith(CSV_SUFFIXES + JSON_SUFFIXES):
             continue
         day = date_in_path(str(path.relative_to(labels_dir)))
-        if day is not None and day < reach:
-            modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
-            files.append((str(path), day - timedelta(days=1 + lookback), day + timedelta(days=lookback), modified))
+        if day is None or day >= reach:
+            continue
+        last_run_day = day + timedelta(days=lookback)
+        modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
+        # a run of a day starts once the day is over: the last run that reads the file, if it ran,
+        # saw any version written before then (files written on time, nearly all, end here)
+        if modified >= datetime.combine(last_run_day + timedelta(days=1), time()):
+            files.append((str(path), day - timedelta(days=1 + lookback), last_run_day, modified))
     if not files:
         return []
     ensure_table(conn, LABELS)
@@ -118,7 +123,8 @@ def _dated_files_changed_after_their_runs(
         with loaded_days as (
             select _partition_date, max(_extracted_at) as loaded_at
             from {LABELS.qualified}
-            where _partition_date <= (select max(loads_to) from _label_old_files)
+            where _partition_date between (select min(loads_from) from _label_old_files)
+                and (select max(loads_to) from _label_old_files)
             group by _partition_date
         )
 
