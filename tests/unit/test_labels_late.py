@@ -144,12 +144,16 @@ def test_a_dated_file_written_after_its_last_run_is_named_with_the_days_to_run_a
     (labels / "2026-11-27.csv").write_text(HEADER + "wr_2,success,2026-11-27T10:00:00Z,ana,0,false,\n")
 
     # when the night of 11-27 runs
+    progress: list[str] = []
     messages: list[str] = []
-    report = load_labels(conn, labels, date(2026, 11, 27), date(2026, 11, 27), messages.append, lookback_days=1)
+    report = load_labels(
+        conn, labels, date(2026, 11, 27), date(2026, 11, 27), progress.append, lookback_days=1, warn=messages.append
+    )
 
-    # then it names the corrected file (and not the original, loaded after it was written) with the
+    # then it warns of the corrected file (and not the original, loaded after it was written) with the
     # days whose runs read it
     assert report.extra["files_changed_after_their_runs"] == 1
+    assert not [message for message in progress if "written after the last run" in message]
     named = [message for message in messages if "written after the last run" in message]
     assert named == [
         f"{corrected}: written after the last run that reads it (files dated 2026-11-20 are read by the runs of "

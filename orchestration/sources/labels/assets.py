@@ -39,7 +39,9 @@ def labels_reviews(context: dg.AssetExecutionContext, duckdb: DuckDBResource) ->
     first, last = window_days(context)
     first = first - timedelta(days=settings.label_lookback_days)
     with duckdb.get_connection() as conn:
-        report = load_labels(conn, settings.labels_dir, first, last, progress=context.log.info)
+        report = load_labels(
+            conn, settings.labels_dir, first, last, progress=context.log.info, warn=context.log.warning
+        )
         gate = labels_gate.evaluate(conn, context.run.tags, context.log.error)
     return dg.MaterializeResult(metadata=report.as_metadata(), check_results=[gate])
 

@@ -26,6 +26,7 @@ def load_labels(
     last: date,
     progress: Callable[[str], None] = lambda message: None,
     lookback_days: int | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> LoadReport:
     """Read the label files that can hold labels written on `first..last`; replace those days.
 
@@ -35,7 +36,8 @@ def load_labels(
     range (`_stage_file_days`; counted in `labels_no_partition_loads`) and one without a day are
     quarantined once per file line, however many runs read the file. `lookback_days` is the
     partition runs' label lookback (`AGENTLEDGER_LABEL_LOOKBACK_DAYS` when None): it decides which
-    days a dated file's runs load.
+    days a dated file's runs load. Labels no run will load unless someone acts go to `warn`
+    (`progress` when None).
     """
     settings = get_settings()
     lookback = settings.label_lookback_days if lookback_days is None else lookback_days
@@ -64,19 +66,19 @@ def load_labels(
         f"{len(records)} label rows from {report.extra['files']} files for {first}..{last}: {report.counts()}"
     )
     for path, example, count in ahead:
-        progress(
+        (warn or progress)(
             f"{path}: {count} label(s) dated after {ahead_after} (e.g. {example}), "
             "which no night has loaded yet: a mistyped date waits for its day and then decides the run; "
             "check them"
         )
     for path, example, earliest, latest, count in unloaded:
-        progress(
+        (warn or progress)(
             f"{path}: {count} label(s) of {earliest}..{latest} (e.g. {example}), before this run's days, that the "
             "warehouse does not hold: a file with no date in its name loads only the days of the runs that read it, "
             f"so run those days again to load them (agentledger backfill --start {earliest} --end {latest})"
         )
     for path, loads_from, loads_to in missed:
-        progress(
+        (warn or progress)(
             f"{path}: written after the last run that reads it (files dated {loads_to - timedelta(days=lookback)} "
             f"are read by the runs of {loads_from}..{loads_to}), so no night loads it: run those days again to load "
             f"it (agentledger backfill --start {loads_from} --end {loads_to})"
